@@ -1,7 +1,8 @@
 // Entry point of the `moor` binary. Commands register themselves in ./commands.ts; this file
 // only parses the command word, runs it, and turns errors into one clear line and an exit code.
-import { commands, usage } from './commands.ts';
+
 import { MoorError } from '../errors.ts';
+import { commands, usage } from './commands.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -27,7 +28,9 @@ main(process.argv.slice(2)).then(
       if (err.hint) process.stderr.write(`  fix: ${err.hint}\n`);
       process.exitCode = err.exitCode;
     } else {
-      process.stderr.write(`moor: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `moor: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exitCode = 1;
     }
   },
