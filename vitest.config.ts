@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // (API server, namespaces, wireguard-go, nftables, dig) live in test/e2e and need root.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         test: {

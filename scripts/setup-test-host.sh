@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need on a Debian 12 machine (run as root). Idempotent:
+# packages already present are not fetched again, so warm runs take a second.
+set -euo pipefail
+
+PACKAGES=(
+  wireguard-go wireguard-tools   # userspace WireGuard (no kernel module here) and `wg`
+  nftables iproute2 iputils-ping # firewall, links/routes/namespaces, ping
+  dnsutils dnsperf dnsmasq-base  # dig; DNS benchmarks against dnsmasq
+  etcd-server openssl            # the test API server's store and PKI
+  iperf3 procps psmisc           # throughput benchmark; process tools
+)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "error: run as root (the tests create network namespaces): sudo $0" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+command -v go >/dev/null || {
+  echo "error: Go is needed to build the test API server once (scripts/build-kube-binaries.sh); install Go >= 1.24" >&2
+  exit 1
+}
+echo "test host ready"
