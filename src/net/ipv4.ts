@@ -1,0 +1,192 @@
+// IPv4 addresses and CIDRs as plain numbers (uint32). Parsing is strict on purpose: broker
+// objects are untrusted, and forms such as "01.2.3.4" (octal in some libcs) or "1.2.3" (inet_aton
+// shorthand) mean different things to different tools, so we refuse them instead of guessing.
+// IPv6 is recognised only to be refused with a clear message.
+import { MoorError } from '../errors.ts';
+
+/** A network: `network` always has its host bits cleared. */
+export interface Ipv4Cidr {
+  readonly network: number;
+  readonly prefix: number;
+}
+
+/** An interface-style CIDR such as 10.0.0.5/24: the address and the network it lives in. */
+export interface Ipv4AddressInCidr {
+  readonly address: number;
+  readonly cidr: Ipv4Cidr;
+  readonly hostBitsSet: boolean;
+}
+
+export type Ipv4Result<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface CidrParseOptions {
+  /** Accept "10.1.2.3/16" and normalise it to 10.1.0.0/16 instead of reporting the host bits. */
+  allowHostBits?: boolean;
+}
+
+const MAX_TEXT_LENGTH = 64;
+const DECIMAL_OCTET = /^(0|[1-9][0-9]{0,2})$/;
+const DECIMAL_PREFIX = /^(0|[1-9][0-9]?)$/;
+
+export function looksLikeIpv6(text: string): boolean {
+  return text.includes(':');
+}
+
+export function tryParseIpv4(text: string): Ipv4Result<number> {
+  if (typeof text !== 'string') return fail('not a string');
+  const shown = quote(text);
+  if (looksLikeIpv6(text)) return fail(`${shown}: IPv6 is not supported yet`);
+  if (text.length === 0) return fail('empty string is not an IPv4 address');
+  if (text.length > MAX_TEXT_LENGTH) return fail(`${shown} is not an IPv4 address: too long`);
+  const parts = text.split('.');
+  if (parts.length !== 4) {
+    return fail(`${shown} is not an IPv4 address: expected four dot-separated numbers (like 10.0.0.1)`);
+  }
+  let value = 0;
+  for (const part of parts) {
+    if (!DECIMAL_OCTET.test(part)) {
+      const why = /^0[0-9]+$/.test(part)
+        ? `leading zeros are not allowed ("${part}")`
+        : `"${part}" is not a decimal number 0-255`;
+      return fail(`${shown} is not an IPv4 address: ${why}`);
+    }
+    const octet = Number(part);
+    if (octet > 255) return fail(`${shown} is not an IPv4 address: ${octet} is larger than 255`);
+    value = value * 256 + octet;
+  }
+  return { ok: true, value };
+}
+
+export function parseIpv4(text: string): number {
+  return orThrow(tryParseIpv4(text));
+}
+
+export function isIpv4(text: string): boolean {
+  return tryParseIpv4(text).ok;
+}
+
+export function formatIpv4(address: number): string {
+  return `${(address >>> 24) & 255}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+}
+
+/** Parses "a.b.c.d/n" keeping the address, so interface addresses like 10.0.0.5/24 are usable. */
+export function tryParseAddressInCidr(text: string): Ipv4Result<Ipv4AddressInCidr> {
+  if (typeof text !== 'string') return fail('not a string');
+  const shown = quote(text);
+  if (looksLikeIpv6(text)) return fail(`${shown}: IPv6 is not supported yet`);
+  const slash = text.indexOf('/');
+  if (slash < 0) return fail(`${shown} is not an IPv4 CIDR: expected address/prefix (like 10.0.0.0/16)`);
+  const address = tryParseIpv4(text.slice(0, slash));
+  if (!address.ok) return fail(`${shown} is not an IPv4 CIDR: ${address.error}`);
+  const prefixText = text.slice(slash + 1);
+  if (!DECIMAL_PREFIX.test(prefixText) || Number(prefixText) > 32) {
+    return fail(`${shown} is not an IPv4 CIDR: prefix length must be a number 0-32`);
+  }
+  const prefix = Number(prefixText);
+  const network = (address.value & prefixMask(prefix)) >>> 0;
+  return {
+    ok: true,
+    value: { address: address.value, cidr: { network, prefix }, hostBitsSet: network !== address.value },
+  };
+}
+
+export function tryParseCidr(text: string, options: CidrParseOptions = {}): Ipv4Result<Ipv4Cidr> {
+  const parsed = tryParseAddressInCidr(text);
+  if (!parsed.ok) return parsed;
+  if (parsed.value.hostBitsSet && options.allowHostBits !== true) {
+    return fail(`${quote(text)} has host bits set; the network is ${formatCidr(parsed.value.cidr)}`);
+  }
+  return { ok: true, value: parsed.value.cidr };
+}
+
+export function parseCidr(text: string, options: CidrParseOptions = {}): Ipv4Cidr {
+  return orThrow(tryParseCidr(text, options));
+}
+
+/** "10.0.0.1" → 10.0.0.1/32; "10.0.0.0/24" → itself. Host bits are normalised away. */
+export function tryParseAddressOrCidr(text: string): Ipv4Result<Ipv4Cidr> {
+  if (typeof text === 'string' && !text.includes('/')) {
+    const address = tryParseIpv4(text);
+    return address.ok ? { ok: true, value: hostCidr(address.value) } : address;
+  }
+  return tryParseCidr(text, { allowHostBits: true });
+}
+
+export function formatCidr(cidr: Ipv4Cidr): string {
+  return `${formatIpv4(cidr.network)}/${cidr.prefix}`;
+}
+
+/** Canonical text of a CIDR, clearing host bits: "10.1.2.3/16" → "10.1.0.0/16". */
+export function normaliseCidr(text: string): string {
+  return formatCidr(parseCidr(text, { allowHostBits: true }));
+}
+
+export function prefixMask(prefix: number): number {
+  // `x << 32` is `x << 0` in JavaScript, so /0 needs its own branch.
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+export function hostCidr(address: number): Ipv4Cidr {
+  return { network: address >>> 0, prefix: 32 };
+}
+
+export function cidrSize(cidr: Ipv4Cidr): number {
+  return 2 ** (32 - cidr.prefix);
+}
+
+/** The last address of the network (the broadcast address for prefixes up to /30). */
+export function cidrLast(cidr: Ipv4Cidr): number {
+  return cidr.network + cidrSize(cidr) - 1;
+}
+
+export function contains(cidr: Ipv4Cidr, address: number): boolean {
+  return (address & prefixMask(cidr.prefix)) >>> 0 === cidr.network;
+}
+
+/** True when every address of `inner` is inside `outer` (equal networks included). */
+export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
+  return inner.prefix >= outer.prefix && contains(outer, inner.network);
+}
+
+export function overlaps(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/**
+ * True when `address` can be given to a host inside `cidr`: inside it and, for prefixes up to /30,
+ * neither the network nor the broadcast address (/31 and /32 have no such reserved addresses).
+ */
+export function isHostAddressInside(cidr: Ipv4Cidr, address: number): boolean {
+  if (!contains(cidr, address)) return false;
+  if (cidr.prefix >= 31) return true;
+  return address !== cidr.network && address !== cidrLast(cidr);
+}
+
+export function compareCidrs(a: Ipv4Cidr, b: Ipv4Cidr): number {
+  return a.network - b.network || a.prefix - b.prefix;
+}
+
+export function sameCidr(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+  return a.network === b.network && a.prefix === b.prefix;
+}
+
+/** Sorted by address then prefix, exact duplicates removed. */
+export function sortCidrs(cidrs: readonly Ipv4Cidr[]): Ipv4Cidr[] {
+  const sorted = [...cidrs].sort(compareCidrs);
+  return sorted.filter((cidr, i) => i === 0 || !sameCidr(cidr, sorted[i - 1] as Ipv4Cidr));
+}
+
+function fail(error: string): { ok: false; error: string } {
+  return { ok: false, error };
+}
+
+function orThrow<T>(result: Ipv4Result<T>): T {
+  if (result.ok) return result.value;
+  throw new MoorError('invalid-input', result.error, {
+    hint: 'write IPv4 addresses as four decimal numbers (10.0.0.1) and networks as address/prefix (10.0.0.0/16)',
+  });
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > MAX_TEXT_LENGTH ? `${text.slice(0, MAX_TEXT_LENGTH)}…` : text);
+}
