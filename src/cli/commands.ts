@@ -3,11 +3,31 @@ export interface Command {
   name: string;
   summary: string;
   run(args: string[]): Promise<number>;
+  help?: string;
 }
 
 export const VERSION = '0.1.0';
 
+import { AGENT_HELP, runAgent } from './agent-command.ts';
+import { JOIN_HELP, LEAVE_HELP, runJoin, runLeave } from './join-command.ts';
+import { runShow, runStatus, SHOW_HELP, STATUS_HELP } from './status-command.ts';
+
 export const commands: Command[] = [
+  {
+    name: 'join',
+    summary: 'join this host to a clusterset (broker-info.subm)',
+    run: runJoin,
+    help: JOIN_HELP,
+  },
+  {
+    name: 'leave',
+    summary: 'undo join: tunnels, routes, broker objects, state',
+    run: runLeave,
+    help: LEAVE_HELP,
+  },
+  { name: 'agent', summary: 'run the host agent in the foreground', run: runAgent, help: AGENT_HELP },
+  { name: 'status', summary: "show this host's membership and health", run: runStatus, help: STATUS_HELP },
+  { name: 'show', summary: 'show connections', run: runShow, help: SHOW_HELP },
   {
     name: 'version',
     summary: 'print the moor version',

@@ -1,7 +1,7 @@
 // Golden scenarios: raw broker JSON, as the API server returns it, goes through the tolerant
 // parsers and the planner; the whole result is compared. Each case reads as a small story.
 import { describe, expect, it } from 'vitest';
-import { parseCluster, parseEndpoint } from '../broker/objects.ts';
+import { parseCluster, parseEndpoint } from '../broker/objectReader.ts';
 import type { ClusterObject, EndpointObject } from '../broker/types.ts';
 import { type MemberPlan, planMembers } from './members.ts';
 

@@ -3,9 +3,10 @@
 // accounts, the admin token Secret, and the Broker object. It returns what broker-info.subm
 // carries.
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { encodeBrokerInfo } from '../../src/broker/brokerInfo.ts';
 import { createObjects, readYamlDocuments, waitForCrdsEstablished, waitForTokenSecret } from './kube.ts';
 
 export const BROKER_NAMESPACE = 'submariner-k8s-broker';
@@ -82,4 +83,26 @@ export async function deployBroker(kc: KubeConfig, namespace = BROKER_NAMESPACE)
     caCrt: tokenData['ca.crt'] ?? '',
     psk: randomBytes(48).toString('base64'),
   };
+}
+
+/** Write a broker-info.subm for `broker` (as subctl deploy-broker would) and return its path. */
+export function writeBrokerInfo(
+  dir: string,
+  brokerUrl: string,
+  broker: BrokerFixture,
+  token = broker.adminToken,
+): string {
+  const path = join(dir, `broker-info-${Math.random().toString(36).slice(2, 8)}.subm`);
+  const text = encodeBrokerInfo({
+    brokerURL: brokerUrl,
+    caCrt: broker.caCrt,
+    namespace: broker.namespace,
+    token,
+    ipsecPskBytes: new Uint8Array(Buffer.from(broker.psk, 'base64')),
+    serviceDiscovery: true,
+    components: ['connectivity', 'service-discovery'],
+    customDomains: undefined,
+  });
+  writeFileSync(path, text, { mode: 0o600 });
+  return path;
 }

@@ -3,7 +3,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from './exec.ts';
-import { waitFor } from './process.ts';
+import { type RunningProcess, waitFor } from './process.ts';
 import type { TestRun } from './run.ts';
 import type { Host } from './topology.ts';
 
@@ -23,13 +23,14 @@ export interface HandWgInterface {
   name: string;
   keys: KeyPair;
   listenPort: number;
+  process: RunningProcess;
 }
 
-/** Start wireguard-go in `host`, give it `address`, and set its key and port. */
+/** Start wireguard-go in `host`, give it `address` (if any), and set its key and port. */
 export async function startWireGuardGo(
   run: TestRun,
   host: Host,
-  address: string,
+  address: string | undefined,
   listenPort: number,
 ): Promise<HandWgInterface> {
   const name = run.ifName('w');
@@ -47,9 +48,9 @@ export async function startWireGuardGo(
   const keyFile = join(run.dir, `${name}.key`);
   writeFileSync(keyFile, `${keys.privateKey}\n`, { mode: 0o600 });
   await host.exec(['wg', 'set', name, 'private-key', keyFile, 'listen-port', String(listenPort)]);
-  await host.exec(['ip', 'addr', 'add', address, 'dev', name]);
+  if (address) await host.exec(['ip', 'addr', 'add', address, 'dev', name]);
   await host.exec(['ip', 'link', 'set', name, 'up']);
-  return { name, keys, listenPort };
+  return { name, keys, listenPort, process: proc };
 }
 
 export async function addWgPeer(

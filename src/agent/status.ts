@@ -1,0 +1,38 @@
+// The agent's status document: written atomically to <state-dir>/status.json after every change
+// and once a second, read by `moor status` and `moor show connections`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RejectedEndpoint } from '../plan/members.ts';
+import type { ConnectionStatus } from './connectionStatus.ts';
+import { STATUS_FILE, writeSecretFile } from './state.ts';
+
+/** A planner rejection, or an object so broken it could not even be parsed. */
+export type Rejection = Omit<RejectedEndpoint, 'code'> & { code: RejectedEndpoint['code'] | 'malformed' };
+
+export interface AgentStatus {
+  version: 1;
+  updatedAt: string;
+  pid: number;
+  clusterId: string;
+  addresses: string[];
+  interface: { name: string; driver: string; publicKey: string; listenPort: number; mtu: number | null };
+  broker: { server: string; namespace: string; synced: boolean; lastError: string | null };
+  registration: { published: boolean; endpointName: string | null; lastError: string | null };
+  connections: ConnectionStatus[];
+  rejected: Rejection[];
+  /** Failures of the last reconcile (empty when everything applied). */
+  applyErrors: string[];
+  counters: { reconciles: number; applyErrors: number; rejectedEndpoints: number };
+}
+
+export function writeStatus(stateDir: string, status: AgentStatus): void {
+  writeSecretFile(join(stateDir, STATUS_FILE), `${JSON.stringify(status, null, 2)}\n`);
+}
+
+export function readStatus(stateDir: string): AgentStatus | undefined {
+  try {
+    return JSON.parse(readFileSync(join(stateDir, STATUS_FILE), 'utf8')) as AgentStatus;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,124 @@
+// `moor status` and `moor show connections`: what the agent reports in its status file.
+import { existsSync } from 'node:fs';
+import { stateDir } from '../agent/state.ts';
+import { type AgentStatus, readStatus } from '../agent/status.ts';
+import { MoorError } from '../errors.ts';
+import { boolOption, parseCommandArgs, stringOption } from './args.ts';
+import { ago, renderTable } from './table.ts';
+
+export const STATUS_HELP = `Usage: moor status [-o table|json] [--state-dir DIR]
+
+Summary of this host's membership: cluster ID, addresses, WireGuard interface, broker watch,
+registration, connections by state, and broker objects that were rejected (and why).
+`;
+
+export const SHOW_HELP = `Usage: moor show connections [-o table|json] [--state-dir DIR]
+
+One line per clusterset member: status (connected, connecting, error), its endpoint, the last
+WireGuard handshake, the round-trip time of the 1 s health-check pings, and its subnets.
+`;
+
+const STALE_MS = 10_000;
+
+function load(args: string[], command: string, maxPositionals: number) {
+  const parsed = parseCommandArgs(
+    command,
+    args,
+    { output: { type: 'string', short: 'o' }, 'state-dir': { type: 'string' } },
+    maxPositionals,
+  );
+  const output = stringOption(parsed, 'output') ?? 'table';
+  if (output !== 'table' && output !== 'json') {
+    throw new MoorError('invalid-argument', `-o ${output} is not supported`, {
+      hint: 'use -o table or -o json',
+    });
+  }
+  const dir = stateDir(stringOption(parsed, 'state-dir'));
+  return { parsed, output, dir };
+}
+
+function requireStatus(dir: string): { status: AgentStatus; running: boolean } {
+  const status = readStatus(dir);
+  if (!status) {
+    const joined = existsSync(`${dir}/state.json`);
+    throw new MoorError(
+      'not-found',
+      joined ? 'the agent has not reported yet' : 'this host has not joined a clusterset',
+      {
+        hint: joined
+          ? 'start it: `moor agent` (or systemctl start moor-agent)'
+          : 'run `moor join broker-info.subm --clusterid <id>`',
+      },
+    );
+  }
+  const fresh = Date.now() - Date.parse(status.updatedAt) < STALE_MS;
+  return { status, running: fresh && existsSync(`/proc/${status.pid}`) };
+}
+
+export async function runStatus(args: string[]): Promise<number> {
+  const { parsed, output, dir } = load(args, 'status', 0);
+  if (boolOption(parsed, 'help')) {
+    process.stdout.write(STATUS_HELP);
+    return 0;
+  }
+  const { status, running } = requireStatus(dir);
+  if (output === 'json') {
+    process.stdout.write(`${JSON.stringify({ ...status, agentRunning: running }, null, 2)}\n`);
+    return 0;
+  }
+  const count = (s: string) => status.connections.filter((c) => c.status === s).length;
+  const lines = [
+    `cluster ID:    ${status.clusterId}`,
+    `addresses:     ${status.addresses.join(', ')}`,
+    `agent:         ${running ? `running (pid ${status.pid})` : `NOT RUNNING (last report ${ago(status.updatedAt, Date.now())})`}`,
+    `interface:     ${status.interface.name} (${status.interface.driver}, port ${status.interface.listenPort}, mtu ${status.interface.mtu ?? '?'})`,
+    `public key:    ${status.interface.publicKey}`,
+    `broker:        ${status.broker.server} namespace ${status.broker.namespace}: ${status.broker.lastError ? `ERROR ${status.broker.lastError}` : status.broker.synced ? 'watching' : 'connecting'}`,
+    `registration:  ${status.registration.published ? 'published' : `NOT PUBLISHED${status.registration.lastError ? `: ${status.registration.lastError}` : ''}`}`,
+    `connections:   ${count('connected')} connected, ${count('connecting')} connecting, ${count('error')} error`,
+  ];
+  if (status.rejected.length > 0) {
+    lines.push(`rejected:      ${status.rejected.length} broker object(s)`);
+    for (const r of status.rejected)
+      lines.push(`  - Endpoint ${r.endpointName} (cluster "${r.clusterId}"): ${r.reason}`);
+  }
+  if (status.applyErrors.length > 0) {
+    lines.push('errors:');
+    for (const e of status.applyErrors) lines.push(`  - ${e}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export async function runShow(args: string[]): Promise<number> {
+  const { parsed, output, dir } = load(args, 'show', 1);
+  const what = parsed.positionals[0];
+  if (boolOption(parsed, 'help') || what === undefined) {
+    process.stdout.write(SHOW_HELP);
+    return what === undefined && !boolOption(parsed, 'help') ? 2 : 0;
+  }
+  if (what !== 'connections') {
+    throw new MoorError('invalid-argument', `show: unknown subject "${what}"`, {
+      hint: 'moor show connections',
+    });
+  }
+  const { status } = requireStatus(dir);
+  if (output === 'json') {
+    process.stdout.write(`${JSON.stringify(status.connections, null, 2)}\n`);
+    return 0;
+  }
+  const now = Date.now();
+  const rows = status.connections.map((c) => [
+    c.clusterId,
+    c.endpoint,
+    c.status,
+    ago(c.lastHandshake, now),
+    c.rtt ? `${c.rtt.lastMs.toFixed(2)}ms` : '-',
+    c.subnets.join(','),
+    c.statusMessage,
+  ]);
+  process.stdout.write(
+    renderTable(['CLUSTER', 'ENDPOINT', 'STATUS', 'HANDSHAKE', 'RTT', 'SUBNETS', 'MESSAGE'], rows),
+  );
+  return 0;
+}

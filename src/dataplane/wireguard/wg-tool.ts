@@ -1,0 +1,101 @@
+// The `wg` half of the Basic port, shared by both drivers (`wg` talks to kernel devices over
+// generic netlink and to wireguard-go over its UAPI socket, with the same command line).
+// Secrets travel in short-lived 0600 files (see secret-file.ts), never in argv (visible in /proc).
+import { MoorError } from '../../errors.ts';
+import { type CommandRunner, commandFailureOf } from '../exec.ts';
+import { normalizeCidr, normalizeEndpoint } from '../ip.ts';
+import { assertInterfaceName } from '../names.ts';
+import { withSecretFiles } from '../secret-file.ts';
+import { parseWgDump } from './dump.ts';
+import { assertWireGuardKey } from './keys.ts';
+import type { WgDump, WgInterfaceSettings, WgPeerSettings } from './types.ts';
+
+function assertPort(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new MoorError('invalid-argument', `${what} must be an integer 0-65535, got ${n}`);
+  }
+}
+
+const SECRET_SLOT = '\0secret';
+
+// `wg` cannot open a device that is absent: "No such device" for the kernel; for wireguard-go
+// without its socket it falls back to netlink and says "Protocol not supported".
+const DEVICE_MISSING = /Unable to access interface|No such device|does not exist/;
+
+export class WgTool {
+  readonly #runner: CommandRunner;
+
+  constructor(runner: CommandRunner) {
+    this.#runner = runner;
+  }
+
+  async showDump(name: string): Promise<WgDump | undefined> {
+    assertInterfaceName(name);
+    try {
+      const { stdout } = await this.#runner.run(['wg', 'show', name, 'dump']);
+      return parseWgDump(stdout);
+    } catch (err) {
+      if (DEVICE_MISSING.test(commandFailureOf(err)?.stderr ?? '')) return undefined;
+      throw err;
+    }
+  }
+
+  async setInterface(name: string, s: WgInterfaceSettings): Promise<void> {
+    assertInterfaceName(name);
+    const argv = ['wg', 'set', name];
+    const secrets: string[] = [];
+    if (s.privateKey !== undefined) {
+      assertWireGuardKey(s.privateKey, 'the private key');
+      argv.push('private-key', SECRET_SLOT);
+      secrets.push(s.privateKey);
+    }
+    if (s.listenPort !== undefined) {
+      assertPort(s.listenPort, 'listen port');
+      argv.push('listen-port', String(s.listenPort));
+    }
+    if (s.fwmark !== undefined) {
+      if (!Number.isInteger(s.fwmark) || s.fwmark < 0 || s.fwmark > 0xffffffff) {
+        throw new MoorError('invalid-argument', `fwmark must be a 32-bit unsigned integer, got ${s.fwmark}`);
+      }
+      argv.push('fwmark', s.fwmark === 0 ? 'off' : `0x${s.fwmark.toString(16)}`);
+    }
+    if (argv.length === 3) return;
+    await this.#runWithSecrets(argv, secrets);
+  }
+
+  async setPeer(name: string, publicKey: string, s: WgPeerSettings): Promise<void> {
+    assertInterfaceName(name);
+    assertWireGuardKey(publicKey, 'the peer public key');
+    const argv = ['wg', 'set', name, 'peer', publicKey];
+    const secrets: string[] = [];
+    if (s.presharedKey === null) {
+      argv.push('preshared-key', '/dev/null');
+    } else if (s.presharedKey !== undefined) {
+      assertWireGuardKey(s.presharedKey, 'the preshared key');
+      argv.push('preshared-key', SECRET_SLOT);
+      secrets.push(s.presharedKey);
+    }
+    if (s.endpoint !== undefined) argv.push('endpoint', normalizeEndpoint(s.endpoint));
+    if (s.allowedIPs !== undefined) argv.push('allowed-ips', s.allowedIPs.map(normalizeCidr).join(','));
+    if (s.persistentKeepalive !== undefined) {
+      assertPort(s.persistentKeepalive, 'persistent keepalive');
+      argv.push('persistent-keepalive', s.persistentKeepalive === 0 ? 'off' : String(s.persistentKeepalive));
+    }
+    await this.#runWithSecrets(argv, secrets);
+  }
+
+  /** Replace each SECRET_SLOT in argv by the path of a temporary file holding the secret. */
+  async #runWithSecrets(argv: string[], secrets: string[]): Promise<void> {
+    await withSecretFiles(secrets, async (paths) => {
+      let next = 0;
+      const real = argv.map((a) => (a === SECRET_SLOT ? (paths[next++] ?? a) : a));
+      await this.#runner.run(real);
+    });
+  }
+
+  async removePeer(name: string, publicKey: string): Promise<void> {
+    assertInterfaceName(name);
+    assertWireGuardKey(publicKey, 'the peer public key');
+    await this.#runner.run(['wg', 'set', name, 'peer', publicKey, 'remove']);
+  }
+}
