@@ -149,13 +149,10 @@ describe('moor join, agent, leave', () => {
       .makeApiClient(CoreV1Api)
       .readNamespacedServiceAccount({ name: 'cluster-vm1', namespace: broker.namespace });
     expect(sa.metadata?.name).toBe('cluster-vm1');
-    const rb = await api
-      .kubeConfig()
-      .makeApiClient(RbacAuthorizationV1Api)
-      .readNamespacedRoleBinding({
-        name: 'cluster-vm1-submariner-k8s-broker-cluster',
-        namespace: broker.namespace,
-      });
+    const rb = await api.kubeConfig().makeApiClient(RbacAuthorizationV1Api).readNamespacedRoleBinding({
+      name: 'cluster-vm1-submariner-k8s-broker-cluster',
+      namespace: broker.namespace,
+    });
     expect(rb.roleRef.name).toBe('submariner-k8s-broker-cluster');
 
     const mine = (await listEndpoints()).filter(
