@@ -7,7 +7,11 @@ describe('ExecRunner', () => {
   const runner = new ExecRunner();
 
   test('runs argv without a shell and passes stdin', async () => {
-    expect(await runner.run(['cat'], { input: 'a $HOME; b' })).toEqual({ stdout: 'a $HOME; b', stderr: '', code: 0 });
+    expect(await runner.run(['cat'], { input: 'a $HOME; b' })).toEqual({
+      stdout: 'a $HOME; b',
+      stderr: '',
+      code: 0,
+    });
     expect((await runner.run(['echo', '$(id)'])).stdout).toBe('$(id)\n');
   });
 
@@ -40,7 +44,9 @@ describe('ExecRunner', () => {
 
   test('output is bounded', async () => {
     const small = new ExecRunner({ maxOutputBytes: 1000 });
-    await expect(small.run(['head', '-c', '5000', '/dev/zero'])).rejects.toThrow(/output exceeded 1000 bytes/);
+    await expect(small.run(['head', '-c', '5000', '/dev/zero'])).rejects.toThrow(
+      /output exceeded 1000 bytes/,
+    );
   });
 
   test('spawn keeps a tail of the output and reports the exit', async () => {
@@ -57,7 +63,9 @@ describe('namespacedRunner', () => {
   test('prefixes ip netns exec and forwards options', async () => {
     const base = new ScriptedRunner().expect(['ip', 'netns', 'exec', 'moordp-abc123', 'wg', 'show']);
     await namespacedRunner('moordp-abc123', base).run(['wg', 'show'], { input: 'x' });
-    expect(base.calls).toEqual([{ argv: ['ip', 'netns', 'exec', 'moordp-abc123', 'wg', 'show'], input: 'x' }]);
+    expect(base.calls).toEqual([
+      { argv: ['ip', 'netns', 'exec', 'moordp-abc123', 'wg', 'show'], input: 'x' },
+    ]);
     base.assertDone();
   });
 

@@ -64,7 +64,14 @@ describe('prefixes and endpoints', () => {
   test('endpoints need an IP literal and brackets for IPv6', () => {
     expect(parseEndpoint('10.0.0.1:4500')).toEqual({ ip: '10.0.0.1', port: 4500, family: 4 });
     expect(normalizeEndpoint('[FD99:0::2]:4500')).toBe('[fd99::2]:4500');
-    for (const bad of ['gw.example.com:4500', 'fd99::2:4500', '[10.0.0.1]:1', '10.0.0.1:0', '10.0.0.1:65536', '10.0.0.1']) {
+    for (const bad of [
+      'gw.example.com:4500',
+      'fd99::2:4500',
+      '[10.0.0.1]:1',
+      '10.0.0.1:0',
+      '10.0.0.1:65536',
+      '10.0.0.1',
+    ]) {
       expect(() => parseEndpoint(bad)).toThrow(/not a valid endpoint/);
     }
   });

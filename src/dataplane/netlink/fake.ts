@@ -6,6 +6,7 @@
 import { MoorError } from '../../errors.ts';
 import { type IpFamily, ipFamily, normalizeAddressCidr, normalizeCidr, prefixContains } from '../ip.ts';
 import { assertInterfaceName } from '../names.ts';
+import { compareText } from '../text.ts';
 import { describeRoute, PROTO_KERNEL, routeKey } from './route-spec.ts';
 import { ruleKey } from './rules.ts';
 import {
@@ -284,11 +285,11 @@ export class FakeNetlink implements NetlinkBasic {
 
   dump(): string {
     const lines: string[] = [];
-    for (const l of [...this.#links].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const l of [...this.#links].sort((a, b) => compareText(a.name, b.name))) {
       lines.push(`link ${l.name} mtu ${l.mtu} ${l.up ? 'up' : 'down'}`);
       for (const a of this.#addrs
         .filter((x) => x.dev === l.name)
-        .sort((a, b) => a.cidr.localeCompare(b.cidr))) {
+        .sort((a, b) => compareText(a.cidr, b.cidr))) {
         lines.push(`  addr ${a.cidr}`);
       }
     }

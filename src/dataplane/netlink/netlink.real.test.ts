@@ -2,7 +2,13 @@
 // helper converges, a second run issues no mutating command, drift is repaired, and routes of
 // other owners are never touched.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { randomHex, realTestsUnavailable, recording, type TestNamespace, TestNamespaces } from '../real-test-support.ts';
+import {
+  randomHex,
+  realTestsUnavailable,
+  recording,
+  type TestNamespace,
+  TestNamespaces,
+} from '../real-test-support.ts';
 import { reconcileAddresses } from './addresses.ts';
 import { IpRouteNetlink } from './iproute.ts';
 import { reconcileLink } from './links.ts';
@@ -12,7 +18,18 @@ import { reconcileRules } from './rules.ts';
 import type { NetlinkBasic, RouteSpec } from './types.ts';
 
 const skip = realTestsUnavailable();
-const MUTATING = new Set(['linkSetUp', 'linkSetDown', 'linkSetMtu', 'linkDelete', 'addrAdd', 'addrDel', 'routeReplace', 'routeDel', 'ruleAdd', 'ruleDel']);
+const MUTATING = new Set([
+  'linkSetUp',
+  'linkSetDown',
+  'linkSetMtu',
+  'linkDelete',
+  'addrAdd',
+  'addrDel',
+  'routeReplace',
+  'routeDel',
+  'ruleAdd',
+  'ruleDel',
+]);
 
 describe.skipIf(skip !== undefined)('netlink helpers on a real kernel', () => {
   const namespaces = new TestNamespaces();
@@ -92,7 +109,11 @@ describe.skipIf(skip !== undefined)('netlink helpers on a real kernel', () => {
     expect(repaired.errors.map((e) => e.error.message)).toEqual([expect.stringMatching(/route conflict/)]);
     const left = await netlink.routeList({ family: 4, table: 150 });
     expect(left.find((r) => r.dst === '10.99.23.0/24')?.proto).toBe(3);
-    expect((await table.list()).map((r) => r.dst).sort()).toEqual(['10.99.20.0/24', '10.99.21.0/24', '10.99.22.0/24']);
+    expect((await table.list()).map((r) => r.dst).sort()).toEqual([
+      '10.99.20.0/24',
+      '10.99.21.0/24',
+      '10.99.22.0/24',
+    ]);
 
     expect(await table.reconcile([])).toMatchObject({ errors: [] });
     expect(await table.list()).toEqual([]);
@@ -104,7 +125,9 @@ describe.skipIf(skip !== undefined)('netlink helpers on a real kernel', () => {
     calls.length = 0;
     expect((await reconcileRules(netlink, want)).applied).toEqual([]);
     expect(mutations()).toEqual([]);
-    const next = await reconcileRules(netlink, [{ family: 4, priority: 151, table: 150, fwmark: 0x10, fwmask: 0xff }]);
+    const next = await reconcileRules(netlink, [
+      { family: 4, priority: 151, table: 150, fwmark: 0x10, fwmask: 0xff },
+    ]);
     expect(next.applied.map((c) => `${c.op} ${c.rule.priority}`)).toEqual(['add 151', 'delete 150']);
     expect((await reconcileRules(netlink, [])).errors).toEqual([]);
     expect((await netlink.ruleList(4)).filter((r) => r.proto === 109)).toEqual([]);

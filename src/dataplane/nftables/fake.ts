@@ -4,6 +4,7 @@
 // redefining a set or base chain incompatibly without deleting it fails; deleting an object that
 // does not exist fails; rules may only reference sets, maps and chains of the same table.
 import { MoorError } from '../../errors.ts';
+import { compareText } from '../text.ts';
 import { type NftFamily, type NftTableSpec, priorityNumber } from './model.ts';
 import type { NftCleanup, ObservedChain, ObservedMap, ObservedSet, ObservedTable } from './observe.ts';
 import type { NftablesBasic } from './types.ts';
@@ -41,10 +42,18 @@ export class FakeNftables implements NftablesBasic {
       if (!x) throw fail(`${what} ${name}: No such file or directory`);
       return x;
     };
-    for (const n of cleanup.deleteChains)
-      t.chains = t.chains.filter((x) => x !== find(t.chains, n, 'delete chain'));
-    for (const n of cleanup.deleteSets) t.sets = t.sets.filter((x) => x !== find(t.sets, n, 'delete set'));
-    for (const n of cleanup.deleteMaps) t.maps = t.maps.filter((x) => x !== find(t.maps, n, 'delete map'));
+    for (const n of cleanup.deleteChains) {
+      const gone = find(t.chains, n, 'delete chain');
+      t.chains = t.chains.filter((x) => x !== gone);
+    }
+    for (const n of cleanup.deleteSets) {
+      const gone = find(t.sets, n, 'delete set');
+      t.sets = t.sets.filter((x) => x !== gone);
+    }
+    for (const n of cleanup.deleteMaps) {
+      const gone = find(t.maps, n, 'delete map');
+      t.maps = t.maps.filter((x) => x !== gone);
+    }
     for (const n of cleanup.flushSets) find(t.sets, n, 'flush set').elements = [];
     for (const n of cleanup.flushMaps) find(t.maps, n, 'flush map').elements = [];
     for (const s of spec.sets) upsertSet(t, s.name, s.type, s.flags ?? [], s.elements ?? []);
@@ -99,16 +108,16 @@ export class FakeNftables implements NftablesBasic {
 
   dump(): string {
     const lines: string[] = [];
-    for (const [key, t] of [...this.#tables].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [key, t] of [...this.#tables].sort(([a], [b]) => compareText(a, b))) {
       lines.push(`table ${key}`);
-      for (const s of [...t.sets].sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const s of [...t.sets].sort((a, b) => compareText(a.name, b.name))) {
         lines.push(`  set ${s.name} ${s.type} [${s.flags.join(',')}] { ${s.elements.join(', ')} }`);
       }
-      for (const m of [...t.maps].sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const m of [...t.maps].sort((a, b) => compareText(a.name, b.name))) {
         const els = m.elements.map(([k, v]) => `${k} : ${v}`).join(', ');
         lines.push(`  map ${m.name} ${m.type} : ${m.valueType} [${m.flags.join(',')}] { ${els} }`);
       }
-      for (const c of [...t.chains].sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const c of [...t.chains].sort((a, b) => compareText(a.name, b.name))) {
         const b = c.base;
         lines.push(`  chain ${c.name}${b ? ` (${b.type} ${b.hook} ${b.priority} ${b.policy})` : ''}`);
         for (const r of c.rules) lines.push(`    ${r}`);
@@ -150,7 +159,7 @@ function upsertMap(
     if (old && old[1] !== v) throw fail(`map ${name}: element ${k} maps to ${old[1]}: File exists`);
     if (!old) map.elements.push([k, v]);
   }
-  map.elements.sort(([a], [b]) => a.localeCompare(b));
+  map.elements.sort(([a], [b]) => compareText(a, b));
   if (!have) t.maps.push(map);
 }
 

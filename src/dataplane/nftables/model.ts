@@ -3,6 +3,7 @@
 // everything is still validated so that no value can end a block or start a new statement in the
 // script we pipe to `nft -f -`.
 import { MoorError } from '../../errors.ts';
+import { compareText } from '../text.ts';
 
 export type NftFamily = 'inet' | 'ip' | 'ip6' | 'arp' | 'bridge' | 'netdev';
 export type NftSetFlag = 'constant' | 'interval' | 'timeout' | 'dynamic';
@@ -143,7 +144,7 @@ export function normalizeTableSpec(spec: NftTableSpec): Required<NftTableSpec> {
   const sets = (spec.sets ?? []).map((s) => ({ ...s, elements: [...new Set(s.elements ?? [])].sort() }));
   const maps = (spec.maps ?? []).map((m) => ({
     ...m,
-    elements: [...(m.elements ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    elements: [...(m.elements ?? [])].sort(([a], [b]) => compareText(a, b)),
   }));
   return { family, name: spec.name, sets, maps, chains: spec.chains ?? [] };
 }

@@ -15,7 +15,9 @@ const spec = (allowed: string[]): Omit<NftTableSpec, 'name' | 'family'> => ({
     { name: 'allowed4', type: 'ipv4_addr', flags: ['interval'], elements: allowed },
     { name: 'ports', type: 'inet_service', elements: ['22', '443'] },
   ],
-  maps: [{ name: 'egress', type: 'ipv4_addr', valueType: 'ipv4_addr', elements: [['10.99.1.1', '10.99.200.1']] }],
+  maps: [
+    { name: 'egress', type: 'ipv4_addr', valueType: 'ipv4_addr', elements: [['10.99.1.1', '10.99.200.1']] },
+  ],
   chains: [
     {
       name: 'moor_forward',
@@ -52,7 +54,9 @@ describe.skipIf(skip !== undefined)('OwnedTable on real nftables', () => {
   test('creates the table in one transaction and reads it back', async () => {
     const res = await table.apply(spec(['10.99.0.0/24', '10.99.5.1']));
     expect(res.errors).toEqual([]);
-    expect(res.applied).toEqual([{ op: 'replace-table', table: 'inet moor_test', reason: 'not-applied-yet' }]);
+    expect(res.applied).toEqual([
+      { op: 'replace-table', table: 'inet moor_test', reason: 'not-applied-yet' },
+    ]);
     const seen = await table.list();
     expect(seen?.sets.find((s) => s.name === 'allowed4')?.elements).toEqual(['10.99.0.0/24', '10.99.5.1']);
     expect(seen?.maps[0]?.elements).toEqual([['10.99.1.1', '10.99.200.1']]);
@@ -85,18 +89,28 @@ describe.skipIf(skip !== undefined)('OwnedTable on real nftables', () => {
   test('objects no longer wanted, or redefined with another type, are removed in the same transaction', async () => {
     const res = await table.apply({
       sets: [{ name: 'ports', type: 'ipv4_addr', elements: ['10.99.9.9'] }],
-      chains: [{ name: 'moor_forward', base: { type: 'filter', hook: 'forward', priority: -10, policy: 'drop' }, rules: ['ip daddr @ports accept'] }],
+      chains: [
+        {
+          name: 'moor_forward',
+          base: { type: 'filter', hook: 'forward', priority: -10, policy: 'drop' },
+          rules: ['ip daddr @ports accept'],
+        },
+      ],
     });
     expect(res.errors).toEqual([]);
     const seen = await table.list();
     expect(seen?.sets.map((s) => [s.name, s.type])).toEqual([['ports', 'ipv4_addr']]);
     expect(seen?.maps).toEqual([]);
-    expect(seen?.chains.map((c) => [c.name, c.base?.priority, c.base?.policy])).toEqual([['moor_forward', -10, 'drop']]);
+    expect(seen?.chains.map((c) => [c.name, c.base?.priority, c.base?.policy])).toEqual([
+      ['moor_forward', -10, 'drop'],
+    ]);
   });
 
   test('a broken rule fails the whole transaction and leaves the table as it was', async () => {
     const before = await table.list();
-    const res = await table.apply({ chains: [{ name: 'moor_forward', rules: ['ip saddr @nosuchset accept'] }] });
+    const res = await table.apply({
+      chains: [{ name: 'moor_forward', rules: ['ip saddr @nosuchset accept'] }],
+    });
     expect(res.errors).toHaveLength(1);
     expect(await table.list()).toEqual(before);
   });

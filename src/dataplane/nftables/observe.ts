@@ -3,6 +3,7 @@
 // table is re-defined, and a signature that changes whenever anything in the table changes
 // (except counters, handles and timeouts, which move on their own).
 import { MoorError } from '../../errors.ts';
+import { compareText } from '../text.ts';
 import { type NftFamily, type NftTableSpec, priorityNumber } from './model.ts';
 
 export interface ObservedSet {
@@ -81,7 +82,7 @@ export function parseNftListing(text: string, family: NftFamily, name: string): 
             const [k, v] = Array.isArray(e) ? e : [e, undefined];
             return [elementText(k), elementText(v)];
           })
-          .sort(([a], [b]) => a.localeCompare(b)),
+          .sort(([a], [b]) => compareText(a, b)),
       });
     } else if (chain) {
       const c: ObservedChain = { name: String(chain.name), rules: [] };
@@ -153,7 +154,7 @@ export function tableSignature(t: ObservedTable | undefined): string {
   if (!t) return '(absent)';
   const volatile = (flags: string[]): boolean => flags.includes('dynamic') || flags.includes('timeout');
   const byName = <T extends { name: string }>(xs: T[]): T[] =>
-    [...xs].sort((a, b) => a.name.localeCompare(b.name));
+    [...xs].sort((a, b) => compareText(a.name, b.name));
   return JSON.stringify({
     sets: byName(t.sets).map((s) => ({ ...s, elements: volatile(s.flags) ? [] : s.elements })),
     maps: byName(t.maps).map((m) => ({ ...m, elements: volatile(m.flags) ? [] : m.elements })),

@@ -61,8 +61,9 @@ export class WireGuardDevice {
     this.#graceSeconds = opts.roamingGraceSeconds ?? 135;
   }
 
-  /** Throws only for invalid input (nothing is touched then); system failures are reported in
-   * `errors` and the remaining changes are still attempted. */
+  /** Throws for invalid input (before anything is read or touched) and when the device cannot
+   * be read at all; failures of individual changes are reported in `errors` while the remaining
+   * changes are still attempted. */
   async reconcile(desiredInput: WireGuardDesired): Promise<WireGuardApplyResult> {
     const desired = normalizeDesired(desiredInput);
     const result: WireGuardApplyResult = { applied: [], errors: [], notes: [] };

@@ -35,7 +35,9 @@ describe('detectWireGuardDriver', () => {
       .expect(['wireguard-go', '--version'], { code: 127, stderr: 'not found' });
     await expect(detectWireGuardDriver(r)).rejects.toMatchObject({
       code: 'system',
-      message: expect.stringMatching(/kernel \(exit 2: Error: Unknown device type.\), wireguard-go \(exit 127: not found\)/),
+      message: expect.stringMatching(
+        /kernel \(exit 2: Error: Unknown device type.\), wireguard-go \(exit 127: not found\)/,
+      ),
       hint: expect.stringMatching(/modprobe wireguard/),
     });
   });
@@ -50,14 +52,21 @@ describe('driver registry', () => {
   test('creates drivers by name', () => {
     const runner = new ScriptedRunner();
     expect(createWireGuardDriver('kernel', { runner })).toBeInstanceOf(KernelWireGuard);
-    const spawner = { spawn: () => { throw new Error('not in this test'); } };
+    const spawner = {
+      spawn: () => {
+        throw new Error('not in this test');
+      },
+    };
     expect(createWireGuardDriver('wireguard-go', { runner, spawner })).toBeInstanceOf(UserspaceWireGuard);
   });
 
   test('an unknown name lists the valid ones', () => {
     expect(wireGuardDriverNames()).toEqual(expect.arrayContaining(['kernel', 'wireguard-go']));
     expect(() => createWireGuardDriver('wg-magic', { runner: new ScriptedRunner() })).toThrow(
-      expect.objectContaining({ code: 'invalid-argument', hint: expect.stringContaining('kernel, wireguard-go') }),
+      expect.objectContaining({
+        code: 'invalid-argument',
+        hint: expect.stringContaining('kernel, wireguard-go'),
+      }),
     );
   });
 });

@@ -5,6 +5,7 @@
 import { MoorError } from '../../errors.ts';
 import { normalizeCidr, normalizeEndpoint } from '../ip.ts';
 import { assertInterfaceName } from '../names.ts';
+import { compareText } from '../text.ts';
 import { assertWireGuardKey, publicKeyOf } from './keys.ts';
 import type {
   WgDump,
@@ -170,10 +171,10 @@ export class FakeWireGuard implements WireGuardBasic {
   /** Canonical sorted text of all devices, without private keys or counters. */
   dump(): string {
     const lines: string[] = [];
-    for (const [name, d] of [...this.#devices].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [name, d] of [...this.#devices].sort(([a], [b]) => compareText(a, b))) {
       const pub = d.privateKey === null ? '(none)' : publicKeyOf(d.privateKey);
       lines.push(`${name} pub=${pub} port=${d.listenPort} fwmark=${d.fwmark ?? 'off'}`);
-      for (const p of [...d.peers.values()].sort((a, b) => a.publicKey.localeCompare(b.publicKey))) {
+      for (const p of [...d.peers.values()].sort((a, b) => compareText(a.publicKey, b.publicKey))) {
         const allowed = [...p.allowedIPs].sort().join(',') || '(none)';
         lines.push(
           `  peer ${p.publicKey} psk=${p.presharedKey === null ? 'no' : 'yes'} endpoint=${p.endpoint ?? '(none)'} ` +

@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { ExecRunner } from '../exec.ts';
-import { generateKeyPair, generatePresharedKey, generatePrivateKey, isWireGuardKey, publicKeyOf } from './keys.ts';
+import {
+  generateKeyPair,
+  generatePresharedKey,
+  generatePrivateKey,
+  isWireGuardKey,
+  publicKeyOf,
+} from './keys.ts';
 
 const hexToB64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
 
@@ -33,7 +39,10 @@ describe('WireGuard keys with node:crypto', () => {
 
   test.skipIf(!existsSync('/usr/bin/wg'))('matches `wg pubkey` for the same private key', async () => {
     const runner = new ExecRunner();
-    for (const privateKey of [generateKeyPair().privateKey, (await runner.run(['wg', 'genkey'])).stdout.trim()]) {
+    for (const privateKey of [
+      generateKeyPair().privateKey,
+      (await runner.run(['wg', 'genkey'])).stdout.trim(),
+    ]) {
       const { stdout } = await runner.run(['wg', 'pubkey'], { input: `${privateKey}\n` });
       expect(publicKeyOf(privateKey)).toBe(stdout.trim());
     }

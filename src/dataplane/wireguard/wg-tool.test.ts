@@ -26,7 +26,17 @@ describe('WgTool command lines', () => {
     await new WgTool(r).setInterface('wg0', { privateKey, listenPort: 4500, fwmark: 0 });
     const [call] = r.seen;
     const path = call?.argv[4] ?? '';
-    expect(call?.argv).toEqual(['wg', 'set', 'wg0', 'private-key', path, 'listen-port', '4500', 'fwmark', 'off']);
+    expect(call?.argv).toEqual([
+      'wg',
+      'set',
+      'wg0',
+      'private-key',
+      path,
+      'listen-port',
+      '4500',
+      'fwmark',
+      'off',
+    ]);
     expect(call?.argv.join(' ')).not.toContain(privateKey);
     expect(call?.files[path]).toBe(`${privateKey}\n`);
     expect(existsSync(path)).toBe(false);
@@ -43,14 +53,35 @@ describe('WgTool command lines', () => {
     });
     const argv = r.seen[0]?.argv ?? [];
     expect(argv).toEqual([
-      'wg', 'set', 'wg0', 'peer', peer, 'preshared-key', argv[6], 'endpoint', '[fd99::2]:4500',
-      'allowed-ips', '10.99.2.0/24,fd00::/64', 'persistent-keepalive', 'off',
+      'wg',
+      'set',
+      'wg0',
+      'peer',
+      peer,
+      'preshared-key',
+      argv[6],
+      'endpoint',
+      '[fd99::2]:4500',
+      'allowed-ips',
+      '10.99.2.0/24,fd00::/64',
+      'persistent-keepalive',
+      'off',
     ]);
     expect(Object.values(r.seen[0]?.files ?? {})).toEqual([`${psk}\n`]);
   });
 
   test('removing a psk uses /dev/null; empty allowed IPs clear the list', async () => {
-    const r = new ScriptedRunner().expect(['wg', 'set', 'wg0', 'peer', peer, 'preshared-key', '/dev/null', 'allowed-ips', '']);
+    const r = new ScriptedRunner().expect([
+      'wg',
+      'set',
+      'wg0',
+      'peer',
+      peer,
+      'preshared-key',
+      '/dev/null',
+      'allowed-ips',
+      '',
+    ]);
     await new WgTool(r).setPeer('wg0', peer, { presharedKey: null, allowedIPs: [] });
     r.assertDone();
   });
@@ -67,8 +98,14 @@ describe('WgTool command lines', () => {
 
   test('showDump: a missing device is undefined, other failures throw', async () => {
     const r = new ScriptedRunner()
-      .expect(['wg', 'show', 'wg0', 'dump'], { code: 1, stderr: 'Unable to access interface: No such device\n' })
-      .expect(['wg', 'show', 'wg0', 'dump'], { code: 1, stderr: 'Unable to access interface: Protocol not supported\n' })
+      .expect(['wg', 'show', 'wg0', 'dump'], {
+        code: 1,
+        stderr: 'Unable to access interface: No such device\n',
+      })
+      .expect(['wg', 'show', 'wg0', 'dump'], {
+        code: 1,
+        stderr: 'Unable to access interface: Protocol not supported\n',
+      })
       .expect(['wg', 'show', 'wg0', 'dump'], { code: 1, stderr: 'Operation not permitted\n' });
     const wg = new WgTool(r);
     expect(await wg.showDump('wg0')).toBeUndefined();

@@ -20,7 +20,7 @@ const SECRET_SLOT = '\0secret';
 
 // `wg` cannot open a device that is absent: "No such device" for the kernel; for wireguard-go
 // without its socket it falls back to netlink and says "Protocol not supported".
-const DEVICE_MISSING = /Unable to access interface|No such device|does not exist/;
+const DEVICE_MISSING = /Unable to access interface: (No such device|Protocol not supported)/;
 
 export class WgTool {
   readonly #runner: CommandRunner;

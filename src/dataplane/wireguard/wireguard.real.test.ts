@@ -62,14 +62,34 @@ describe.skipIf(skip !== undefined)('WireGuard on a real kernel (wireguard-go in
     privateKey: a.keys.privateKey,
     listenPort: 51820,
     peers: [
-      { publicKey: b.keys.publicKey, presharedKey: psk, endpoint: '10.99.0.2:51820', allowedIPs: [b.subnet], persistentKeepalive: 10 },
-      { publicKey: c.keys.publicKey, presharedKey: psk, endpoint: '10.99.0.6:51820', allowedIPs: [c.subnet], persistentKeepalive: 10 },
+      {
+        publicKey: b.keys.publicKey,
+        presharedKey: psk,
+        endpoint: '10.99.0.2:51820',
+        allowedIPs: [b.subnet],
+        persistentKeepalive: 10,
+      },
+      {
+        publicKey: c.keys.publicKey,
+        presharedKey: psk,
+        endpoint: '10.99.0.6:51820',
+        allowedIPs: [c.subnet],
+        persistentKeepalive: 10,
+      },
     ],
   });
   const desiredGateway = (g: Node, endpointOfA: string): WireGuardDesired => ({
     privateKey: g.keys.privateKey,
     listenPort: 51820,
-    peers: [{ publicKey: a.keys.publicKey, presharedKey: psk, endpoint: endpointOfA, allowedIPs: [a.subnet], persistentKeepalive: 10 }],
+    peers: [
+      {
+        publicKey: a.keys.publicKey,
+        presharedKey: psk,
+        endpoint: endpointOfA,
+        allowedIPs: [a.subnet],
+        persistentKeepalive: 10,
+      },
+    ],
   });
 
   /** Address, MTU, up and routes for a node's tunnel device, via the netlink helpers. */
@@ -120,10 +140,15 @@ describe.skipIf(skip !== undefined)('WireGuard on a real kernel (wireguard-go in
     expect(['kernel', 'wireguard-go']).toContain(detected.driver);
     await a.wg.createInterface(a.dev);
     const dump = await a.wg.showDump(a.dev);
-    expect(dump).toEqual({ interface: expect.objectContaining({ privateKey: null, fwmark: null }), peers: [] });
+    expect(dump).toEqual({
+      interface: expect.objectContaining({ privateKey: null, fwmark: null }),
+      peers: [],
+    });
     expect(existsSync(a.wg.socketPath(a.dev))).toBe(true);
     // The link lives in A's namespace, not in the root namespace.
-    expect((await host.run(['ip', 'link', 'show', 'dev', a.dev], { allowNonZeroExit: true })).code).not.toBe(0);
+    expect((await host.run(['ip', 'link', 'show', 'dev', a.dev], { allowNonZeroExit: true })).code).not.toBe(
+      0,
+    );
     // A second device with the same name is refused: the socket directory is machine-wide.
     await expect(b.wg.createInterface(a.dev)).rejects.toThrow(/in use/);
   });
@@ -164,13 +189,20 @@ describe.skipIf(skip !== undefined)('WireGuard on a real kernel (wireguard-go in
     expect(before?.latestHandshake).not.toBeNull();
     const oldC = c.keys.publicKey;
     c.keys = generateKeyPair();
-    expect((await new WireGuardDevice(c.wg, c.dev).reconcile(desiredGateway(c, '10.99.0.5:51820'))).errors).toEqual([]);
+    expect(
+      (await new WireGuardDevice(c.wg, c.dev).reconcile(desiredGateway(c, '10.99.0.5:51820'))).errors,
+    ).toEqual([]);
 
     recorded.calls.length = 0;
     const res = await deviceA.reconcile(desiredA());
     expect(res.errors).toEqual([]);
     expect(res.applied).toEqual([
-      { kind: 'set-peer', publicKey: c.keys.publicKey, reason: 'new', fields: ['allowedIPs', 'endpoint', 'persistentKeepalive', 'presharedKey'] },
+      {
+        kind: 'set-peer',
+        publicKey: c.keys.publicKey,
+        reason: 'new',
+        fields: ['allowedIPs', 'endpoint', 'persistentKeepalive', 'presharedKey'],
+      },
       { kind: 'remove-peer', publicKey: oldC },
     ]);
     expect(recorded.calls.some((x) => x.args.includes(b.keys.publicKey))).toBe(false);
@@ -203,7 +235,8 @@ function wireguardGoProcesses(names: string[]): string[] {
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv.some((x) => x.endsWith('wireguard-go')) && names.some((n) => argv.includes(n))) found.push(pid);
+      if (argv.some((x) => x.endsWith('wireguard-go')) && names.some((n) => argv.includes(n)))
+        found.push(pid);
     } catch {
       // The process exited while we looked.
     }
