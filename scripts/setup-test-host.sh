@@ -9,6 +9,7 @@ PACKAGES=(
   dnsutils dnsperf dnsmasq-base  # dig; DNS benchmarks against dnsmasq
   etcd-server openssl            # the test API server's store and PKI
   iperf3 procps psmisc           # throughput benchmark; process tools
+  fping iputils-arping           # health-check pings; gratuitous ARP for the gateway address
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -38,6 +38,7 @@ export function registrationObjects(
 export interface PublishOutcome {
   cluster: WriteOutcome;
   endpoint: WriteOutcome;
+  endpointName: string;
   /** Our older Endpoints (another cable name) that were deleted: exactly one may exist. */
   removedEndpoints: string[];
 }
@@ -65,7 +66,12 @@ export async function publishRegistration(
     if (name === endpoint.metadata.name) continue;
     if (await deleteIfExists(client, itemPath(brokerPaths.endpoints(ns), name))) removedEndpoints.push(name);
   }
-  return { cluster: clusterOutcome, endpoint: endpointOutcome, removedEndpoints };
+  return {
+    cluster: clusterOutcome,
+    endpoint: endpointOutcome,
+    endpointName: endpoint.metadata.name,
+    removedEndpoints,
+  };
 }
 
 export async function ourEndpointNames(client: KubeRestClient, state: HostState): Promise<string[]> {

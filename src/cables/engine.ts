@@ -1,10 +1,11 @@
-// `moor agent`: the pseudo-cluster at work. Watches the broker's Clusters and Endpoints, plans
-// the members (pure), and applies the difference to WireGuard, addresses and routes. Events only
-// mark the state dirty; one reconcile runs at a time, and a periodic resync repairs anything that
-// drifted (a route deleted by hand, our Endpoint deleted on the broker). Stopping the agent
-// leaves the dataplane as it is: only `moor leave` tears down.
+// The cable engine shared by the host agent and the cluster gateway: it watches the broker's
+// Clusters and Endpoints, plans the members (pure), and applies the difference to WireGuard,
+// link, addresses and routes. Events only mark the state dirty; one reconcile runs at a time,
+// and a periodic resync repairs drift (a route deleted by hand, our Endpoint deleted on the
+// broker). Stopping the engine leaves the dataplane as it is; callers decide about teardown.
+
+import { localRoutes } from '../agent/underlay.ts';
 import { parseCluster, parseEndpoint } from '../broker/objectReader.ts';
-import { wireguardPsk } from '../broker/psk.ts';
 import type { ClusterObject, EndpointObject } from '../broker/types.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
 import { reconcileAddresses } from '../dataplane/netlink/addresses.ts';
@@ -15,37 +16,47 @@ import { RouteTable } from '../dataplane/netlink/route-table.ts';
 import { WireGuardDevice } from '../dataplane/wireguard/device.ts';
 import { createWireGuardDriver, detectWireGuardDriver } from '../dataplane/wireguard/drivers.ts';
 import { publicKeyOf } from '../dataplane/wireguard/keys.ts';
-import { MoorError } from '../errors.ts';
+import type { MoorError } from '../errors.ts';
 import { Pinger } from '../health/pinger.ts';
 import { brokerPaths } from '../k8s/paths.ts';
 import { Reflector } from '../k8s/reflector.ts';
-import { KubeRestClient } from '../k8s/rest.ts';
+import type { KubeRestClient } from '../k8s/rest.ts';
 import { type Member, planMembers } from '../plan/members.ts';
 import { type ConnectionStatus, connectionStatus } from './connectionStatus.ts';
 import { DetachedSpawner } from './detachedSpawner.ts';
-import { publishRegistration } from './registration.ts';
-import { type HostState, loadPrivateKey, loadState } from './state.ts';
-import type { AgentStatus, Rejection } from './status.ts';
-import { writeStatus } from './status.ts';
-import { localRoutes } from './underlay.ts';
+import { type AgentStatus, type Rejection, writeStatus } from './status.ts';
 
-export interface AgentOptions {
-  stateDir: string;
+export interface CableEngineConfig {
+  clusterId: string;
+  namespace: string;
+  client: KubeRestClient;
+  interfaceName: string;
+  privateKey: string;
+  listenPort: number;
+  /** The WireGuard preshared key (base64 of SHA-256 of the broker PSK string). */
+  psk: string;
+  /** Our own addresses: no member may claim them. */
+  selfAddresses: string[];
+  /** Subnets we advertise: no member may claim them. */
+  selfSubnets: string[];
+  /** Addresses put on the WireGuard link (the host's clusterset IPs; none on a gateway). */
+  interfaceAddresses: string[];
+  /** Preferred source of routes to members: an address inside our subnets, so replies and
+   * health checks come back through the tunnel and pass the remote AllowedIPs. */
+  routeSource: string;
+  /** Publish (or re-assert) our own Cluster and Endpoint; called on every reconcile. */
+  publish: () => Promise<string>;
   runner: CommandRunner;
   log: (line: string) => void;
+  stateDir: string;
   resyncMs?: number;
   statusIntervalMs?: number;
-  /** Force a WireGuard driver instead of detecting one. */
   driver?: 'kernel' | 'wireguard-go';
 }
 
-export class HostAgent {
-  private readonly options: AgentOptions;
-  private readonly state: HostState;
-  private readonly privateKey: string;
-  private readonly publicKey: string;
-  private readonly psk: string;
-  private readonly client: KubeRestClient;
+export class CableEngine {
+  private readonly config: CableEngineConfig;
+  readonly publicKey: string;
   private readonly clusters: Reflector;
   private readonly endpoints: Reflector;
   private readonly netlink: IpRouteNetlink;
@@ -67,61 +78,52 @@ export class HostAgent {
   private readonly since = new Map<string, { status: string; at: number }>();
   private readonly reportedRejections = new Set<string>();
   private readonly counters = { reconciles: 0, applyErrors: 0, rejectedEndpoints: 0 };
+  /** Resolves after the first reconcile that saw the broker. */
+  readonly firstSync: Promise<void>;
+  private resolveFirstSync!: () => void;
 
-  constructor(options: AgentOptions) {
-    this.options = options;
-    this.state = loadState(options.stateDir);
-    const key = loadPrivateKey(options.stateDir);
-    if (!key) {
-      throw new MoorError('not-found', `the WireGuard key is missing from ${options.stateDir}`, {
-        hint: 'the state is incomplete: run `moor leave broker-info.subm` and join again',
-      });
-    }
-    this.privateKey = key;
-    this.publicKey = publicKeyOf(key);
-    this.psk = wireguardPsk(this.state.psk);
-    const b = this.state.broker;
-    this.client = new KubeRestClient({
-      server: b.server,
-      token: b.token,
-      insecure: b.insecure,
-      ...(b.caPem ? { caPem: b.caPem } : {}),
-    });
+  constructor(config: CableEngineConfig) {
+    this.config = config;
+    this.publicKey = publicKeyOf(config.privateKey);
     const onChange = () => this.markDirty();
-    const onError = (err: MoorError) => options.log(`broker watch: ${err.message}`);
+    const onError = (err: MoorError) => config.log(`broker watch: ${err.message}`);
     this.clusters = new Reflector({
-      client: this.client,
-      path: brokerPaths.clusters(b.namespace),
+      client: config.client,
+      path: brokerPaths.clusters(config.namespace),
       onChange,
       onError,
     });
     this.endpoints = new Reflector({
-      client: this.client,
-      path: brokerPaths.endpoints(b.namespace),
+      client: config.client,
+      path: brokerPaths.endpoints(config.namespace),
       onChange,
       onError,
     });
-    this.netlink = new IpRouteNetlink(options.runner);
-    this.routes = new RouteTable(this.netlink, { dev: this.state.interfaceName, families: [4] });
-    this.pinger = new Pinger({ log: options.log });
+    this.netlink = new IpRouteNetlink(config.runner);
+    this.routes = new RouteTable(this.netlink, { dev: config.interfaceName, families: [4] });
+    this.pinger = new Pinger({ log: config.log });
+    this.firstSync = new Promise((resolve) => {
+      this.resolveFirstSync = resolve;
+    });
   }
 
   async start(): Promise<void> {
-    const detected = this.options.driver
-      ? { driver: this.options.driver, reason: 'chosen with --wireguard-driver' }
-      : await detectWireGuardDriver(this.options.runner);
+    const c = this.config;
+    const detected = c.driver
+      ? { driver: c.driver, reason: 'chosen with --wireguard-driver' }
+      : await detectWireGuardDriver(c.runner);
     this.driverName = detected.driver;
-    this.options.log(`WireGuard driver: ${detected.driver} (${detected.reason})`);
+    c.log(`WireGuard driver: ${detected.driver} (${detected.reason})`);
     const basic = createWireGuardDriver(detected.driver, {
-      runner: this.options.runner,
-      spawner: new DetachedSpawner(this.options.stateDir),
+      runner: c.runner,
+      spawner: new DetachedSpawner(c.stateDir),
     });
-    this.device = new WireGuardDevice(basic, this.state.interfaceName);
+    this.device = new WireGuardDevice(basic, c.interfaceName);
     this.clusters.start();
     this.endpoints.start();
     this.markDirty();
-    this.timers.push(setInterval(() => this.markDirty(), this.options.resyncMs ?? 30_000));
-    this.timers.push(setInterval(() => this.refreshStatus(), this.options.statusIntervalMs ?? 1_000));
+    this.timers.push(setInterval(() => this.markDirty(), c.resyncMs ?? 30_000));
+    this.timers.push(setInterval(() => void this.refreshStatus(), c.statusIntervalMs ?? 1_000));
   }
 
   async stop(): Promise<void> {
@@ -130,7 +132,6 @@ export class HostAgent {
     this.pinger.stop();
     await Promise.all([this.clusters.stop(), this.endpoints.stop()]);
     await this.running;
-    this.client.close();
   }
 
   /** Coalesce events into one reconcile at a time; a change during a run triggers one more. */
@@ -146,7 +147,7 @@ export class HostAgent {
           await this.reconcile();
         } catch (err) {
           this.counters.applyErrors += 1;
-          this.options.log(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
+          this.config.log(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
       this.running = undefined;
@@ -155,32 +156,29 @@ export class HostAgent {
 
   private async reconcile(): Promise<void> {
     this.counters.reconciles += 1;
-    const s = this.state;
+    const c = this.config;
     const errors: string[] = [];
 
     // 1. Our own registration on the broker (idempotent; repairs deletions by others).
     try {
-      const outcome = await publishRegistration(this.client, s, this.publicKey);
-      if (outcome.cluster !== 'unchanged' || outcome.endpoint !== 'unchanged') {
-        this.options.log(`registration: Cluster ${outcome.cluster}, Endpoint ${outcome.endpoint}`);
-      }
-      this.published = { endpointName: `${s.clusterId}`, error: null };
+      this.published = { endpointName: await c.publish(), error: null };
     } catch (err) {
       this.published = { endpointName: null, error: err instanceof Error ? err.message : String(err) };
       errors.push(`publishing registration: ${this.published.error}`);
     }
 
-    // 2. Plan from the broker snapshot (only once both collections have been listed: an empty
-    //    snapshot must never remove working peers).
-    if (this.clusters.synced && this.endpoints.synced) {
+    // 2. Plan, but only once both collections were listed: an empty snapshot during a broker
+    //    outage must never remove working peers.
+    const synced = this.clusters.synced && this.endpoints.synced;
+    if (synced) {
       const { clusters, endpoints, malformed } = this.snapshot();
-      const routes = await localRoutes(this.options.runner, s.interfaceName);
+      const routes = await localRoutes(c.runner, c.interfaceName);
       const planned = planMembers({
         self: {
-          clusterId: s.clusterId,
-          addresses: s.addresses,
+          clusterId: c.clusterId,
+          addresses: c.selfAddresses,
           localRoutes: routes,
-          subnets: s.addresses.map((a) => `${a}/32`),
+          subnets: c.selfSubnets,
         },
         clusters,
         endpoints,
@@ -190,21 +188,19 @@ export class HostAgent {
     }
 
     // 3. WireGuard device and peers.
-    const device = this.device!;
-    const wg = await device.reconcile({
-      privateKey: this.privateKey,
-      listenPort: s.port,
+    const wg = await this.device!.reconcile({
+      privateKey: c.privateKey,
+      listenPort: c.listenPort,
       peers: this.plan.members.map((m) => ({
         publicKey: m.publicKey,
-        presharedKey: this.psk,
+        presharedKey: c.psk,
         endpoint: `${m.endpoint.host}:${m.endpoint.port}`,
         allowedIPs: m.allowedIPs,
         persistentKeepalive: 10,
       })),
     });
     for (const e of wg.errors) errors.push(`wireguard ${e.change.kind}: ${e.error.message}`);
-    for (const c of wg.applied)
-      if (c.kind !== 'set-interface') this.options.log(`wireguard: ${describeChange(c)}`);
+    for (const ch of wg.applied) if (ch.kind !== 'set-interface') c.log(`wireguard: ${describeChange(ch)}`);
 
     // 4. Link MTU from the underlay towards the peers, addresses, then routes (they need both).
     const endpointIps = this.plan.members.map((m) => m.endpoint.host);
@@ -215,39 +211,40 @@ export class HostAgent {
         errors.push(`MTU: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    const link = await reconcileLink(this.netlink, s.interfaceName, {
+    const link = await reconcileLink(this.netlink, c.interfaceName, {
       up: true,
       ...(this.mtu ? { mtu: this.mtu } : {}),
     });
     for (const e of link.errors) errors.push(`link: ${e.error.message}`);
     const addrs = await reconcileAddresses(
       this.netlink,
-      s.interfaceName,
-      s.addresses.map((a) => `${a}/32`),
+      c.interfaceName,
+      c.interfaceAddresses.map((a) => `${a}/32`),
     );
     for (const e of addrs.errors) errors.push(`address: ${e.error.message}`);
     const routes = await this.routes.reconcile(
       this.plan.members.flatMap((m) =>
         m.allowedIPs.map((dst) => ({
           dst,
-          dev: s.interfaceName,
-          src: s.addresses[0],
+          dev: c.interfaceName,
+          src: c.routeSource,
           scope: 'link' as const,
         })),
       ),
     );
     for (const e of routes.errors) errors.push(`route: ${e.error.message}`);
-    for (const c of routes.applied) this.options.log(`route ${c.op} ${c.route.dst}`);
+    for (const ch of routes.applied) c.log(`route ${ch.op} ${ch.route.dst}`);
 
-    // 5. Health checks through the tunnel, from our clusterset address.
+    // 5. Health checks through the tunnel, from our own address.
     this.pinger.update(
       this.plan.members.flatMap((m) => (m.healthCheckIP ? [m.healthCheckIP] : [])),
-      s.addresses[0],
+      c.routeSource,
     );
     this.applyErrors = errors;
     this.counters.applyErrors += errors.length;
-    for (const e of errors) this.options.log(`apply: ${e}`);
+    for (const e of errors) c.log(`apply: ${e}`);
     await this.refreshStatus();
+    if (synced) this.resolveFirstSync();
   }
 
   private snapshot(): { clusters: ClusterObject[]; endpoints: EndpointObject[]; malformed: Rejection[] } {
@@ -260,16 +257,17 @@ export class HostAgent {
     const malformed: Rejection[] = [];
     for (const raw of this.endpoints.list()) {
       const r = parseEndpoint(raw);
-      if (r.ok) endpoints.push(r.value);
-      else {
-        const meta = (raw.metadata ?? {}) as { name?: string; labels?: Record<string, string> };
-        malformed.push({
-          clusterId: meta.labels?.['submariner-io/clusterID'] ?? '',
-          endpointName: meta.name ?? '',
-          reason: `malformed Endpoint: ${r.reason}`,
-          code: 'malformed',
-        });
+      if (r.ok) {
+        endpoints.push(r.value);
+        continue;
       }
+      const meta = (raw.metadata ?? {}) as { name?: string; labels?: Record<string, string> };
+      malformed.push({
+        clusterId: meta.labels?.['submariner-io/clusterID'] ?? '',
+        endpointName: meta.name ?? '',
+        reason: `malformed Endpoint: ${r.reason}`,
+        code: 'malformed',
+      });
     }
     return { clusters, endpoints, malformed };
   }
@@ -281,17 +279,24 @@ export class HostAgent {
       if (this.reportedRejections.has(key)) continue;
       this.reportedRejections.add(key);
       this.counters.rejectedEndpoints += 1;
-      this.options.log(`rejected Endpoint ${r.endpointName} of cluster "${r.clusterId}": ${r.reason}`);
+      this.config.log(`rejected Endpoint ${r.endpointName} of cluster "${r.clusterId}": ${r.reason}`);
     }
   }
 
+  /** Current connection states (also used by DNS to count only connected clusters). */
+  connections(): ConnectionStatus[] {
+    return this.lastConnections;
+  }
+  private lastConnections: ConnectionStatus[] = [];
+
   private async refreshStatus(): Promise<void> {
     if (!this.device || this.stopped) return;
+    const c = this.config;
     let peers = new Map<
       string,
       { latestHandshake: Date | null; rxBytes: number; txBytes: number; endpoint: string | null }
     >();
-    let listenPort = this.state.port;
+    let listenPort = c.listenPort;
     try {
       const st = await this.device.status();
       if (st) {
@@ -302,34 +307,30 @@ export class HostAgent {
       // device missing: the next reconcile recreates it
     }
     const now = Date.now();
-    const connections: ConnectionStatus[] = this.plan.members.map((m) => {
-      const c = connectionStatus(
-        m,
-        peers.get(m.publicKey),
-        m.healthCheckIP ? this.pinger.tracker.get(m.healthCheckIP) : undefined,
-        now,
-      );
+    this.lastConnections = this.plan.members.map((m) => {
+      const health = m.healthCheckIP ? this.pinger.tracker.get(m.healthCheckIP) : undefined;
+      const conn = connectionStatus(m, peers.get(m.publicKey), health, now);
       const prev = this.since.get(m.clusterId);
-      const since = prev && prev.status === c.status ? prev.at : now;
-      this.since.set(m.clusterId, { status: c.status, at: since });
-      return { ...c, since };
+      const since = prev && prev.status === conn.status ? prev.at : now;
+      this.since.set(m.clusterId, { status: conn.status, at: since });
+      return { ...conn, since };
     });
     const status: AgentStatus = {
       version: 1,
       updatedAt: new Date(now).toISOString(),
       pid: process.pid,
-      clusterId: this.state.clusterId,
-      addresses: this.state.addresses,
+      clusterId: c.clusterId,
+      addresses: c.selfAddresses,
       interface: {
-        name: this.state.interfaceName,
+        name: c.interfaceName,
         driver: this.driverName,
         publicKey: this.publicKey,
         listenPort,
         mtu: this.mtu,
       },
       broker: {
-        server: this.state.broker.server,
-        namespace: this.state.broker.namespace,
+        server: c.client.server,
+        namespace: c.namespace,
         synced: this.clusters.synced && this.endpoints.synced,
         lastError: (this.endpoints.lastError ?? this.clusters.lastError)?.message ?? null,
       },
@@ -338,15 +339,15 @@ export class HostAgent {
         endpointName: this.published.endpointName,
         lastError: this.published.error,
       },
-      connections,
+      connections: this.lastConnections,
       rejected: this.plan.rejected.filter((r) => r.code !== 'superseded'),
       applyErrors: this.applyErrors,
       counters: { ...this.counters },
     };
     try {
-      writeStatus(this.options.stateDir, status);
+      writeStatus(c.stateDir, status);
     } catch (err) {
-      this.options.log(`cannot write status: ${err instanceof Error ? err.message : String(err)}`);
+      c.log(`cannot write status: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }

@@ -2,9 +2,9 @@
 // and once a second, read by `moor status` and `moor show connections`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { STATUS_FILE, writeSecretFile } from '../agent/state.ts';
 import type { RejectedEndpoint } from '../plan/members.ts';
 import type { ConnectionStatus } from './connectionStatus.ts';
-import { STATUS_FILE, writeSecretFile } from './state.ts';
 
 /** A planner rejection, or an object so broken it could not even be parsed. */
 export type Rejection = Omit<RejectedEndpoint, 'code'> & { code: RejectedEndpoint['code'] | 'malformed' };

@@ -9,6 +9,7 @@ export interface Command {
 export const VERSION = '0.1.0';
 
 import { AGENT_HELP, runAgent } from './agent-command.ts';
+import { GATEWAY_HELP, runGateway } from './gateway-command.ts';
 import { JOIN_HELP, LEAVE_HELP, runJoin, runLeave } from './join-command.ts';
 import { runShow, runStatus, SHOW_HELP, STATUS_HELP } from './status-command.ts';
 
@@ -26,6 +27,12 @@ export const commands: Command[] = [
     help: LEAVE_HELP,
   },
   { name: 'agent', summary: 'run the host agent in the foreground', run: runAgent, help: AGENT_HELP },
+  {
+    name: 'gateway',
+    summary: 'run the cluster end of the cables (gateway nodes)',
+    run: runGateway,
+    help: GATEWAY_HELP,
+  },
   { name: 'status', summary: "show this host's membership and health", run: runStatus, help: STATUS_HELP },
   { name: 'show', summary: 'show connections', run: runShow, help: SHOW_HELP },
   {

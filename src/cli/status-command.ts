@@ -1,7 +1,7 @@
 // `moor status` and `moor show connections`: what the agent reports in its status file.
 import { existsSync } from 'node:fs';
 import { stateDir } from '../agent/state.ts';
-import { type AgentStatus, readStatus } from '../agent/status.ts';
+import { type AgentStatus, readStatus } from '../cables/status.ts';
 import { MoorError } from '../errors.ts';
 import { boolOption, parseCommandArgs, stringOption } from './args.ts';
 import { ago, renderTable } from './table.ts';

@@ -1,0 +1,165 @@
+// Two simulated clusters whose gateways are `moor gateway` (active/passive), and host vm1 behind
+// NAT running `moor agent`: pods of both clusters and the host reach each other; a gateway
+// restart (new key) and the death of the active gateway node are survived.
+import { join } from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildClusterset, type Clusterset, startGateway } from '../harness/clusterset.ts';
+import { exec } from '../harness/exec.ts';
+import { moor, startMoor } from '../harness/moor.ts';
+import { type RunningProcess, waitFor } from '../harness/process.ts';
+import { TestRun } from '../harness/run.ts';
+
+let run: TestRun;
+let cs: Clusterset;
+let agent: RunningProcess;
+let vmState: string;
+let VM = '';
+
+type Ep = {
+  metadata: { name: string; labels: Record<string, string> };
+  spec: { hostname: string; backend_config: Record<string, string> };
+};
+async function endpointsOf(clusterId: string): Promise<Ep[]> {
+  const list = (await cs.api.kubeConfig().makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
+    group: 'submariner.io',
+    version: 'v1',
+    namespace: cs.broker.namespace,
+    plural: 'endpoints',
+  })) as { items: Ep[] };
+  return list.items.filter((e) => e.metadata.labels['submariner-io/clusterID'] === clusterId);
+}
+
+async function activeGateway(clusterId: string): Promise<{ host: string; key: string }> {
+  return waitFor(
+    `one active ${clusterId} gateway Endpoint`,
+    async () => {
+      const eps = await endpointsOf(clusterId);
+      const only = eps.length === 1 ? eps[0] : undefined;
+      return only ? { host: only.spec.hostname, key: only.spec.backend_config.publicKey ?? '' } : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
+const reach = (from: string, to: string, timeoutMs = 30_000) =>
+  waitFor(`${from} → ${to}`, async () => ((await cs.topo.host(from).ping(to, 1)) ? true : undefined), {
+    timeoutMs,
+  });
+
+beforeAll(async () => {
+  run = TestRun.start();
+  cs = await buildClusterset(run);
+  for (const c of Object.values(cs.clusters)) for (const gw of c.gateways) startGateway(run, cs, c, gw);
+  await activeGateway('east');
+  await activeGateway('west');
+  vmState = join(run.dir, 'vm1-state');
+  const r = await moor(cs.topo.host('vm1'), [
+    'join',
+    cs.adminBrokerInfo,
+    '--clusterid',
+    'vm1',
+    '--public-ip',
+    '10.99.3.2',
+    '--interface',
+    run.ifName('w'),
+    '--state-dir',
+    vmState,
+    '--no-start',
+  ]);
+  if (r.code !== 0) throw new Error(`join failed: ${r.stderr}`);
+  VM = (JSON.parse(r.stdout) as { addresses: string[] }).addresses[0] ?? '';
+  agent = startMoor(cs.topo.host('vm1'), 'agent', ['agent', '--state-dir', vmState, '--resync', '5']);
+});
+
+afterAll(async () => {
+  await run?.cleanup();
+});
+
+describe('clusterset with moor gateways and a host', () => {
+  it('allocated the host address from the pool and connects everyone, both ways', async () => {
+    // The first free address of the pool: the network address is skipped.
+    expect(VM).toBe('100.70.0.1');
+    const status = await waitFor('agent status', async () => {
+      const r = await moor(cs.topo.host('vm1'), ['status', '-o', 'json', '--state-dir', vmState]);
+      return r.code === 0 ? (JSON.parse(r.stdout) as { addresses: string[] }) : undefined;
+    });
+    expect(status.addresses).toEqual([VM]);
+    const { east, west } = cs.clusters;
+    await reach('vm1', east.podAddress);
+    await reach('vm1', west.podAddress);
+    await reach(east.pod, VM);
+    await reach(west.pod, VM);
+    await reach(east.pod, west.podAddress);
+    await reach(west.pod, east.podAddress);
+  });
+
+  it('publishes gateway Endpoints in Submariner form and reports health of both cables', async () => {
+    const [ep] = await endpointsOf('east');
+    expect(ep?.metadata.name).toMatch(/^east-submariner-cable-east-10-99-10-[23]$/);
+    const conns = await waitFor('both connections connected', async () => {
+      const r = await moor(cs.topo.host('vm1'), [
+        'show',
+        'connections',
+        '-o',
+        'json',
+        '--state-dir',
+        vmState,
+      ]);
+      const c = JSON.parse(r.stdout || '[]') as Array<{
+        clusterId: string;
+        status: string;
+        healthCheckIP: string | null;
+      }>;
+      return c.length === 2 && c.every((x) => x.status === 'connected') ? c : undefined;
+    });
+    expect(conns.map((c) => c.healthCheckIP).sort()).toEqual([
+      expect.stringMatching(/^10\.10\.[23]\.1$/),
+      expect.stringMatching(/^10\.20\.[23]\.1$/),
+    ]);
+  });
+
+  it('restores connectivity after the active gateway restarts with a new key', async () => {
+    const east = cs.clusters.east;
+    const before = await activeGateway('east');
+    const proc = east.processes[before.host];
+    await proc?.stop();
+    startGateway(run, cs, east, before.host, 'restarted');
+    const after = await waitFor('a new east key', async () => {
+      const a = await activeGateway('east');
+      return a.key !== before.key ? a : undefined;
+    });
+    expect(after.key).not.toBe(before.key);
+    await reach('vm1', east.podAddress);
+    await reach(east.pod, cs.clusters.west.podAddress);
+  });
+
+  it('fails over to the passive gateway when the active node dies', async () => {
+    const east = cs.clusters.east;
+    const dead = await activeGateway('east');
+    const node = cs.topo.host(dead.host);
+    // Node death: every process in the namespace dies and the node drops off the network.
+    const list = await exec(['ip', 'netns', 'pids', node.ns]);
+    for (const pid of list.stdout.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await node.exec(['ip', 'link', 'set', `to-${east.id}`, 'down']);
+    const survivor = await waitFor(
+      'the passive gateway takes over',
+      async () => {
+        const a = await activeGateway('east');
+        return a.host !== dead.host ? a : undefined;
+      },
+      { timeoutMs: 45_000 },
+    );
+    expect(survivor.host).not.toBe(dead.host);
+    await reach('vm1', east.podAddress, 45_000);
+    await reach(east.pod, VM, 45_000);
+    await reach(cs.clusters.west.pod, east.podAddress, 45_000);
+    expect(agent.running).toBe(true);
+  });
+});
