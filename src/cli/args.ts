@@ -69,7 +69,9 @@ export function intOption(parsed: Parsed, name: string, fallback: number, min: n
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max) {
-    throw new MoorError('invalid-argument', `--${name} ${v} is not a number from ${min} to ${max}`);
+    throw new MoorError('invalid-argument', `--${name} ${v} is not a number from ${min} to ${max}`, {
+      hint: `give --${name} a whole number from ${min} to ${max}`,
+    });
   }
   return n;
 }
@@ -80,5 +82,7 @@ export function boolStringOption(parsed: Parsed, name: string, fallback: boolean
   if (v === undefined) return fallback;
   if (v === 'true') return true;
   if (v === 'false') return false;
-  throw new MoorError('invalid-argument', `--${name} must be true or false, not "${v}"`);
+  throw new MoorError('invalid-argument', `--${name} must be true or false, not "${v}"`, {
+    hint: `write --${name}=true or --${name}=false`,
+  });
 }

@@ -100,12 +100,16 @@ export async function runGateway(args: string[]): Promise<number> {
   const clusterCidrs = listOption(p, 'cluster-cidr');
   const serviceCidrs = listOption(p, 'service-cidr');
   if (clusterCidrs.length === 0)
-    throw new MoorError('invalid-argument', 'gateway: --cluster-cidr is required');
+    throw new MoorError('invalid-argument', 'gateway: --cluster-cidr is required', {
+      hint: "give the cluster's pod CIDR, e.g. --cluster-cidr 10.42.0.0/16",
+    });
   for (const c of [...clusterCidrs, ...serviceCidrs]) parseCidr(c);
   const vip = stringOption(p, 'vip');
   const vipDev = stringOption(p, 'vip-interface');
   if ((vip === undefined) !== (vipDev === undefined)) {
-    throw new MoorError('invalid-argument', 'gateway: --vip and --vip-interface go together');
+    throw new MoorError('invalid-argument', 'gateway: --vip and --vip-interface go together', {
+      hint: 'give both (the floating address and the device that carries it), or neither',
+    });
   }
   const driver = stringOption(p, 'wireguard-driver');
   if (driver !== undefined && driver !== 'kernel' && driver !== 'wireguard-go') {
