@@ -288,6 +288,12 @@ export class CableEngine {
     return this.lastConnections;
   }
   private lastConnections: ConnectionStatus[] = [];
+  private lastStatus: AgentStatus | undefined;
+
+  /** The latest status document (also written to status.json); undefined before the first. */
+  status(): AgentStatus | undefined {
+    return this.lastStatus;
+  }
 
   private async refreshStatus(): Promise<void> {
     if (!this.device || this.stopped) return;
@@ -344,6 +350,7 @@ export class CableEngine {
       applyErrors: this.applyErrors,
       counters: { ...this.counters },
     };
+    this.lastStatus = status;
     try {
       writeStatus(c.stateDir, status);
     } catch (err) {

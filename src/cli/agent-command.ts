@@ -4,7 +4,11 @@ import { removePidFile, writePidFile } from '../agent/service.ts';
 import { stateDir } from '../agent/state.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
 import { MoorError } from '../errors.ts';
+import { renderMetrics } from '../observability/metrics.ts';
+import { parseListenAddress, startMetricsServer } from '../observability/metricsServer.ts';
 import { boolOption, intOption, parseCommandArgs, stringOption } from './args.ts';
+
+export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9476';
 
 export const AGENT_HELP = `Usage: moor agent [options]
 
@@ -16,13 +20,19 @@ Options:
   --state-dir DIR            state written by \`moor join\` (default /var/lib/moor, or $MOOR_STATE_DIR)
   --resync SECONDS           full reconcile period (default 30)
   --wireguard-driver NAME    kernel or wireguard-go (default: kernel when available)
+  --metrics-address H:P      Prometheus /metrics (default ${DEFAULT_METRICS_ADDRESS}; "off" disables)
 `;
 
 export async function runAgent(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(
     'agent',
     args,
-    { 'state-dir': { type: 'string' }, resync: { type: 'string' }, 'wireguard-driver': { type: 'string' } },
+    {
+      'state-dir': { type: 'string' },
+      resync: { type: 'string' },
+      'wireguard-driver': { type: 'string' },
+      'metrics-address': { type: 'string' },
+    },
     0,
   );
   if (boolOption(parsed, 'help')) {
@@ -44,6 +54,14 @@ export async function runAgent(args: string[]): Promise<number> {
     resyncMs: intOption(parsed, 'resync', 30, 1, 3600) * 1000,
     ...(driver ? { driver } : {}),
   });
+  const metricsAt = stringOption(parsed, 'metrics-address') ?? DEFAULT_METRICS_ADDRESS;
+  const metrics =
+    metricsAt === 'off'
+      ? undefined
+      : await startMetricsServer(parseListenAddress(metricsAt), () => {
+          const st = agent.engine.status();
+          return st ? renderMetrics(st) : undefined;
+        });
   writePidFile(dir);
   await agent.start();
   log(`agent running (pid ${process.pid})`);
@@ -55,6 +73,7 @@ export async function runAgent(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  metrics?.close();
   await agent.stop();
   removePidFile(dir);
   return 0;

@@ -334,6 +334,15 @@ describe('moor join, agent, leave', () => {
     });
     expect(JSON.stringify(status.rejected)).toMatch(/overlap/);
     expect(agent.log()).toMatch(/rejected Endpoint evil-/);
+    const metrics = await topo
+      .host('vm1')
+      .exec([
+        process.execPath,
+        '-e',
+        "fetch('http://127.0.0.1:9476/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
+      ]);
+    expect(metrics.stdout).toMatch(/moor_rejected_endpoints\{reason="overlaps-[a-z]+"\} [12]/);
+    expect(metrics.stdout).toContain('moor_connection_status{cluster_id="east",status="connected"} 1');
     const vm1 = topo.host('vm1');
     expect((await vm1.exec(['wg', 'show', wgName, 'peers'])).stdout).not.toContain(evilKey);
     expect(await vm1.ping(POD)).toBe(true);

@@ -1,0 +1,37 @@
+// Serves /metrics for Prometheus. Loopback by default: the figures name clusterset members.
+import { createServer, type Server } from 'node:http';
+import { MoorError } from '../errors.ts';
+
+export function parseListenAddress(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new MoorError('invalid-argument', `--metrics-address ${text} is not HOST:PORT`, {
+      hint: 'for example 127.0.0.1:9476, or "off" to disable',
+    });
+  }
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+export async function startMetricsServer(
+  address: { host: string; port: number },
+  render: () => string | undefined,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('try /metrics\n');
+      return;
+    }
+    const body = render();
+    if (body === undefined) {
+      res.writeHead(503).end('not ready\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, resolve);
+  });
+  return server;
+}
