@@ -1,69 +1,63 @@
-// The smoke topology: a broker API server with the Submariner CRDs and RBAC, and two hosts joined
-// by a wireguard-go tunnel. It prints what it built, proves a ping crosses the tunnel, and
-// removes everything. `MOOR_SMOKE_HOLD=1` keeps it up until Ctrl-C, to poke at it by hand.
-import { CustomObjectsApi } from '@kubernetes/client-node';
-import { startApiServer, startEtcd } from './harness/apiserver.ts';
-import { deployBroker } from './harness/broker.ts';
+// The smoke topology, a local demo of moor on real parts: a broker API server, two simulated
+// clusters whose gateway nodes run `moor gateway` (active/passive), and host vm1 behind NAT that
+// runs `moor join` and `moor agent`. It prints what it built and what `moor show connections`
+// reports, proves the host and the pods reach each other, and removes everything.
+// `MOOR_SMOKE_HOLD=1` keeps it up until Ctrl-C, to poke at it by hand.
+import { join } from 'node:path';
+import { buildClusterset, startGateway } from './harness/clusterset.ts';
+import { moor, startMoor } from './harness/moor.ts';
 import { waitFor } from './harness/process.ts';
 import { TestRun } from './harness/run.ts';
-import { buildTopology } from './harness/topology.ts';
-import { addWgPeer, startWireGuardGo } from './harness/wireguard.ts';
 
 const run = TestRun.start();
 try {
   const t0 = Date.now();
-  const topo = await buildTopology(run, {
-    hosts: { broker: {}, wan: { forwarding: true }, left: {}, right: {} },
-    links: [
-      { a: { host: 'broker', address: '10.99.0.2/24' }, b: { host: 'wan', address: '10.99.0.1/24' } },
-      { a: { host: 'left', address: '10.99.1.2/24' }, b: { host: 'wan', address: '10.99.1.1/24' } },
-      { a: { host: 'right', address: '10.99.2.2/24' }, b: { host: 'wan', address: '10.99.2.1/24' } },
-    ],
-    routes: [
-      { host: 'broker', to: 'default', via: '10.99.0.1' },
-      { host: 'left', to: 'default', via: '10.99.1.1' },
-      { host: 'right', to: 'default', via: '10.99.2.1' },
-    ],
-  });
-  const etcd = await startEtcd(run, topo.host('broker'));
-  const api = await startApiServer(run, {
-    name: 'broker',
-    host: topo.host('broker'),
-    etcd,
-    address: '10.99.0.2',
-  });
-  const broker = await deployBroker(api.kubeConfig());
-  const clusters = await api.kubeConfig().makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
-    group: 'submariner.io',
-    version: 'v1',
-    namespace: broker.namespace,
-    plural: 'clusters',
-  });
-  console.log(`run ${run.id}: namespaces ${[...topo.hosts.values()].map((h) => h.ns).join(', ')}`);
+  const cs = await buildClusterset(run);
+  for (const c of Object.values(cs.clusters)) for (const gw of c.gateways) startGateway(run, cs, c, gw);
   console.log(
-    `broker API ${api.url} (test runner: ${api.localUrl}), namespace ${broker.namespace}, ${(clusters as { items: unknown[] }).items.length} clusters`,
+    `run ${run.id}: broker API ${cs.api.url}; clusters east (10.10.0.0/16) and west (10.20.0.0/16)`,
   );
-
-  const left = topo.host('left');
-  const right = topo.host('right');
-  const wl = await startWireGuardGo(run, left, '10.200.0.1/24', 4500);
-  const wr = await startWireGuardGo(run, right, '10.200.0.2/24', 4500);
-  await addWgPeer(left, wl, {
-    publicKey: wr.keys.publicKey,
-    endpoint: '10.99.2.2:4500',
-    allowedIps: ['10.200.0.2/32'],
+  const vm1 = cs.topo.host('vm1');
+  const stateDir = join(run.dir, 'vm1-state');
+  const joined = await moor(vm1, [
+    'join',
+    cs.adminBrokerInfo,
+    '--clusterid',
+    'vm1',
+    '--public-ip',
+    '10.99.3.2',
+    '--interface',
+    run.ifName('w'),
+    '--state-dir',
+    stateDir,
+    '--no-start',
+  ]);
+  if (joined.code !== 0) throw new Error(`moor join failed:\n${joined.stderr}`);
+  process.stdout.write(joined.stderr);
+  const address = (JSON.parse(joined.stdout) as { addresses: string[] }).addresses[0] ?? '';
+  startMoor(vm1, 'agent', ['agent', '--state-dir', stateDir]);
+  for (const c of Object.values(cs.clusters)) {
+    await waitFor(`vm1 → ${c.id} pod`, async () => ((await vm1.ping(c.podAddress, 1)) ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+    await waitFor(`${c.id} pod → vm1`, async () =>
+      (await cs.topo.host(c.pod).ping(address, 1)) ? true : undefined,
+    );
+    console.log(`vm1 (${address}) <-> ${c.id} pod ${c.podAddress}: ping ok`);
+  }
+  await waitFor('connections reported', async () => {
+    const r = await moor(vm1, ['show', 'connections', '-o', 'json', '--state-dir', stateDir]);
+    return r.code === 0 &&
+      (JSON.parse(r.stdout) as Array<{ status: string }>).filter((c) => c.status === 'connected').length === 2
+      ? true
+      : undefined;
   });
-  await addWgPeer(right, wr, {
-    publicKey: wl.keys.publicKey,
-    endpoint: '10.99.1.2:4500',
-    allowedIps: ['10.200.0.1/32'],
-  });
-  await waitFor('ping over WireGuard', async () => ((await left.ping('10.200.0.2', 1)) ? true : undefined));
   console.log(
-    `wireguard-go ${wl.name} (left) <-> ${wr.name} (right): ping ok; ready in ${Date.now() - t0} ms`,
+    `\n$ moor show connections\n${(await moor(vm1, ['show', 'connections', '--state-dir', stateDir])).stdout}`,
   );
+  console.log(`ready in ${Date.now() - t0} ms`);
   if (process.env.MOOR_SMOKE_HOLD) {
-    console.log('holding; press Ctrl-C to tear down');
+    console.log(`holding; namespaces moor-${run.id}-*; state ${stateDir}; press Ctrl-C to tear down`);
     await new Promise(() => undefined);
   }
 } finally {
