@@ -1,7 +1,8 @@
 // Running programs: the one place where the dataplane spawns processes. Everything goes through
 // argv (never a shell), output is bounded, every run has a timeout, and failures become MoorErrors
 // that name the command, its exit code and its stderr, so a log line is enough to reproduce them.
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { MoorError } from '../errors.ts';
 
 export interface RunOptions {
@@ -25,6 +26,8 @@ export interface CommandRunner {
 
 export interface SpawnOptions {
   env?: Record<string, string>;
+  /** Own session and no pipes to us, so the child outlives this process; output goes to logFile. */
+  detached?: { logFile: string };
 }
 
 export interface ExitStatus {
@@ -178,11 +181,18 @@ export class ExecRunner implements CommandRunner, ProcessSpawner {
 function spawnManaged(argv: string[], opts: SpawnOptions): ManagedProcess {
   const [file, ...args] = argv;
   if (file === undefined) throw new MoorError('internal', 'spawn: empty argv');
-  const child = spawn(file, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_ALL: 'C', ...opts.env },
-  });
+  const env = { ...process.env, LC_ALL: 'C', ...opts.env };
   let tail = '';
+  let child: ChildProcess;
+  if (opts.detached) {
+    const fd = openSync(opts.detached.logFile, 'a', 0o600);
+    child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], env });
+    closeSync(fd);
+    child.unref();
+    tail = `(output in ${opts.detached.logFile})`;
+  } else {
+    child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  }
   const keep = (chunk: string): void => {
     tail = (tail + chunk).slice(-OUTPUT_TAIL_BYTES);
   };
