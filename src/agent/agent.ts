@@ -8,7 +8,8 @@ import type { CommandRunner } from '../dataplane/exec.ts';
 import { MoorError } from '../errors.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { publishRegistration } from './registration.ts';
-import { type HostState, loadPrivateKey, loadState } from './state.ts';
+import { type HostState, loadPrivateKey, loadState, saveState } from './state.ts';
+import { detectPrivateIp } from './underlay.ts';
 
 export interface AgentOptions {
   stateDir: string;
@@ -55,7 +56,10 @@ export class HostAgent {
       interfaceAddresses: state.addresses,
       routeSource: state.addresses[0] ?? '',
       publish: async () => {
+        await this.followPrivateIp(options);
         const outcome = await publishRegistration(client, state, publicKey);
+        for (const old of outcome.removedEndpoints)
+          options.log(`registration: removed our old Endpoint ${old}`);
         if (outcome.cluster !== 'unchanged' || outcome.endpoint !== 'unchanged') {
           options.log(`registration: Cluster ${outcome.cluster}, Endpoint ${outcome.endpoint}`);
         }
@@ -69,6 +73,22 @@ export class HostAgent {
       ...(options.driver ? { driver: options.driver } : {}),
     });
     publicKey = this.engine.publicKey;
+  }
+
+  /** A detected private IP follows the underlay (DHCP renumbering, a moved VM): the cable name
+   * changes with it, so a new Endpoint is published and the old one removed. */
+  private async followPrivateIp(options: AgentOptions): Promise<void> {
+    if (!this.state.privateIpDetected) return;
+    let current: string;
+    try {
+      current = await detectPrivateIp(options.runner);
+    } catch {
+      return; // no default route right now: keep what we have
+    }
+    if (current === this.state.privateIp || this.state.addresses.includes(current)) return;
+    options.log(`private IP changed from ${this.state.privateIp} to ${current}`);
+    this.state.privateIp = current;
+    saveState(options.stateDir, this.state);
   }
 
   start(): Promise<void> {

@@ -20,7 +20,7 @@ import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
 import { MoorError } from '../errors.ts';
 import { deleteIfExists, getIfExists } from '../k8s/objects.ts';
 import { brokerPaths, itemPath } from '../k8s/paths.ts';
-import { isConflict, KubeRestClient } from '../k8s/rest.ts';
+import { isConflict, isNotFound, KubeRestClient } from '../k8s/rest.ts';
 import { tryParseIpv4 } from '../net/ipv4.ts';
 import { allocateFromPool, checkAddressesFree, claimAddress } from './addresses.ts';
 import { publishRegistration, registrationObjects, withdrawRegistration } from './registration.ts';
@@ -162,6 +162,7 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
       addresses,
       addressClaims: claims,
       privateIp,
+      privateIpDetected: req.privateIp === undefined,
       publicIp,
       natEnabled: publicIp !== '' && publicIp !== privateIp,
       port: req.port,
@@ -245,6 +246,16 @@ async function createMemberCredential(
       run: () => deleteIfExists(admin, itemPath(brokerPaths.roleBindings(ns), rb)),
     });
   } catch (err) {
+    if (isNotFound(err)) {
+      throw new MoorError(
+        'broker-forbidden',
+        `the broker has no Role ${BROKER_CLUSTER_ROLE} in namespace ${ns}`,
+        {
+          hint: 'the broker was not set up by `subctl deploy-broker`, or its Role was deleted: run subctl deploy-broker again',
+          cause: err,
+        },
+      );
+    }
     if (!isConflict(err)) throw err;
   }
   const secret = await admin.create<{ metadata: { name: string } }>(brokerPaths.secrets(ns), {

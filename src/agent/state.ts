@@ -39,6 +39,8 @@ export interface HostState {
   /** Names of the broker ConfigMaps that claim pool addresses, when allocated from a pool. */
   addressClaims: string[];
   privateIp: string;
+  /** The private IP was detected, not given: the agent follows it when the underlay changes. */
+  privateIpDetected?: boolean;
   publicIp: string;
   natEnabled: boolean;
   port: number;

@@ -269,6 +269,54 @@ describe('moor join, agent, leave', () => {
     expect(summary.stdout).toContain('1 connected, 0 connecting, 0 error');
   });
 
+  it('marks the connection as error when the cable is cut, and connected when it heals', async () => {
+    const eastgw = topo.host('eastgw');
+    const cut =
+      'table inet moorcut {\n  chain in {\n    type filter hook input priority 0;\n    udp dport 4500 drop\n  }\n}\n';
+    await eastgw.exec(['nft', '-f', '-'], { input: cut });
+    const conn = async () => {
+      const r = await moor(topo.host('vm1'), ['show', 'connections', '-o', 'json', '--state-dir', stateDir]);
+      return (
+        JSON.parse(r.stdout || '[]') as Array<{ clusterId: string; status: string; statusMessage: string }>
+      ).find((c) => c.clusterId === 'east');
+    };
+    const down = await waitFor(
+      'status error',
+      async () => {
+        const c = await conn();
+        return c?.status === 'error' ? c : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(down.statusMessage).toMatch(/pings to 10\.10\.1\.1 lost/);
+    await eastgw.exec(['nft', 'delete', 'table', 'inet', 'moorcut']);
+    await waitFor(
+      'status connected again',
+      async () => ((await conn())?.status === 'connected' ? true : undefined),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+  });
+
+  it('follows a changed underlay address with a new Endpoint, removing the old one', async () => {
+    const vm1 = topo.host('vm1');
+    await vm1.exec(['ip', 'addr', 'add', '192.168.77.3/24', 'dev', 'to-nat1']);
+    await vm1.exec(['ip', 'route', 'replace', 'default', 'via', '192.168.77.1', 'src', '192.168.77.3']);
+    await waitFor(
+      'Endpoint with the new cable name only',
+      async () => {
+        const names = (await listEndpoints())
+          .filter((e) => e.metadata.labels['submariner-io/clusterID'] === 'vm1')
+          .map((e) => e.metadata.name);
+        return names.length === 1 && names[0] === 'vm1-submariner-cable-vm1-192-168-77-3' ? true : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(await vm1.ping(POD)).toBe(true);
+    expect(agent.log()).toMatch(/private IP changed from 192\.168\.77\.2 to 192\.168\.77\.3/);
+  });
+
   it('follows a gateway restart with a new key, leaving nothing stale', async () => {
     const oldKey = east.wg.keys.publicKey;
     await east.restart(run);

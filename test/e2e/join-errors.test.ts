@@ -2,7 +2,7 @@
 // non-zero exit, and leaves nothing behind: no state on the host, no object on the broker.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
 import { type BrokerFixture, deployBroker, writeBrokerInfo } from '../harness/broker.ts';
@@ -179,6 +179,30 @@ describe('moor join refuses bad input cleanly', () => {
     expect(r.code).toBe(2);
     expectOneMessage(r.stderr, pattern);
     await expectNothingCreated(r.stateDir, String(args[1]));
+  });
+
+  it('a failure half-way (the member Role is missing) rolls back everything join created', async () => {
+    const rbac = api.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+    const role = await rbac.readNamespacedRole({
+      name: 'submariner-k8s-broker-cluster',
+      namespace: broker.namespace,
+    });
+    await rbac.deleteNamespacedRole({ name: 'submariner-k8s-broker-cluster', namespace: broker.namespace });
+    try {
+      const r = await failingJoin([good, '--clusterid', 'half', '--address', '100.70.9.9']);
+      expect(r.code).not.toBe(0);
+      expectOneMessage(r.stderr, /no Role submariner-k8s-broker-cluster/);
+      await expectNothingCreated(r.stateDir, 'half');
+      const rbs = await rbac.listNamespacedRoleBinding({ namespace: broker.namespace });
+      expect(rbs.items.map((b) => b.metadata?.name)).not.toContain(
+        'cluster-half-submariner-k8s-broker-cluster',
+      );
+    } finally {
+      await rbac.createNamespacedRole({
+        namespace: broker.namespace,
+        body: { metadata: { name: 'submariner-k8s-broker-cluster' }, rules: role.rules ?? [] },
+      });
+    }
   });
 
   it('a missing broker-info file', async () => {
