@@ -1,11 +1,18 @@
-// `moor agent`: the host as a pseudo-cluster. The cable engine does the work; this wires it to
-// the state `moor join` wrote: the host's clusterset addresses on the WireGuard link, its
-// persistent key (restarts keep the same key, so peers never need reprogramming), and its own
-// Cluster/Endpoint re-asserted on every resync.
+// `moor agent`: the host as a pseudo-cluster. The cable engine does the cables; this wires it to
+// the state `moor join` wrote (the host's clusterset addresses on the WireGuard link, its
+// persistent key, its Cluster/Endpoint re-asserted on every resync) and adds what only a host
+// has: the clusterset DNS server with the host resolver routed to it, and the host's exports.
 import { wireguardPsk } from '../broker/psk.ts';
+import type { ConnectionStatus } from '../cables/connectionStatus.ts';
 import { CableEngine } from '../cables/engine.ts';
+import type { AgentStatus } from '../cables/status.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import { HostResolverIntegration, type ResolverOutcome } from '../dns/resolver.ts';
+import { ClustersetDns } from '../dns/service.ts';
 import { MoorError } from '../errors.ts';
+import { ExportHealthLoop } from '../exports/health.ts';
+import { ExportPublisher, publisherIdentity } from '../exports/publisher.ts';
+import { loadExports } from '../exports/store.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { publishRegistration } from './registration.ts';
 import { type HostState, loadPrivateKey, loadState, saveState } from './state.ts';
@@ -18,14 +25,32 @@ export interface AgentOptions {
   resyncMs?: number;
   statusIntervalMs?: number;
   driver?: 'kernel' | 'wireguard-go';
+  /** Where the clusterset DNS listens; default the host's first clusterset address, port 53. */
+  dns?: { address: string; port: number } | 'off';
+}
+
+/** Health-check pings lost in a row after which DNS stops handing out a cluster: with pings every
+ * second this drops a failed cable within ~4 s, before the connection itself is marked error. */
+const DNS_MAX_LOST_PINGS = 3;
+
+export function usableForDns(c: ConnectionStatus): boolean {
+  return c.status === 'connected' && c.lostPings < DNS_MAX_LOST_PINGS;
 }
 
 export class HostAgent {
   readonly state: HostState;
   readonly engine: CableEngine;
   private readonly client: KubeRestClient;
+  private readonly options: AgentOptions;
+  private readonly dns: ClustersetDns | undefined;
+  private readonly resolver: HostResolverIntegration | undefined;
+  private resolverOutcome: ResolverOutcome | undefined;
+  private dnsStarted = false;
+  private readonly exportPublisher: ExportPublisher;
+  private readonly exportHealth: ExportHealthLoop;
 
   constructor(options: AgentOptions) {
+    this.options = options;
     const state = loadState(options.stateDir);
     this.state = state;
     const privateKey = loadPrivateKey(options.stateDir);
@@ -42,6 +67,42 @@ export class HostAgent {
       ...(b.caPem ? { caPem: b.caPem } : {}),
     });
     const client = this.client;
+
+    const listen =
+      options.dns === 'off'
+        ? undefined
+        : (options.dns ?? { address: state.addresses[0] ?? '127.0.0.1', port: 53 });
+    if (listen) {
+      this.dns = new ClustersetDns({
+        client,
+        namespace: b.namespace,
+        localClusterId: state.clusterId,
+        customDomains: state.customDomains,
+        listen,
+        log: options.log,
+      });
+      this.resolver = new HostResolverIntegration({
+        runner: options.runner,
+        stateDir: options.stateDir,
+        interfaceName: state.interfaceName,
+        server: listen,
+        customDomains: state.customDomains,
+        log: options.log,
+      });
+    }
+    const exports = () => loadExports(options.stateDir);
+    this.exportPublisher = new ExportPublisher({
+      api: client,
+      identity: publisherIdentity(state),
+      loadExports: exports,
+      log: options.log,
+    });
+    this.exportHealth = new ExportHealthLoop({
+      publisher: this.exportPublisher,
+      loadExports: exports,
+      log: options.log,
+    });
+
     let publicKey = '';
     this.engine = new CableEngine({
       clusterId: state.clusterId,
@@ -56,7 +117,7 @@ export class HostAgent {
       interfaceAddresses: state.addresses,
       routeSource: state.addresses[0] ?? '',
       publish: async () => {
-        await this.followPrivateIp(options);
+        await this.followPrivateIp();
         const outcome = await publishRegistration(client, state, publicKey);
         for (const old of outcome.removedEndpoints)
           options.log(`registration: removed our old Endpoint ${old}`);
@@ -65,6 +126,10 @@ export class HostAgent {
         }
         return outcome.endpointName;
       },
+      afterReconcile: () => this.afterReconcile(),
+      onConnections: (conns) =>
+        this.dns?.setConnectedClusters(conns.filter(usableForDns).map((c) => c.clusterId)),
+      extraStatus: () => this.extraStatus(),
       runner: options.runner,
       log: options.log,
       stateDir: options.stateDir,
@@ -75,28 +140,91 @@ export class HostAgent {
     publicKey = this.engine.publicKey;
   }
 
+  async start(): Promise<void> {
+    await this.engine.start();
+    this.exportHealth.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.exportHealth.stop();
+    await this.engine.stop();
+    await this.dns?.stop();
+    this.client.close();
+  }
+
+  /** DNS needs our address on the link before it can bind, so it starts after the first
+   * reconcile; the resolver and the exports are re-asserted on every one. */
+  private async afterReconcile(): Promise<string[]> {
+    const errors: string[] = [];
+    if (this.dns && !this.dnsStarted) {
+      try {
+        await this.dns.start();
+        this.dnsStarted = true;
+        const a = this.dns.address();
+        this.options.log(`clusterset DNS listening on ${a?.address}:${a?.port}`);
+      } catch (err) {
+        errors.push(`DNS: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (this.resolver && this.dnsStarted) {
+      try {
+        const first = this.resolverOutcome === undefined;
+        this.resolverOutcome = first ? await this.resolver.apply() : await this.resolver.ensure();
+        if (first || this.resolverOutcome.changed)
+          this.options.log(`resolver: ${this.resolverOutcome.summary}`);
+      } catch (err) {
+        errors.push(`resolver: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    try {
+      const result = await this.exportPublisher.reassertAll();
+      for (const e of result.errors) errors.push(`export: ${e}`);
+    } catch (err) {
+      errors.push(`exports: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return errors;
+  }
+
+  private extraStatus(): Pick<AgentStatus, 'dns' | 'exports'> {
+    const stats = this.dns?.stats();
+    const a = this.dns?.address();
+    const exports = this.exportHealth.status();
+    return {
+      ...(stats
+        ? {
+            dns: {
+              listen: a ? `${a.address}:${a.port}` : '',
+              ready: stats.ready,
+              services: stats.services,
+              problems: stats.problems,
+              brokerError: stats.brokerError,
+              resolver: this.resolverOutcome
+                ? {
+                    kind: this.resolverOutcome.kind,
+                    summary: this.resolverOutcome.summary,
+                    instructions: this.resolverOutcome.instructions,
+                  }
+                : null,
+            },
+          }
+        : {}),
+      exports: exports.map((e) => ({ name: e.name, namespace: e.namespace, ready: e.ready ?? null })),
+    };
+  }
+
   /** A detected private IP follows the underlay (DHCP renumbering, a moved VM): the cable name
    * changes with it, so a new Endpoint is published and the old one removed. */
-  private async followPrivateIp(options: AgentOptions): Promise<void> {
+  private async followPrivateIp(): Promise<void> {
     if (!this.state.privateIpDetected) return;
     let current: string;
     try {
-      current = await detectPrivateIp(options.runner);
+      current = await detectPrivateIp(this.options.runner);
     } catch {
       return; // no default route right now: keep what we have
     }
     if (current === this.state.privateIp || this.state.addresses.includes(current)) return;
-    options.log(`private IP changed from ${this.state.privateIp} to ${current}`);
+    this.options.log(`private IP changed from ${this.state.privateIp} to ${current}`);
     this.state.privateIp = current;
-    saveState(options.stateDir, this.state);
-  }
-
-  start(): Promise<void> {
-    return this.engine.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.engine.stop();
-    this.client.close();
+    saveState(this.options.stateDir, this.state);
   }
 }

@@ -12,6 +12,8 @@ import {
   serviceAccountTokenPrefix,
 } from '../broker/names.ts';
 import { MoorError } from '../errors.ts';
+import { ExportPublisher, publisherIdentity } from '../exports/publisher.ts';
+import { loadExports } from '../exports/store.ts';
 import { deleteIfExists } from '../k8s/objects.ts';
 import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
@@ -64,6 +66,18 @@ export async function leave(req: LeaveRequest, deps: LeaveDeps): Promise<LeaveRe
       ...(state.broker.caPem ? { caPem: state.broker.caPem } : {}),
     });
     try {
+      // Unexport first (spec §8.9): other clusters must stop resolving our services before the
+      // cable to us goes away.
+      const publisher = new ExportPublisher({
+        api: member,
+        identity: publisherIdentity(state),
+        loadExports: () => loadExports(req.stateDir),
+        log: deps.log,
+      });
+      for (const exp of loadExports(req.stateDir)) {
+        await publisher.withdraw(exp.name, exp.namespace);
+        removed.push(`export ${exp.namespace}/${exp.name}`);
+      }
       removed.push(...(await withdrawRegistration(member, state)));
     } catch (err) {
       // The member token may already be gone (a previous leave deleted it); the admin pass below

@@ -29,6 +29,8 @@ export interface ConnectionStatus {
   txBytes: number;
   healthCheckIP: string | null;
   rtt: RttStats | null;
+  /** Health-check pings lost in a row right now (0 without a health check). */
+  lostPings: number;
   /** When the status last changed (ms since epoch), for "dropped out within N s" guarantees. */
   since: number;
 }
@@ -51,6 +53,7 @@ export function connectionStatus(
     txBytes: peer?.txBytes ?? 0,
     healthCheckIP: member.healthCheckIP ?? null,
     rtt: health?.rtt ?? null,
+    lostPings: health?.consecutiveLosses ?? 0,
   };
   if (!peer) return { ...base, status: 'connecting', statusMessage: 'peer not programmed yet' };
   if (!peer.latestHandshake)

@@ -49,6 +49,12 @@ export interface CableEngineConfig {
   runner: CommandRunner;
   log: (line: string) => void;
   stateDir: string;
+  /** More work after each reconcile (DNS, resolver, exports); returns failures to report. */
+  afterReconcile?: () => Promise<string[]>;
+  /** Called with fresh connection states about once a second. */
+  onConnections?: (connections: readonly ConnectionStatus[]) => void;
+  /** Extra sections of the status document. */
+  extraStatus?: () => Pick<AgentStatus, 'dns' | 'exports'>;
   resyncMs?: number;
   statusIntervalMs?: number;
   driver?: 'kernel' | 'wireguard-go';
@@ -240,6 +246,7 @@ export class CableEngine {
       this.plan.members.flatMap((m) => (m.healthCheckIP ? [m.healthCheckIP] : [])),
       c.routeSource,
     );
+    if (c.afterReconcile) errors.push(...(await c.afterReconcile()));
     this.applyErrors = errors;
     this.counters.applyErrors += errors.length;
     for (const e of errors) c.log(`apply: ${e}`);
@@ -321,6 +328,7 @@ export class CableEngine {
       this.since.set(m.clusterId, { status: conn.status, at: since });
       return { ...conn, since };
     });
+    c.onConnections?.(this.lastConnections);
     const status: AgentStatus = {
       version: 1,
       updatedAt: new Date(now).toISOString(),
@@ -349,6 +357,7 @@ export class CableEngine {
       rejected: this.plan.rejected.filter((r) => r.code !== 'superseded'),
       applyErrors: this.applyErrors,
       counters: { ...this.counters },
+      ...c.extraStatus?.(),
     };
     this.lastStatus = status;
     try {

@@ -23,6 +23,17 @@ export interface AgentStatus {
   /** Failures of the last reconcile (empty when everything applied). */
   applyErrors: string[];
   counters: { reconciles: number; applyErrors: number; rejectedEndpoints: number };
+  /** The host agent's clusterset DNS (absent on gateways or when disabled). */
+  dns?: {
+    listen: string;
+    ready: boolean;
+    services: number;
+    problems: number;
+    brokerError: string | null;
+    resolver: { kind: string; summary: string; instructions: string } | null;
+  };
+  /** The host's own exported services. */
+  exports?: Array<{ name: string; namespace: string; ready: boolean | null }>;
 }
 
 export function writeStatus(stateDir: string, status: AgentStatus): void {

@@ -21,6 +21,7 @@ Options:
   --resync SECONDS           full reconcile period (default 30)
   --wireguard-driver NAME    kernel or wireguard-go (default: kernel when available)
   --metrics-address H:P      Prometheus /metrics (default ${DEFAULT_METRICS_ADDRESS}; "off" disables)
+  --dns-listen H:P           clusterset DNS server (default <clusterset address>:53; "off" disables)
 `;
 
 export async function runAgent(args: string[]): Promise<number> {
@@ -32,6 +33,7 @@ export async function runAgent(args: string[]): Promise<number> {
       resync: { type: 'string' },
       'wireguard-driver': { type: 'string' },
       'metrics-address': { type: 'string' },
+      'dns-listen': { type: 'string' },
     },
     0,
   );
@@ -47,7 +49,15 @@ export async function runAgent(args: string[]): Promise<number> {
   }
   const dir = stateDir(stringOption(parsed, 'state-dir'));
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const dnsListen = stringOption(parsed, 'dns-listen');
+  const dns =
+    dnsListen === undefined
+      ? undefined
+      : dnsListen === 'off'
+        ? ('off' as const)
+        : parseListenAddress(dnsListen, 'dns-listen');
   const agent = new HostAgent({
+    ...(dns ? { dns: dns === 'off' ? dns : { address: dns.host, port: dns.port } } : {}),
     stateDir: dir,
     runner: new ExecRunner(),
     log,
@@ -58,7 +68,7 @@ export async function runAgent(args: string[]): Promise<number> {
   const metrics =
     metricsAt === 'off'
       ? undefined
-      : await startMetricsServer(parseListenAddress(metricsAt), () => {
+      : await startMetricsServer(parseListenAddress(metricsAt, 'metrics-address'), () => {
           const st = agent.engine.status();
           return st ? renderMetrics(st) : undefined;
         });

@@ -9,6 +9,7 @@ export interface Command {
 export const VERSION = '0.1.0';
 
 import { AGENT_HELP, runAgent } from './agent-command.ts';
+import { EXPORT_HELP, runExport, runUnexport, UNEXPORT_HELP } from './export-command.ts';
 import { GATEWAY_HELP, runGateway } from './gateway-command.ts';
 import { JOIN_HELP, LEAVE_HELP, runJoin, runLeave } from './join-command.ts';
 import { runShow, runStatus, SHOW_HELP, STATUS_HELP } from './status-command.ts';
@@ -34,7 +35,24 @@ export const commands: Command[] = [
     help: GATEWAY_HELP,
   },
   { name: 'status', summary: "show this host's membership and health", run: runStatus, help: STATUS_HELP },
-  { name: 'show', summary: 'show connections', run: runShow, help: SHOW_HELP },
+  {
+    name: 'export',
+    summary: "export one of this host's services to the clusterset",
+    run: runExport,
+    help: EXPORT_HELP,
+  },
+  {
+    name: 'unexport',
+    summary: 'withdraw an export of this host',
+    run: runUnexport,
+    help: UNEXPORT_HELP,
+  },
+  {
+    name: 'show',
+    summary: 'show connections, exports or clusterset services',
+    run: runShow,
+    help: SHOW_HELP,
+  },
   {
     name: 'version',
     summary: 'print the moor version',

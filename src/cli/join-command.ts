@@ -168,7 +168,7 @@ export async function runLeave(args: string[]): Promise<number> {
     {
       log,
       teardownHost: (state) =>
-        teardownHost(state, new ExecRunner(), stateDir(stringOption(parsed, 'state-dir'))),
+        teardownHost(state, new ExecRunner(), stateDir(stringOption(parsed, 'state-dir')), log),
     },
   );
   for (const r of result.removed) log(`removed ${r}`);

@@ -4,6 +4,7 @@ import { stateDir } from '../agent/state.ts';
 import { type AgentStatus, readStatus } from '../cables/status.ts';
 import { MoorError } from '../errors.ts';
 import { boolOption, parseCommandArgs, stringOption } from './args.ts';
+import { runShowExports, runShowServices } from './export-command.ts';
 import { ago, renderTable } from './table.ts';
 
 export const STATUS_HELP = `Usage: moor status [-o table|json] [--state-dir DIR]
@@ -12,10 +13,12 @@ Summary of this host's membership: cluster ID, addresses, WireGuard interface, b
 registration, connections by state, and broker objects that were rejected (and why).
 `;
 
-export const SHOW_HELP = `Usage: moor show connections [-o table|json] [--state-dir DIR]
+export const SHOW_HELP = `Usage: moor show connections|exports|services [-o table|json] [--state-dir DIR]
 
-One line per clusterset member: status (connected, connecting, error), its endpoint, the last
-WireGuard handshake, the round-trip time of the 1 s health-check pings, and its subnets.
+connections  one line per clusterset member: status (connected, connecting, error), its
+             endpoint, the last WireGuard handshake, the health-check RTT, and its subnets
+exports      this host's exported services and whether the broker has them ready
+services     what the clusterset exports, from which members, and whether each is reachable
 `;
 
 const STALE_MS = 10_000;
@@ -77,6 +80,28 @@ export async function runStatus(args: string[]): Promise<number> {
     `registration:  ${status.registration.published ? 'published' : `NOT PUBLISHED${status.registration.lastError ? `: ${status.registration.lastError}` : ''}`}`,
     `connections:   ${count('connected')} connected, ${count('connecting')} connecting, ${count('error')} error`,
   ];
+  if (status.dns) {
+    const d = status.dns;
+    lines.push(
+      `dns:           ${d.listen} ${d.ready ? 'serving' : 'waiting for the broker'}, ${d.services} services${d.problems ? `, ${d.problems} bad objects skipped` : ''}${d.brokerError ? ` (broker: ${d.brokerError})` : ''}`,
+    );
+    if (d.resolver) {
+      lines.push(`resolver:      ${d.resolver.summary}`);
+      if (d.resolver.instructions)
+        lines.push(
+          ...d.resolver.instructions
+            .trimEnd()
+            .split('\n')
+            .map((l) => `  ${l}`),
+        );
+    }
+  }
+  if (status.exports && status.exports.length > 0) {
+    const shown = status.exports.map(
+      (e) => `${e.namespace}/${e.name} (${e.ready === null ? 'checking' : e.ready ? 'ready' : 'NOT READY'})`,
+    );
+    lines.push(`exports:       ${shown.join(', ')}`);
+  }
   if (status.rejected.length > 0) {
     lines.push(`rejected:      ${status.rejected.length} broker object(s)`);
     for (const r of status.rejected)
@@ -97,6 +122,8 @@ export async function runShow(args: string[]): Promise<number> {
     process.stdout.write(SHOW_HELP);
     return what === undefined && !boolOption(parsed, 'help') ? 2 : 0;
   }
+  if (what === 'exports') return runShowExports(args);
+  if (what === 'services') return runShowServices(args);
   if (what !== 'connections') {
     throw new MoorError('invalid-argument', `show: unknown subject "${what}"`, {
       hint: 'moor show connections',

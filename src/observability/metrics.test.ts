@@ -27,6 +27,7 @@ const status: AgentStatus = {
       txBytes: 20,
       healthCheckIP: '10.10.0.1',
       rtt: { lastMs: 1.5, minMs: 1, avgMs: 1.2, maxMs: 2, stdDevMs: 0.1 },
+      lostPings: 0,
       since: 0,
     },
   ],

@@ -2,11 +2,11 @@
 import { createServer, type Server } from 'node:http';
 import { MoorError } from '../errors.ts';
 
-export function parseListenAddress(text: string): { host: string; port: number } {
+export function parseListenAddress(text: string, option = 'metrics-address'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
   const port = Number(m?.[3]);
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new MoorError('invalid-argument', `--metrics-address ${text} is not HOST:PORT`, {
+    throw new MoorError('invalid-argument', `--${option} ${text} is not HOST:PORT`, {
       hint: 'for example 127.0.0.1:9476, or "off" to disable',
     });
   }
