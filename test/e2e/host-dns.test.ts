@@ -1,0 +1,236 @@
+// The joined host answers *.svc.clusterset.local from its agent, as Lighthouse would inside a
+// cluster: services exported by the simulated clusters (objects written as Lighthouse agents
+// write them), and the host's own exports. Queries are real `dig`s from the host namespace.
+import { join } from 'node:path';
+import { CustomObjectsApi, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeServiceImport } from '../../src/broker/lighthouse.ts';
+import { buildExportEndpointSlice } from '../../src/broker/lighthouseSlices.ts';
+import { buildClusterset, type Clusterset, startGateway } from '../harness/clusterset.ts';
+import { moor, startMoor } from '../harness/moor.ts';
+import { type RunningProcess, waitFor } from '../harness/process.ts';
+import { TestRun } from '../harness/run.ts';
+
+let run: TestRun;
+let cs: Clusterset;
+let agent: RunningProcess;
+let stateDir: string;
+let vmAddress = '';
+
+const TS = { east: '1700000000000000000', west: '1700000000000000001' } as const;
+
+/** Write a service export exactly as the Lighthouse agent of `clusterId` would. */
+async function lighthouseExport(
+  kc: KubeConfig,
+  ns: string,
+  clusterId: 'east' | 'west',
+  service: { name: string; namespace: string },
+  slice: { address: string } | { headless: Array<{ address: string; hostname: string }> },
+): Promise<void> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const group = {
+    group: 'multicluster.x-k8s.io',
+    version: 'v1alpha1',
+    namespace: ns,
+    plural: 'serviceimports',
+  };
+  const name = `${service.name}-${service.namespace}`;
+  const existing = await custom.getNamespacedCustomObject({ ...group, name }).catch(() => undefined);
+  const headless = 'headless' in slice;
+  const merged = mergeServiceImport(existing, {
+    clusterId,
+    serviceName: service.name,
+    serviceNamespace: service.namespace,
+    brokerNamespace: ns,
+    type: headless ? 'Headless' : 'ClusterSetIP',
+    ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
+    exportTimestampNs: TS[clusterId],
+  });
+  if (!merged.ok) throw new Error(merged.message);
+  const { status, ...body } = merged.object as { status?: unknown } & Record<string, unknown>;
+  const written = (
+    existing
+      ? await custom.replaceNamespacedCustomObject({ ...group, name, body })
+      : await custom.createNamespacedCustomObject({ ...group, body })
+  ) as { metadata: { resourceVersion: string } };
+  await custom.replaceNamespacedCustomObjectStatus({
+    ...group,
+    name,
+    body: {
+      ...body,
+      metadata: { ...(body.metadata as object), resourceVersion: written.metadata.resourceVersion },
+      status,
+    },
+  });
+  const eps = buildExportEndpointSlice({
+    clusterId,
+    brokerNamespace: ns,
+    serviceName: service.name,
+    serviceNamespace: service.namespace,
+    ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
+    ...(headless
+      ? { headless: { endpoints: slice.headless.map((e) => ({ ...e, ready: true })) } }
+      : { address: slice.address, ready: true }),
+  });
+  await kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({ namespace: ns, body: eps as never });
+}
+
+const dig = async (name: string, type = 'A', extra: string[] = []) => {
+  const r = await cs.topo
+    .host('vm1')
+    .exec(['dig', `@${vmAddress}`, name, type, '+tries=1', '+time=2', ...extra], { allowFail: true });
+  return r.stdout;
+};
+const digShort = async (name: string, type = 'A') =>
+  (await dig(name, type, ['+short'])).trim().split('\n').filter(Boolean).sort();
+
+beforeAll(async () => {
+  run = TestRun.start();
+  cs = await buildClusterset(run);
+  for (const c of Object.values(cs.clusters)) for (const gw of c.gateways) startGateway(run, cs, c, gw);
+  stateDir = join(run.dir, 'vm1-state');
+  const r = await moor(cs.topo.host('vm1'), [
+    'join',
+    cs.adminBrokerInfo,
+    '--clusterid',
+    'vm1',
+    '--public-ip',
+    '10.99.3.2',
+    '--interface',
+    run.ifName('w'),
+    '--state-dir',
+    stateDir,
+    '--no-start',
+  ]);
+  if (r.code !== 0) throw new Error(`join failed: ${r.stderr}`);
+  vmAddress = (JSON.parse(r.stdout) as { addresses: string[] }).addresses[0] ?? '';
+  agent = startMoor(cs.topo.host('vm1'), 'agent', ['agent', '--state-dir', stateDir, '--resync', '5']);
+  const kc = cs.api.kubeConfig();
+  const ns = cs.broker.namespace;
+  await lighthouseExport(kc, ns, 'east', { name: 'nginx', namespace: 'web' }, { address: '10.110.0.10' });
+  await lighthouseExport(kc, ns, 'west', { name: 'nginx', namespace: 'web' }, { address: '10.120.0.10' });
+  await lighthouseExport(
+    kc,
+    ns,
+    'east',
+    { name: 'db', namespace: 'data' },
+    {
+      headless: [
+        { address: '10.10.5.1', hostname: 'db-0' },
+        { address: '10.10.5.2', hostname: 'db-1' },
+      ],
+    },
+  );
+  // Both cables up, so both clusters count.
+  await waitFor(
+    'both connections connected',
+    async () => {
+      const s = await moor(cs.topo.host('vm1'), [
+        'show',
+        'connections',
+        '-o',
+        'json',
+        '--state-dir',
+        stateDir,
+      ]);
+      const c = JSON.parse(s.stdout || '[]') as Array<{ status: string }>;
+      return c.length === 2 && c.every((x) => x.status === 'connected') ? true : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+});
+
+afterAll(async () => {
+  await run?.cleanup();
+});
+
+describe('clusterset DNS on the host', () => {
+  it('round-robins a ClusterSetIP service across both connected clusters', async () => {
+    const seen = new Set<string>();
+    await waitFor(
+      'answers from both clusters',
+      async () => {
+        for (const a of await digShort('nginx.web.svc.clusterset.local')) seen.add(a);
+        return seen.size === 2 ? true : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+    expect([...seen].sort()).toEqual(['10.110.0.10', '10.120.0.10']);
+    const full = await dig('nginx.web.svc.clusterset.local');
+    expect(full).toMatch(/flags: qr aa rd/);
+    expect(full).toMatch(/nginx\.web\.svc\.clusterset\.local\.\s+5\s+IN\s+A\s+10\.1[12]0\.0\.10/);
+  });
+
+  it('answers cluster-prefixed, per-host, SRV, AAAA and unknown names as Lighthouse does', async () => {
+    expect(await digShort('west.nginx.web.svc.clusterset.local')).toEqual(['10.120.0.10']);
+    expect(await digShort('db.data.svc.clusterset.local')).toEqual(['10.10.5.1', '10.10.5.2']);
+    expect(await digShort('db-1.east.db.data.svc.clusterset.local')).toEqual(['10.10.5.2']);
+    expect(await digShort('_http._tcp.nginx.web.svc.clusterset.local', 'SRV')).toEqual([
+      '0 50 80 nginx.web.svc.clusterset.local.',
+    ]);
+    const aaaa = await dig('nginx.web.svc.clusterset.local', 'AAAA');
+    expect(aaaa).toContain('status: NOERROR');
+    expect(aaaa).toContain('ANSWER: 0');
+    expect(await dig('nope.web.svc.clusterset.local')).toContain('status: NXDOMAIN');
+    expect(await dig('example.com')).toContain('status: REFUSED');
+  });
+
+  it('reports the DNS server and the resolver integration in moor status', async () => {
+    const r = await moor(cs.topo.host('vm1'), ['status', '--state-dir', stateDir]);
+    expect(r.stdout).toMatch(
+      new RegExp(`dns:\\s+${vmAddress.replaceAll('.', '\\.')}:53 serving, 2 services`),
+    );
+    expect(r.stdout).toMatch(/resolver:/);
+  });
+
+  it('stops handing out a cluster whose cable fails, and takes it back when it heals', async () => {
+    const vm1 = cs.topo.host('vm1');
+    const cut =
+      'table inet moorcut {\n  chain out {\n    type filter hook output priority 0;\n    ip daddr 10.99.10.0/24 udp dport 4500 drop\n  }\n}\n';
+    await vm1.exec(['nft', '-f', '-'], { input: cut });
+    const t0 = Date.now();
+    await waitFor(
+      'east excluded',
+      async () => {
+        for (let i = 0; i < 4; i += 1)
+          if ((await digShort('nginx.web.svc.clusterset.local')).includes('10.110.0.10')) return undefined;
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    console.log(`east dropped out of DNS answers ${Date.now() - t0} ms after its cable was cut`);
+    // The cluster prefix still answers, even for a disconnected cluster (Lighthouse rule 1).
+    expect(await digShort('east.nginx.web.svc.clusterset.local')).toEqual(['10.110.0.10']);
+    await vm1.exec(['nft', 'delete', 'table', 'inet', 'moorcut']);
+    await waitFor(
+      'east back',
+      async () => {
+        for (let i = 0; i < 6; i += 1)
+          if ((await digShort('nginx.web.svc.clusterset.local')).includes('10.110.0.10')) return true;
+        return undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+  });
+
+  it("resolves the host's own export by its clusterset name", async () => {
+    const r = await moor(cs.topo.host('vm1'), [
+      'export',
+      'service',
+      'pg',
+      '--namespace',
+      'vms',
+      '--port',
+      '5432/TCP',
+      '--health',
+      'none',
+      '--state-dir',
+      stateDir,
+    ]);
+    expect(r.code).toBe(0);
+    await waitFor('own export answered', async () =>
+      (await digShort('pg.vms.svc.clusterset.local')).includes(vmAddress) ? true : undefined,
+    );
+    expect(agent.running).toBe(true);
+  });
+});
