@@ -14,14 +14,14 @@ export async function claimVip(runner: CommandRunner, vip: Vip, log: (line: stri
   const show = await runner.run(['ip', '-j', '-4', 'addr', 'show', 'dev', vip.dev]);
   if (!show.stdout.includes(`"${address}"`))
     await runner.run(['ip', 'addr', 'add', vip.cidr, 'dev', vip.dev]);
-  const arp = await runner
-    .run(['arping', '-U', '-c', '2', '-w', '2', '-I', vip.dev, address], { allowNonZeroExit: true })
-    .catch((err: unknown) => err);
-  if (!(typeof arp === 'object' && arp !== null && 'code' in arp)) {
-    log(
-      `gratuitous ARP for ${address} failed (is arping installed?); neighbours learn the move when their cache expires`,
+  // Fire and forget: arping paces its packets a second apart, and activation must not wait.
+  void runner
+    .run(['arping', '-U', '-c', '2', '-w', '3', '-I', vip.dev, address], { allowNonZeroExit: true })
+    .catch(() =>
+      log(
+        `gratuitous ARP for ${address} failed (is arping installed?); neighbours learn the move when their cache expires`,
+      ),
     );
-  }
 }
 
 export async function releaseVip(runner: CommandRunner, vip: Vip): Promise<void> {
