@@ -1,10 +1,17 @@
 // The foundation every other end-to-end test stands on: a real API server with the Submariner
 // CRDs and broker RBAC, and real WireGuard between namespaces.
-import { CoreV1Api, CustomObjectsApi, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  makeInformer,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
 import { type BrokerFixture, deployBroker } from '../harness/broker.ts';
-import { serviceAccountWithRole } from '../harness/kube.ts';
+import { readYamlDocuments, serviceAccountWithRole } from '../harness/kube.ts';
 import { waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
 import { buildTopology, type Topology } from '../harness/topology.ts';
@@ -141,6 +148,20 @@ describe('test API server', () => {
     ).resolves.toMatchObject({
       status: { phase: 'Active' },
     });
+  });
+
+  it('accepts the shipped gateway manifests (k8s/gateway) as valid objects', async () => {
+    const docs = readYamlDocuments(join(import.meta.dirname, '..', '..', 'k8s', 'gateway', 'gateway.yaml'));
+    expect(docs.map((d) => d.kind)).toEqual([
+      'Namespace',
+      'ServiceAccount',
+      'Role',
+      'RoleBinding',
+      'DaemonSet',
+    ]);
+    const client = KubernetesObjectApi.makeApiClient(api.kubeConfig());
+    // The namespace for real, the rest as server-side dry runs: validated and admitted, not stored.
+    for (const doc of docs) await client.create(doc, undefined, doc.kind === 'Namespace' ? undefined : 'All');
   });
 
   it('fills the broker admin token Secret like subctl deploy-broker expects', () => {
