@@ -7,6 +7,7 @@ import type { ConnectionStatus } from '../cables/connectionStatus.ts';
 import { CableEngine } from '../cables/engine.ts';
 import type { AgentStatus } from '../cables/status.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import { UdpForwarder } from '../dns/forwarder.ts';
 import { HostResolverIntegration, type ResolverOutcome } from '../dns/resolver.ts';
 import { ClustersetDns } from '../dns/service.ts';
 import { MoorError } from '../errors.ts';
@@ -27,6 +28,8 @@ export interface AgentOptions {
   driver?: 'kernel' | 'wireguard-go';
   /** Where the clusterset DNS listens; default the host's first clusterset address, port 53. */
   dns?: { address: string; port: number } | 'off';
+  /** Upstream servers for names outside the clusterset zones (default: answer REFUSED). */
+  dnsForward?: string[];
 }
 
 /** Health-check pings lost in a row after which DNS stops handing out a cluster: with pings every
@@ -46,6 +49,7 @@ export class HostAgent {
   private readonly resolver: HostResolverIntegration | undefined;
   private resolverOutcome: ResolverOutcome | undefined;
   private dnsStarted = false;
+  private forwarder: UdpForwarder | undefined;
   private readonly exportPublisher: ExportPublisher;
   private readonly exportHealth: ExportHealthLoop;
 
@@ -73,7 +77,11 @@ export class HostAgent {
         ? undefined
         : (options.dns ?? { address: state.addresses[0] ?? '127.0.0.1', port: 53 });
     if (listen) {
+      this.forwarder = options.dnsForward?.length
+        ? new UdpForwarder({ upstreams: options.dnsForward })
+        : undefined;
       this.dns = new ClustersetDns({
+        ...(this.forwarder ? { forwarder: this.forwarder } : {}),
         client,
         namespace: b.namespace,
         localClusterId: state.clusterId,
@@ -149,6 +157,7 @@ export class HostAgent {
     await this.exportHealth.stop();
     await this.engine.stop();
     await this.dns?.stop();
+    await this.forwarder?.close();
     this.client.close();
   }
 

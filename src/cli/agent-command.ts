@@ -3,10 +3,11 @@ import { HostAgent } from '../agent/agent.ts';
 import { removePidFile, writePidFile } from '../agent/service.ts';
 import { stateDir } from '../agent/state.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
+import { parseUpstream } from '../dns/forwarder.ts';
 import { MoorError } from '../errors.ts';
 import { renderMetrics } from '../observability/metrics.ts';
 import { parseListenAddress, startMetricsServer } from '../observability/metricsServer.ts';
-import { boolOption, intOption, parseCommandArgs, stringOption } from './args.ts';
+import { boolOption, intOption, listOption, parseCommandArgs, stringOption } from './args.ts';
 
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9476';
 
@@ -22,6 +23,8 @@ Options:
   --wireguard-driver NAME    kernel or wireguard-go (default: kernel when available)
   --metrics-address H:P      Prometheus /metrics (default ${DEFAULT_METRICS_ADDRESS}; "off" disables)
   --dns-listen H:P           clusterset DNS server (default <clusterset address>:53; "off" disables)
+  --dns-forward IP[:PORT]    forward names outside the clusterset zones there (repeatable;
+                             default: answer them REFUSED)
 `;
 
 export async function runAgent(args: string[]): Promise<number> {
@@ -34,6 +37,7 @@ export async function runAgent(args: string[]): Promise<number> {
       'wireguard-driver': { type: 'string' },
       'metrics-address': { type: 'string' },
       'dns-listen': { type: 'string' },
+      'dns-forward': { type: 'string', multiple: true },
     },
     0,
   );
@@ -56,7 +60,10 @@ export async function runAgent(args: string[]): Promise<number> {
       : dnsListen === 'off'
         ? ('off' as const)
         : parseListenAddress(dnsListen, 'dns-listen');
+  const dnsForward = listOption(parsed, 'dns-forward');
+  for (const u of dnsForward) parseUpstream(u); // a clear error now rather than at the first query
   const agent = new HostAgent({
+    ...(dnsForward.length > 0 ? { dnsForward } : {}),
     ...(dns ? { dns: dns === 'off' ? dns : { address: dns.host, port: dns.port } } : {}),
     stateDir: dir,
     runner: new ExecRunner(),

@@ -16,7 +16,8 @@ import { RCODE_SERVFAIL } from './constants.ts';
 import { FrameReader, frameMessage } from './tcp-framing.ts';
 import { isTruncatedReply } from './wire-write.ts';
 
-/** Answers names outside our zones instead of REFUSED; resolves to null to send nothing. */
+/** Answers names outside our zones instead of REFUSED; null (no upstream answered) and a
+ * rejection both become SERVFAIL, so a client fails fast instead of timing out. */
 export interface DnsForwarder {
   forward(query: Buffer, transport: Transport): Promise<Buffer | null>;
 }
@@ -132,7 +133,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       forwarder.forward(query, transport).then(
         (reply) => {
           inflightForwards--;
-          if (reply) send(reply);
+          if (reply) {
+            send(reply);
+            return;
+          }
+          counters.forwardFailures++;
+          send(fallback);
         },
         (err: unknown) => {
           inflightForwards--;

@@ -12,7 +12,7 @@ import type { KubeRestClient } from '../k8s/rest.ts';
 import { createAnswerer, type DnsAnswerer } from './answer.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY_LIGHTHOUSE, type Problem } from './k8s-objects.ts';
 import { buildRecordIndex, type RecordIndex } from './records.ts';
-import { type DnsServer, type DnsServerCounters, startDnsServer } from './server.ts';
+import { type DnsForwarder, type DnsServer, type DnsServerCounters, startDnsServer } from './server.ts';
 import { StartupGate } from './startup-gate.ts';
 
 export interface ClustersetDnsOptions {
@@ -29,6 +29,8 @@ export interface ClustersetDnsOptions {
   ttl?: number;
   /** Delay between a broker event and the rebuild it causes; default 50 ms. */
   debounceMs?: number;
+  /** Answers names outside our zones (default: REFUSED). */
+  forwarder?: DnsForwarder;
 }
 
 export interface ClustersetDnsStats {
@@ -111,6 +113,7 @@ export class ClustersetDns {
       port,
       answerer: this.gate,
       log: (event, fields) => this.options.log(`${event} ${JSON.stringify(fields)}`),
+      ...(this.options.forwarder ? { forwarder: this.options.forwarder } : {}),
     });
     const bound = this.server.address();
     this.options.log(`DNS: listening on ${bound.address}:${bound.port} (udp+tcp)`);

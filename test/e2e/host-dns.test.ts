@@ -213,6 +213,42 @@ describe('clusterset DNS on the host', () => {
     );
   });
 
+  it('forwards other names when --dns-forward is set, and restarts without losing answers', async () => {
+    const vm1 = cs.topo.host('vm1');
+    const upstream = vm1.spawn('upstream-dns', [
+      'dnsmasq',
+      '--no-daemon',
+      '--no-resolv',
+      '--no-hosts',
+      '--port=5300',
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--address=/example.internal/10.1.2.3',
+    ]);
+    await agent.stop();
+    agent = startMoor(vm1, 'agent-forwarding', [
+      'agent',
+      '--state-dir',
+      stateDir,
+      '--resync',
+      '5',
+      '--dns-forward',
+      '127.0.0.1:5300',
+    ]);
+    await waitFor(
+      'forwarded answer',
+      async () => ((await digShort('example.internal')).includes('10.1.2.3') ? true : undefined),
+      {
+        timeoutMs: 20_000,
+        process: upstream,
+      },
+    );
+    expect(await digShort('west.nginx.web.svc.clusterset.local')).toEqual(['10.120.0.10']);
+    await upstream.stop();
+    // Upstream gone: SERVFAIL after the forwarder's 2 s timeout, not silence.
+    expect(await dig('example.internal', 'A', ['+time=6'])).toContain('status: SERVFAIL');
+  });
+
   it("resolves the host's own export by its clusterset name", async () => {
     const r = await moor(cs.topo.host('vm1'), [
       'export',
