@@ -11,7 +11,7 @@ import type { CommandRunner } from '../dataplane/exec.ts';
 import { reconcileAddresses } from '../dataplane/netlink/addresses.ts';
 import { IpRouteNetlink } from '../dataplane/netlink/iproute.ts';
 import { reconcileLink } from '../dataplane/netlink/links.ts';
-import { tunnelMtuFor } from '../dataplane/netlink/mtu.ts';
+import { tunnelMtu, underlayMtu } from '../dataplane/netlink/mtu.ts';
 import { RouteTable } from '../dataplane/netlink/route-table.ts';
 import { WireGuardDevice } from '../dataplane/wireguard/device.ts';
 import { createWireGuardDriver, detectWireGuardDriver } from '../dataplane/wireguard/drivers.ts';
@@ -81,6 +81,8 @@ export class CableEngine {
   };
   private applyErrors: string[] = [];
   private mtu: number | null = null;
+  /** Path MTU towards each member endpoint address (see chooseMtu). */
+  private readonly pathMtu = new Map<string, number>();
   private readonly since = new Map<string, { status: string; at: number }>();
   private readonly reportedRejections = new Set<string>();
   private readonly counters = { reconciles: 0, applyErrors: 0, rejectedEndpoints: 0 };
@@ -129,6 +131,8 @@ export class CableEngine {
     this.endpoints.start();
     this.markDirty();
     this.timers.push(setInterval(() => this.markDirty(), c.resyncMs ?? 30_000));
+    // Underlay paths change rarely (a new uplink); re-read them every 10 minutes.
+    this.timers.push(setInterval(() => this.pathMtu.clear(), 10 * 60_000));
     this.timers.push(setInterval(() => void this.refreshStatus(), c.statusIntervalMs ?? 1_000));
   }
 
@@ -165,15 +169,7 @@ export class CableEngine {
     const c = this.config;
     const errors: string[] = [];
 
-    // 1. Our own registration on the broker (idempotent; repairs deletions by others).
-    try {
-      this.published = { endpointName: await c.publish(), error: null };
-    } catch (err) {
-      this.published = { endpointName: null, error: err instanceof Error ? err.message : String(err) };
-      errors.push(`publishing registration: ${this.published.error}`);
-    }
-
-    // 2. Plan, but only once both collections were listed: an empty snapshot during a broker
+    // 1. Plan, but only once both collections were listed: an empty snapshot during a broker
     //    outage must never remove working peers.
     const synced = this.clusters.synced && this.endpoints.synced;
     if (synced) {
@@ -193,7 +189,7 @@ export class CableEngine {
       this.reportRejections(this.plan.rejected);
     }
 
-    // 3. WireGuard device and peers.
+    // 2. WireGuard device and peers.
     const wg = await this.device!.reconcile({
       privateKey: c.privateKey,
       listenPort: c.listenPort,
@@ -208,15 +204,10 @@ export class CableEngine {
     for (const e of wg.errors) errors.push(`wireguard ${e.change.kind}: ${e.error.message}`);
     for (const ch of wg.applied) if (ch.kind !== 'set-interface') c.log(`wireguard: ${describeChange(ch)}`);
 
-    // 4. Link MTU from the underlay towards the peers, addresses, then routes (they need both).
-    const endpointIps = this.plan.members.map((m) => m.endpoint.host);
-    if (endpointIps.length > 0) {
-      try {
-        this.mtu = await tunnelMtuFor(this.netlink, endpointIps);
-      } catch (err) {
-        errors.push(`MTU: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+    // 3. Link MTU from the underlay towards the peers, addresses, then routes (they need both).
+    const mtu = await this.chooseMtu(this.plan.members.map((m) => m.endpoint.host));
+    if (typeof mtu === 'string') errors.push(`MTU: ${mtu}`);
+    else if (mtu !== undefined) this.mtu = mtu;
     const link = await reconcileLink(this.netlink, c.interfaceName, {
       up: true,
       ...(this.mtu ? { mtu: this.mtu } : {}),
@@ -241,6 +232,19 @@ export class CableEngine {
     for (const e of routes.errors) errors.push(`route: ${e.error.message}`);
     for (const ch of routes.applied) c.log(`route ${ch.op} ${ch.route.dst}`);
 
+    // 4. Our own registration on the broker (idempotent; repairs deletions by others), only after
+    //    our peers are programmed: a member that sees our new Endpoint (a new key after a
+    //    failover) and initiates a handshake at once must find us ready, or WireGuard waits 5 s
+    //    (REKEY_TIMEOUT) before it tries again.
+    if (synced || this.published.endpointName !== null) {
+      try {
+        this.published = { endpointName: await c.publish(), error: null };
+      } catch (err) {
+        this.published = { endpointName: null, error: err instanceof Error ? err.message : String(err) };
+        errors.push(`publishing registration: ${this.published.error}`);
+      }
+    }
+
     // 5. Health checks through the tunnel, from our own address.
     this.pinger.update(
       this.plan.members.flatMap((m) => (m.healthCheckIP ? [m.healthCheckIP] : [])),
@@ -252,6 +256,38 @@ export class CableEngine {
     for (const e of errors) c.log(`apply: ${e}`);
     await this.refreshStatus();
     if (synced) this.resolveFirstSync();
+  }
+
+  /**
+   * The tunnel MTU: the smallest path MTU towards any member, minus WireGuard's overhead. Path
+   * MTUs are looked up once per endpoint address (two `ip` runs each) and cached, so a resync
+   * with a thousand members spawns nothing; one unreachable endpoint does not block the rest.
+   * Returns undefined without members, or a message when no path could be read.
+   */
+  private async chooseMtu(endpointIps: string[]): Promise<number | string | undefined> {
+    const unique = [...new Set(endpointIps)];
+    if (unique.length === 0) return undefined;
+    const missing = unique.filter((ip) => !this.pathMtu.has(ip));
+    for (let i = 0; i < missing.length; i += 8) {
+      await Promise.all(
+        missing.slice(i, i + 8).map(async (ip) => {
+          try {
+            this.pathMtu.set(ip, (await underlayMtu(this.netlink, ip)).mtu);
+          } catch (err) {
+            this.config.log(
+              `MTU: no path to member endpoint ${ip}: ${err instanceof Error ? err.message : String(err)}`,
+            );
+          }
+        }),
+      );
+    }
+    const known = unique.flatMap((ip) => (this.pathMtu.has(ip) ? [this.pathMtu.get(ip) as number] : []));
+    if (known.length === 0) return 'no route to any member endpoint';
+    try {
+      return tunnelMtu(Math.min(...known));
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
   }
 
   private snapshot(): { clusters: ClusterObject[]; endpoints: EndpointObject[]; malformed: Rejection[] } {

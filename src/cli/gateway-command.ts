@@ -11,6 +11,8 @@ import { GatewayService } from '../gateway/gateway.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { contains, parseCidr, parseIpv4 } from '../net/ipv4.ts';
+import { renderMetrics } from '../observability/metrics.ts';
+import { parseListenAddress, startMetricsServer } from '../observability/metricsServer.ts';
 import {
   boolOption,
   boolStringOption,
@@ -49,6 +51,8 @@ Options:
   --state-dir DIR          status and logs (default /var/lib/moor-gateway)
   --wireguard-driver NAME  kernel or wireguard-go (default: kernel when available)
   --check-broker-certificate=true|false
+  --metrics-address H:P    Prometheus /metrics (default 127.0.0.1:9477; "off" disables); a passive
+                           gateway reports moor_gateway_active 0 and nothing else
 `;
 
 export async function runGateway(args: string[]): Promise<number> {
@@ -79,6 +83,7 @@ export async function runGateway(args: string[]): Promise<number> {
       'wireguard-driver': { type: 'string' },
       resync: { type: 'string' },
       'check-broker-certificate': { type: 'string' },
+      'metrics-address': { type: 'string' },
     },
     0,
   );
@@ -184,10 +189,20 @@ export async function runGateway(args: string[]): Promise<number> {
       finish();
     },
   });
+  const metricsAt = stringOption(p, 'metrics-address') ?? '127.0.0.1:9477';
+  const metrics =
+    metricsAt === 'off'
+      ? undefined
+      : await startMetricsServer(parseListenAddress(metricsAt, 'metrics-address'), () => {
+          const st = service.status();
+          const role = `# HELP moor_gateway_active 1 on the active gateway of the cluster.\n# TYPE moor_gateway_active gauge\nmoor_gateway_active ${st ? 1 : 0}\n`;
+          return st ? role + renderMetrics(st) : role;
+        });
   await service.start();
   process.once('SIGTERM', () => finish());
   process.once('SIGINT', () => finish());
   await finished;
+  metrics?.close();
   await service.stop();
   broker.close();
   cluster.close();

@@ -7,6 +7,7 @@
 // to be restarted clean by its supervisor (as Submariner's does).
 import { wireguardPsk } from '../broker/psk.ts';
 import { CableEngine } from '../cables/engine.ts';
+import type { AgentStatus } from '../cables/status.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
 import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
 import { LeaderElector } from '../k8s/leaderElection.ts';
@@ -72,9 +73,17 @@ export class GatewayService {
     return this.engine !== undefined;
   }
 
+  /** The active engine's status document; undefined while passive. */
+  status(): AgentStatus | undefined {
+    return this.engine?.status();
+  }
+
   async start(): Promise<void> {
     // Like Submariner: whatever a previous run left is removed; the active role starts clean.
+    // That includes the floating address: a gateway killed while active (its node still up)
+    // would otherwise hold it alongside the new active node.
     await this.removeInterface();
+    if (this.o.vip) await releaseVip(this.o.runner, this.o.vip);
     this.o.log(
       `gateway ${this.elector.identity}: passive, campaigning for ${this.o.lease.namespace}/${this.o.lease.name}`,
     );

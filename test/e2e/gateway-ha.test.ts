@@ -113,6 +113,24 @@ describe('clusterset with moor gateways and a host', () => {
       }>;
       return c.length === 2 && c.every((x) => x.status === 'connected') ? c : undefined;
     });
+    const scrape = async (host: string) =>
+      (
+        await cs.topo
+          .host(host)
+          .exec([
+            process.execPath,
+            '-e',
+            "fetch('http://127.0.0.1:9477/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
+          ])
+      ).stdout;
+    const active = (await activeGateway('east')).host;
+    const passive = cs.clusters.east.gateways.find((g) => g !== active) ?? '';
+    expect(await scrape(active)).toMatch(
+      /moor_gateway_active 1\n[\s\S]*moor_connection_status\{cluster_id="vm1",status="connected"\} 1/,
+    );
+    expect(await scrape(passive)).toBe(
+      '# HELP moor_gateway_active 1 on the active gateway of the cluster.\n# TYPE moor_gateway_active gauge\nmoor_gateway_active 0\n',
+    );
     expect(conns.map((c) => c.healthCheckIP).sort()).toEqual([
       expect.stringMatching(/^10\.10\.[23]\.1$/),
       expect.stringMatching(/^10\.20\.[23]\.1$/),
