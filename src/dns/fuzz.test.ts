@@ -4,60 +4,13 @@
 // seed and packet that reproduce it.
 import { describe, expect, it } from 'vitest';
 import { createAnswerer, type Transport } from './answer.ts';
+import { fuzzIndex, prng, type Rng } from './fuzz-fixture.ts';
 import { decodeMessage, encodeQuery } from './message.ts';
-import { buildRecordIndex } from './records.ts';
-import { endpointSlice, serviceImport, serviceIpSlice, tcp, udp } from './testing.ts';
 
 const SEED = Number(process.env.DNS_FUZZ_SEED ?? 0x5eed);
 const PACKETS = Number(process.env.DNS_FUZZ_PACKETS ?? 120_000);
 
-/** xorshift32: tiny, fast and deterministic. */
-function prng(seed: number): {
-  int(n: number): number;
-  pick<T>(items: readonly T[]): T;
-  chance(p: number): boolean;
-} {
-  let state = seed >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x100000000;
-  };
-  return {
-    int: (n) => Math.floor(next() * n),
-    pick: (items) => items[Math.floor(next() * items.length)] as (typeof items)[number],
-    chance: (p) => next() < p,
-  };
-}
-
-const index = buildRecordIndex({
-  localClusterId: 'local',
-  connectedClusters: ['east', 'west'],
-  serviceImports: [
-    serviceImport({ service: 'web', namespace: 'shop', ports: [tcp('http', 80), udp('dns', 53)] }),
-    serviceImport({ service: 'api', namespace: 'shop', ports: [tcp('http', 80)] }),
-    serviceImport({ service: 'vip', namespace: 'shop', ips: ['243.0.0.1'], ports: [tcp('grpc', 9090)] }),
-    serviceImport({ service: 'db', namespace: 'shop', type: 'Headless' }),
-  ],
-  endpointSlices: [
-    serviceIpSlice('web', 'shop', 'local', '10.0.0.10', [tcp('http', 80), udp('dns', 53)]),
-    serviceIpSlice('api', 'shop', 'east', '10.1.0.20', [tcp('http', 80)]),
-    serviceIpSlice('api', 'shop', 'west', '10.2.0.20', [tcp('http', 80)]),
-    serviceIpSlice('vip', 'shop', 'east', '10.1.0.30', [tcp('grpc', 9090)]),
-    endpointSlice({
-      service: 'db',
-      namespace: 'shop',
-      cluster: 'east',
-      headless: true,
-      ports: [tcp('pg', 5432)],
-      endpoints: Array.from({ length: 300 }, (_, i) => ({
-        addresses: [`10.1.${i >> 8}.${i & 255}`],
-        hostname: `db-${i}`,
-      })),
-    }),
-  ],
-}).index;
+const index = fuzzIndex();
 const answerer = createAnswerer(index, { customDomains: ['example.org'] });
 
 const NAMES = [
@@ -76,8 +29,6 @@ const NAMES = [
   '',
 ];
 const TYPES = [1, 28, 33, 1, 33, 15, 255, 0, 65535];
-
-type Rng = ReturnType<typeof prng>;
 
 function validQuery(rng: Rng): Buffer {
   const edns = rng.chance(0.5)

@@ -9,11 +9,10 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAnswerer } from './answer.ts';
+import { fuzzIndex, prng, type Rng } from './fuzz-fixture.ts';
 import { type DecodedMessage, decodeMessage, encodeQuery } from './message.ts';
-import { buildRecordIndex } from './records.ts';
 import { type DnsServer, startDnsServer } from './server.ts';
 import { FrameReader, frameMessage } from './tcp-framing.ts';
-import { endpointSlice, serviceImport, serviceIpSlice, tcp, udp } from './testing.ts';
 
 const SEED = Number(process.env.DNS_SERVER_FUZZ_SEED ?? 0xf00d);
 const UDP_PACKETS = Number(process.env.DNS_SERVER_FUZZ_PACKETS ?? 50_000);
@@ -27,51 +26,8 @@ const IDLE_MS = 800;
 const MAX_UDP = 65507;
 const GOOD = `web.shop.svc.clusterset.local`;
 
-const index = buildRecordIndex({
-  localClusterId: 'local',
-  connectedClusters: ['east', 'west'],
-  serviceImports: [
-    serviceImport({ service: 'web', namespace: 'shop', ports: [tcp('http', 80), udp('dns', 53)] }),
-    serviceImport({ service: 'api', namespace: 'shop', ports: [tcp('http', 80)] }),
-    serviceImport({ service: 'vip', namespace: 'shop', ips: ['243.0.0.1'], ports: [tcp('grpc', 9090)] }),
-    serviceImport({ service: 'db', namespace: 'shop', type: 'Headless' }),
-  ],
-  endpointSlices: [
-    serviceIpSlice('web', 'shop', 'local', '10.0.0.10', [tcp('http', 80), udp('dns', 53)]),
-    serviceIpSlice('api', 'shop', 'east', '10.1.0.20', [tcp('http', 80)]),
-    serviceIpSlice('api', 'shop', 'west', '10.2.0.20', [tcp('http', 80)]),
-    serviceIpSlice('vip', 'shop', 'east', '10.1.0.30', [tcp('grpc', 9090)]),
-    endpointSlice({
-      service: 'db',
-      namespace: 'shop',
-      cluster: 'east',
-      headless: true,
-      ports: [tcp('pg', 5432)],
-      endpoints: Array.from({ length: 300 }, (_, i) => ({
-        addresses: [`10.1.${i >> 8}.${i & 255}`],
-        hostname: `db-${i}`,
-      })),
-    }),
-  ],
-}).index;
+const index = fuzzIndex();
 const answerer = createAnswerer(index, { customDomains: ['example.org'] });
-
-/** xorshift32: tiny, fast and deterministic, so a failure names the seed that reproduces it. */
-function prng(seed: number) {
-  let state = seed >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x100000000;
-  };
-  return {
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T,
-    chance: (p: number) => next() < p,
-  };
-}
-type Rng = ReturnType<typeof prng>;
 
 const NAMES = [
   GOOD,
