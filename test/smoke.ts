@@ -3,9 +3,8 @@
 // runs `moor join` and `moor agent`. It prints what it built and what `moor show connections`
 // reports, proves the host and the pods reach each other, and removes everything.
 // `MOOR_SMOKE_HOLD=1` keeps it up until Ctrl-C, to poke at it by hand.
-import { join } from 'node:path';
-import { buildClusterset, startGateway } from './harness/clusterset.ts';
-import { moor, startMoor } from './harness/moor.ts';
+import { buildClusterset, joinVm1, startAllGateways } from './harness/clusterset.ts';
+import { moor } from './harness/moor.ts';
 import { waitFor } from './harness/process.ts';
 import { TestRun } from './harness/run.ts';
 
@@ -13,29 +12,13 @@ const run = TestRun.start();
 try {
   const t0 = Date.now();
   const cs = await buildClusterset(run);
-  for (const c of Object.values(cs.clusters)) for (const gw of c.gateways) startGateway(run, cs, c, gw);
+  startAllGateways(run, cs);
   console.log(
     `run ${run.id}: broker API ${cs.api.url}; clusters east (10.10.0.0/16) and west (10.20.0.0/16)`,
   );
   const vm1 = cs.topo.host('vm1');
-  const stateDir = join(run.dir, 'vm1-state');
-  const joined = await moor(vm1, [
-    'join',
-    cs.adminBrokerInfo,
-    '--clusterid',
-    'vm1',
-    '--public-ip',
-    '10.99.3.2',
-    '--interface',
-    run.ifName('w'),
-    '--state-dir',
-    stateDir,
-    '--no-start',
-  ]);
-  if (joined.code !== 0) throw new Error(`moor join failed:\n${joined.stderr}`);
-  process.stdout.write(joined.stderr);
-  const address = (JSON.parse(joined.stdout) as { addresses: string[] }).addresses[0] ?? '';
-  startMoor(vm1, 'agent', ['agent', '--state-dir', stateDir]);
+  const { stateDir, address } = await joinVm1(run, cs, []);
+  console.log(`vm1 joined as cluster "vm1" with clusterset address ${address}`);
   for (const c of Object.values(cs.clusters)) {
     await waitFor(`vm1 → ${c.id} pod`, async () => ((await vm1.ping(c.podAddress, 1)) ? true : undefined), {
       timeoutMs: 60_000,

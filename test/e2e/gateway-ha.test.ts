@@ -1,12 +1,14 @@
-// Two simulated clusters whose gateways are `moor gateway` (active/passive), and host vm1 behind
-// NAT running `moor agent`: pods of both clusters and the host reach each other; a gateway
-// restart (new key) and the death of the active gateway node are survived.
-import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClusterset, type Clusterset, startGateway } from '../harness/clusterset.ts';
+import {
+  buildClusterset,
+  type Clusterset,
+  joinVm1,
+  startAllGateways,
+  startGateway,
+} from '../harness/clusterset.ts';
 import { exec } from '../harness/exec.ts';
-import { moor, startMoor } from '../harness/moor.ts';
+import { moor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
 
@@ -50,26 +52,13 @@ const reach = (from: string, to: string, timeoutMs = 30_000) =>
 beforeAll(async () => {
   run = TestRun.start();
   cs = await buildClusterset(run);
-  for (const c of Object.values(cs.clusters)) for (const gw of c.gateways) startGateway(run, cs, c, gw);
+  startAllGateways(run, cs);
   await activeGateway('east');
   await activeGateway('west');
-  vmState = join(run.dir, 'vm1-state');
-  const r = await moor(cs.topo.host('vm1'), [
-    'join',
-    cs.adminBrokerInfo,
-    '--clusterid',
-    'vm1',
-    '--public-ip',
-    '10.99.3.2',
-    '--interface',
-    run.ifName('w'),
-    '--state-dir',
-    vmState,
-    '--no-start',
-  ]);
-  if (r.code !== 0) throw new Error(`join failed: ${r.stderr}`);
-  VM = (JSON.parse(r.stdout) as { addresses: string[] }).addresses[0] ?? '';
-  agent = startMoor(cs.topo.host('vm1'), 'agent', ['agent', '--state-dir', vmState, '--resync', '5']);
+  const host = await joinVm1(run, cs);
+  vmState = host.stateDir;
+  VM = host.address;
+  agent = host.agent;
 });
 
 afterAll(async () => {

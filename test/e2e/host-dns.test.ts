@@ -1,12 +1,8 @@
-// The joined host answers *.svc.clusterset.local from its agent, as Lighthouse would inside a
-// cluster: services exported by the simulated clusters (objects written as Lighthouse agents
-// write them), and the host's own exports. Queries are real `dig`s from the host namespace.
-import { join } from 'node:path';
 import { CustomObjectsApi, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeServiceImport } from '../../src/broker/lighthouse.ts';
 import { buildExportEndpointSlice } from '../../src/broker/lighthouseSlices.ts';
-import { buildClusterset, type Clusterset, startGateway } from '../harness/clusterset.ts';
+import { buildClusterset, type Clusterset, joinVm1, startAllGateways } from '../harness/clusterset.ts';
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
@@ -87,24 +83,11 @@ const digShort = async (name: string, type = 'A') =>
 beforeAll(async () => {
   run = TestRun.start();
   cs = await buildClusterset(run);
-  for (const c of Object.values(cs.clusters)) for (const gw of c.gateways) startGateway(run, cs, c, gw);
-  stateDir = join(run.dir, 'vm1-state');
-  const r = await moor(cs.topo.host('vm1'), [
-    'join',
-    cs.adminBrokerInfo,
-    '--clusterid',
-    'vm1',
-    '--public-ip',
-    '10.99.3.2',
-    '--interface',
-    run.ifName('w'),
-    '--state-dir',
-    stateDir,
-    '--no-start',
-  ]);
-  if (r.code !== 0) throw new Error(`join failed: ${r.stderr}`);
-  vmAddress = (JSON.parse(r.stdout) as { addresses: string[] }).addresses[0] ?? '';
-  agent = startMoor(cs.topo.host('vm1'), 'agent', ['agent', '--state-dir', stateDir, '--resync', '5']);
+  startAllGateways(run, cs);
+  const host = await joinVm1(run, cs);
+  stateDir = host.stateDir;
+  vmAddress = host.address;
+  agent = host.agent;
   const kc = cs.api.kubeConfig();
   const ns = cs.broker.namespace;
   await lighthouseExport(kc, ns, 'east', { name: 'nginx', namespace: 'web' }, { address: '10.110.0.10' });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type ApiServer, startApiServer, startEtcd } from './apiserver.ts';
 import { type BrokerFixture, deployBroker, writeBrokerInfo } from './broker.ts';
 import { createObjects, serviceAccountWithRole } from './kube.ts';
-import { startMoor } from './moor.ts';
+import { moor, startMoor } from './moor.ts';
 import type { RunningProcess } from './process.ts';
 import type { TestRun } from './run.ts';
 import { buildTopology, type Topology } from './topology.ts';
@@ -220,4 +220,43 @@ export function startGateway(
   ]);
   cluster.processes[gw] = proc;
   return proc;
+}
+
+export interface JoinedHost {
+  stateDir: string;
+  /** The clusterset address join allocated. */
+  address: string;
+  agent: RunningProcess;
+}
+
+/** Start `moor gateway` on every gateway node of both clusters. */
+export function startAllGateways(run: TestRun, cs: Clusterset): void {
+  for (const c of Object.values(cs.clusters)) for (const gw of c.gateways) startGateway(run, cs, c, gw);
+}
+
+/** `moor join` host vm1 (behind the NAT router) with the admin broker-info, then start its agent. */
+export async function joinVm1(
+  run: TestRun,
+  cs: Clusterset,
+  agentArgs: string[] = ['--resync', '5'],
+): Promise<JoinedHost> {
+  const stateDir = join(run.dir, 'vm1-state');
+  const vm1 = cs.topo.host('vm1');
+  const r = await moor(vm1, [
+    'join',
+    cs.adminBrokerInfo,
+    '--clusterid',
+    'vm1',
+    '--public-ip',
+    '10.99.3.2',
+    '--interface',
+    run.ifName('w'),
+    '--state-dir',
+    stateDir,
+    '--no-start',
+  ]);
+  if (r.code !== 0) throw new Error(`moor join failed:\n${r.stderr}`);
+  const address = (JSON.parse(r.stdout) as { addresses: string[] }).addresses[0] ?? '';
+  const agent = startMoor(vm1, 'agent', ['agent', '--state-dir', stateDir, ...agentArgs]);
+  return { stateDir, address, agent };
 }
