@@ -82,7 +82,7 @@ describe('WireGuardDevice.reconcile', () => {
       },
       { kind: 'remove-peer', publicKey: kb.publicKey },
     ]);
-    expect(fake.mutatingCalls().map((c) => c.op)).toEqual(['setPeer', 'removePeer']);
+    expect(fake.mutatingCalls().map((c) => c.op)).toEqual(['setPeers', 'removePeer']);
     expect(JSON.stringify(fake.calls)).not.toContain(kc.publicKey);
   });
 
@@ -103,10 +103,9 @@ describe('WireGuardDevice.reconcile', () => {
     ]);
     expect(fake.mutatingCalls()).toEqual([
       {
-        op: 'setPeer',
+        op: 'setPeers',
         name: 'wg0',
-        publicKey: kb.publicKey,
-        settings: { presharedKey: null, persistentKeepalive: 25 },
+        peers: [{ publicKey: kb.publicKey, settings: { presharedKey: null, persistentKeepalive: 25 } }],
       },
     ]);
   });
@@ -136,13 +135,17 @@ describe('WireGuardDevice.reconcile', () => {
   test('a failed replacement defers removal of the peer it replaces, and the next run finishes', async () => {
     const { fake, device } = setup();
     await device.reconcile(desired(peerB, peerC));
+    fake.failNext('setPeers');
     fake.failNext('setPeer');
     const res = await device.reconcile(desired({ ...peerB, publicKey: kd.publicKey }, peerC));
     expect(res.applied).toEqual([]);
     expect(res.errors.map((e) => e.change)).toEqual([
       expect.objectContaining({ kind: 'set-peer', publicKey: kd.publicKey }),
     ]);
-    expect(res.notes).toEqual([expect.stringMatching(/removal deferred/)]);
+    expect(res.notes).toEqual([
+      expect.stringMatching(/1 peer\(s\) in one batch failed \(injected failure of setPeers\)/),
+      expect.stringMatching(/removal deferred/),
+    ]);
     expect(fake.dump()).toContain(kb.publicKey);
     const again = await device.reconcile(desired({ ...peerB, publicKey: kd.publicKey }, peerC));
     expect(again.applied.map((c) => c.kind)).toEqual(['set-peer', 'remove-peer']);
@@ -187,6 +190,113 @@ describe('WireGuardDevice.reconcile', () => {
     expect(s?.peers.find((p) => p.publicKey === kc.publicKey)?.latestHandshake).toBeNull();
     expect(await device.delete()).toBe(true);
     expect(await device.delete()).toBe(false);
+  });
+});
+
+describe('batched peer sets', () => {
+  const many = (n: number, pskOf: (i: number) => string | null = () => psk): WireGuardPeerDesired[] =>
+    Array.from({ length: n }, (_v, i) => ({
+      publicKey: generateKeyPair().publicKey,
+      presharedKey: pskOf(i),
+      endpoint: `10.99.${i >> 8}.${i & 255}:4500`,
+      allowedIPs: [`10.${100 + (i >> 8)}.${i & 255}.0/24`],
+      persistentKeepalive: 10,
+    }));
+
+  test('250 new peers: three setPeers of 100, 100 and 50 in order, no single setPeer; a rerun only reads', async () => {
+    const { fake, device } = setup();
+    const peers = many(250);
+    const res = await device.reconcile(desired(...peers));
+    expect(res.errors).toEqual([]);
+    expect(res.applied.filter((c) => c.kind === 'set-peer')).toHaveLength(250);
+    const batches = fake.calls.flatMap((c) => (c.op === 'setPeers' ? [c.peers.length] : []));
+    expect(batches).toEqual([100, 100, 50]);
+    expect(fake.calls.some((c) => c.op === 'setPeer')).toBe(false);
+    expect(fake.peerSets().map((p) => p.publicKey)).toEqual(peers.map((p) => p.publicKey));
+    fake.clearCalls();
+    expect(await device.reconcile(desired(...peers))).toEqual({ applied: [], errors: [], notes: [] });
+    expect(fake.mutatingCalls()).toEqual([]);
+  });
+
+  test('only the changed peers go into the batch; removals come after all sets', async () => {
+    const { fake, device } = setup();
+    const peers = many(150);
+    await device.reconcile(desired(...peers));
+    fake.clearCalls();
+    const next = peers.slice(1).map((p, i) => (i % 30 === 0 ? { ...p, persistentKeepalive: 25 } : p));
+    const res = await device.reconcile(desired(...next));
+    expect(res.errors).toEqual([]);
+    expect(fake.mutatingCalls().map((c) => c.op)).toEqual(['setPeers', 'removePeer']);
+    expect(fake.peerSets()).toEqual(
+      next
+        .filter((_p, i) => i % 30 === 0)
+        .map((p) => ({ publicKey: p.publicKey, settings: { persistentKeepalive: 25 } })),
+    );
+  });
+
+  test('a batch that fails part-way: the device is read again, the failing peer is named, the rest applied, landed peers not touched', async () => {
+    const { fake, device } = setup();
+    const peers = many(150);
+    const bad = peers[50]?.publicKey ?? '';
+    fake.rejectPeer(bad, 'Invalid argument');
+    const res = await device.reconcile(desired(...peers));
+    expect(res.errors.map((e) => [e.change, e.error.message])).toEqual([
+      [expect.objectContaining({ kind: 'set-peer', publicKey: bad }), `wg0: peer ${bad}: Invalid argument`],
+    ]);
+    expect(res.applied.filter((c) => c.kind === 'set-peer')).toHaveLength(149);
+    expect(res.notes).toEqual([expect.stringMatching(/^setting 100 peer\(s\) in one batch failed/)]);
+    // The first chunk stopped at peer 50 (0-49 landed); 50-99 one by one; the second chunk batched.
+    const ops = fake.mutatingCalls().map((c) => (c.op === 'setPeers' ? `setPeers:${c.peers.length}` : c.op));
+    expect(ops).toEqual([
+      'createInterface',
+      'setInterface',
+      'setPeers:100',
+      ...Array(50).fill('setPeer'),
+      'setPeers:50',
+    ]);
+    const single = fake.calls.flatMap((c) => (c.op === 'setPeer' ? [c.publicKey] : []));
+    expect(single).toEqual(peers.slice(50, 100).map((p) => p.publicKey));
+    const dump = fake.dump();
+    expect(peers.filter((p) => dump.includes(p.publicKey))).toHaveLength(149);
+  });
+
+  test('a batch that fails and a device that cannot be read: every peer of the chunk is retried as planned', async () => {
+    /** Its reads succeed until `readsLeft` reaches 0. */
+    class FlakyReads extends FakeWireGuard {
+      readsLeft = Number.POSITIVE_INFINITY;
+      override async showDump(name: string) {
+        if (this.readsLeft-- <= 0) throw new Error('read failed');
+        return super.showDump(name);
+      }
+    }
+    const fake = new FlakyReads();
+    const device = new WireGuardDevice(fake, 'wg0', { now: () => NOW * 1000 });
+    const peers = many(3);
+    await device.reconcile(desired());
+    fake.clearCalls();
+    fake.failNext('setPeers');
+    fake.readsLeft = 1;
+    const res = await device.reconcile(desired(...peers));
+    expect(res.errors).toEqual([]);
+    expect(res.applied).toHaveLength(3);
+    expect(fake.calls.map((c) => c.op)).toEqual(['showDump', 'setPeers', 'setPeer', 'setPeer', 'setPeer']);
+  });
+
+  test('distinct preshared keys and no preshared key mix in one batch', async () => {
+    const { fake, device } = setup();
+    const other = generatePresharedKey();
+    const peers = many(6, (i) => [psk, other, null][i % 3] ?? null);
+    const res = await device.reconcile(desired(...peers));
+    expect(res.errors).toEqual([]);
+    expect(fake.dump().match(/psk=yes/g)).toHaveLength(4);
+    expect(fake.peerSets().map((p) => p.settings.presharedKey)).toEqual([
+      psk,
+      other,
+      undefined,
+      psk,
+      other,
+      undefined,
+    ]);
   });
 });
 

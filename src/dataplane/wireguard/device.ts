@@ -1,18 +1,20 @@
 // One WireGuard device, reconciled against a fresh `wg show dump` every time (never against
 // memory, practices §2). Order: create the device, set the interface, add or update peers, and
 // only then remove stale peers, so a key rotation adds the new peer (which takes over the
-// allowed IPs) before the old one goes (practices §3).
+// allowed IPs) before the old one goes (practices §3). Peers are set in batches, one `wg` run per
+// MAX_PEERS_PER_WG_SET peers: a run per peer took seconds for 1,000 members.
 import { MoorError } from '../../errors.ts';
 import { assertInterfaceName } from '../names.ts';
-import { type ApplyResult, attempt } from '../result.ts';
+import { type ApplyResult, asMoorError, attempt } from '../result.ts';
 import {
   normalizeDesired,
+  type PlannedPeerSet,
   planWireGuard,
   type WireGuardChange,
   type WireGuardDesired,
   type WireGuardPlan,
 } from './plan.ts';
-import type { WgPeerState, WireGuardBasic } from './types.ts';
+import { MAX_PEERS_PER_WG_SET, type WgDump, type WgPeerState, type WireGuardBasic } from './types.ts';
 
 export interface WireGuardApplyResult extends ApplyResult<WireGuardChange> {
   /** Differences deliberately left alone and removals deferred, in words. */
@@ -78,26 +80,28 @@ export class WireGuardDevice {
         throw new MoorError('system', `WireGuard interface ${this.name} vanished right after it was created`);
       }
     }
-    const plan = planWireGuard(desired, observed, {
-      nowSeconds: Math.floor(this.#now() / 1000),
-      roamingGraceSeconds: this.#graceSeconds,
-    });
+    const opts = { nowSeconds: Math.floor(this.#now() / 1000), roamingGraceSeconds: this.#graceSeconds };
+    const plan = planWireGuard(desired, observed, opts);
     result.notes.push(...plan.notes);
-    await this.#apply(plan, result);
+    await this.#apply(plan, result, (dump) => planWireGuard(desired, dump, opts).setPeers);
     return result;
   }
 
-  async #apply(plan: WireGuardPlan, result: WireGuardApplyResult): Promise<void> {
+  async #apply(
+    plan: WireGuardPlan,
+    result: WireGuardApplyResult,
+    replanPeers: (dump: WgDump) => PlannedPeerSet[],
+  ): Promise<void> {
     const setIface = plan.setInterface;
     if (setIface) {
       await attempt(result, setIface.change, () => this.#basic.setInterface(this.name, setIface.settings));
     }
     const failedPrefixes = new Set<string>();
-    for (const p of plan.setPeers) {
-      const ok = await attempt(result, p.change, () =>
-        this.#basic.setPeer(this.name, p.change.publicKey, p.settings),
-      );
-      if (!ok) for (const prefix of p.allowedIPs) failedPrefixes.add(prefix);
+    for (let i = 0; i < plan.setPeers.length; i += MAX_PEERS_PER_WG_SET) {
+      const chunk = plan.setPeers.slice(i, i + MAX_PEERS_PER_WG_SET);
+      for (const p of await this.#setChunk(chunk, result, replanPeers)) {
+        for (const prefix of p.allowedIPs) failedPrefixes.add(prefix);
+      }
     }
     for (const r of plan.removePeers) {
       // The replacement for these prefixes failed: the old peer is the only path left, keep it.
@@ -110,6 +114,50 @@ export class WireGuardDevice {
       }
       await attempt(result, r.change, () => this.#basic.removePeer(this.name, r.change.publicKey));
     }
+  }
+
+  /** One batched set; returns the peers that failed. A failed batch does not say which peer was
+   * wrong, and the peers before it may have landed, so we read the device again and set the
+   * peers of this chunk that are still not right one at a time: each error names its peer, the
+   * others are applied, and a peer that is already right is not touched again. */
+  async #setChunk(
+    chunk: PlannedPeerSet[],
+    result: WireGuardApplyResult,
+    replanPeers: (dump: WgDump) => PlannedPeerSet[],
+  ): Promise<PlannedPeerSet[]> {
+    try {
+      await this.#basic.setPeers(
+        this.name,
+        chunk.map((p) => ({ publicKey: p.change.publicKey, settings: p.settings })),
+      );
+      result.applied.push(...chunk.map((p) => p.change));
+      return [];
+    } catch (err) {
+      result.notes.push(
+        `setting ${chunk.length} peer(s) in one batch failed (${asMoorError(err).message}); retried one by one`,
+      );
+    }
+    let pending: Map<string, PlannedPeerSet> | undefined;
+    try {
+      const dump = await this.#basic.showDump(this.name);
+      if (dump) pending = new Map(replanPeers(dump).map((p) => [p.change.publicKey, p]));
+    } catch {
+      // Cannot read the device: retry the whole chunk as planned; the errors will tell why.
+    }
+    const failed: PlannedPeerSet[] = [];
+    for (const p of chunk) {
+      const redo = pending ? pending.get(p.change.publicKey) : p;
+      if (!redo) {
+        // The batch got this peer in before it failed.
+        result.applied.push(p.change);
+        continue;
+      }
+      const ok = await attempt(result, p.change, () =>
+        this.#basic.setPeer(this.name, p.change.publicKey, redo.settings),
+      );
+      if (!ok) failed.push(p);
+    }
+    return failed;
   }
 
   /** Fresh per-peer handshake and counters; undefined when the device does not exist. */

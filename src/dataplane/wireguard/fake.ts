@@ -12,6 +12,7 @@ import type {
   WgInterfaceSettings,
   WgPeerSettings,
   WgPeerState,
+  WgPeerUpdate,
   WireGuardBasic,
   WireGuardDriverName,
 } from './types.ts';
@@ -22,6 +23,7 @@ export type FakeWireGuardCall =
   | { op: 'showDump'; name: string }
   | { op: 'setInterface'; name: string; settings: WgInterfaceSettings }
   | { op: 'setPeer'; name: string; publicKey: string; settings: WgPeerSettings }
+  | { op: 'setPeers'; name: string; peers: WgPeerUpdate[] }
   | { op: 'removePeer'; name: string; publicKey: string };
 
 interface FakeDevice {
@@ -38,6 +40,9 @@ export class FakeWireGuard implements WireGuardBasic {
   #nextPort = 40000;
   /** Make the next call of `op` fail once (to test error paths). */
   readonly #failNext = new Map<FakeWireGuardCall['op'], string>();
+  /** Peers whose every set fails, the way a device refuses one peer of a batch (to test that
+   * the failure is pinned on that peer and the rest of the batch still lands). */
+  readonly #rejectedPeers = new Map<string, string>();
 
   constructor(driver: WireGuardDriverName = 'kernel') {
     this.driver = driver;
@@ -109,8 +114,29 @@ export class FakeWireGuard implements WireGuardBasic {
   async setPeer(name: string, publicKey: string, settings: WgPeerSettings): Promise<void> {
     this.#enter({ op: 'setPeer', name, publicKey, settings: structuredClone(settings) });
     const d = this.#device(name);
+    this.#validatePeer(publicKey, settings);
+    this.#applyPeer(name, d, publicKey, settings);
+  }
+
+  async setPeers(name: string, peers: WgPeerUpdate[]): Promise<void> {
+    this.#enter({ op: 'setPeers', name, peers: structuredClone(peers) });
+    const d = this.#device(name);
+    // Like `wg`, which parses the whole command line before it configures anything: bad input
+    // applies nothing. A rejected peer (rejectPeer) fails at its turn, after the peers before it.
+    for (const p of peers) this.#validatePeer(p.publicKey, p.settings);
+    for (const p of peers) this.#applyPeer(name, d, p.publicKey, p.settings);
+  }
+
+  #validatePeer(publicKey: string, settings: WgPeerSettings): void {
     assertWireGuardKey(publicKey, 'the peer public key');
     if (settings.presharedKey) assertWireGuardKey(settings.presharedKey, 'the preshared key');
+    if (settings.endpoint !== undefined) normalizeEndpoint(settings.endpoint);
+    for (const prefix of settings.allowedIPs ?? []) normalizeCidr(prefix);
+  }
+
+  #applyPeer(name: string, d: FakeDevice, publicKey: string, settings: WgPeerSettings): void {
+    const rejected = this.#rejectedPeers.get(publicKey);
+    if (rejected !== undefined) throw new MoorError('system', `${name}: peer ${publicKey}: ${rejected}`);
     const endpoint = settings.endpoint === undefined ? undefined : normalizeEndpoint(settings.endpoint);
     const allowed = settings.allowedIPs?.map(normalizeCidr);
     const peer = d.peers.get(publicKey) ?? {
@@ -144,6 +170,22 @@ export class FakeWireGuard implements WireGuardBasic {
   }
 
   // ---- test helpers ----
+
+  /** Every later set of this peer fails (setPeers: after the peers listed before it). */
+  rejectPeer(publicKey: string, message = 'injected rejection'): void {
+    this.#rejectedPeers.set(publicKey, message);
+  }
+
+  /** Calls of setPeer and setPeers, flattened to one entry per peer, in order. */
+  peerSets(): { publicKey: string; settings: WgPeerSettings }[] {
+    return this.calls.flatMap((c) =>
+      c.op === 'setPeer'
+        ? [{ publicKey: c.publicKey, settings: c.settings }]
+        : c.op === 'setPeers'
+          ? c.peers
+          : [],
+    );
+  }
 
   /** Calls that change state (everything but showDump). */
   mutatingCalls(): FakeWireGuardCall[] {

@@ -3,7 +3,7 @@
 import { MoorError } from '../../errors.ts';
 import { type CommandRunner, commandFailureOf } from '../exec.ts';
 import { assertInterfaceName } from '../names.ts';
-import type { WgDump, WgInterfaceSettings, WgPeerSettings, WireGuardBasic } from './types.ts';
+import type { WgDump, WgInterfaceSettings, WgPeerSettings, WgPeerUpdate, WireGuardBasic } from './types.ts';
 import { WgTool } from './wg-tool.ts';
 
 export class KernelWireGuard implements WireGuardBasic {
@@ -43,6 +43,10 @@ export class KernelWireGuard implements WireGuardBasic {
 
   setPeer(name: string, publicKey: string, settings: WgPeerSettings): Promise<void> {
     return this.#wg.setPeer(name, publicKey, settings);
+  }
+
+  setPeers(name: string, peers: WgPeerUpdate[]): Promise<void> {
+    return this.#wg.setPeers(name, peers);
   }
 
   removePeer(name: string, publicKey: string): Promise<void> {

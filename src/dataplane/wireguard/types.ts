@@ -54,6 +54,15 @@ export interface WgPeerSettings {
   persistentKeepalive?: number;
 }
 
+export interface WgPeerUpdate {
+  publicKey: string;
+  settings: WgPeerSettings;
+}
+
+/** Peers per `wg set` run: keeps argv (about 200 bytes a peer) far below ARG_MAX, and bounds how
+ * much one failing run has to redo peer by peer. */
+export const MAX_PEERS_PER_WG_SET = 100;
+
 export interface WireGuardBasic {
   readonly driver: WireGuardDriverName;
   /** Create the link (kernel) or start wireguard-go and wait for its link and socket. */
@@ -64,6 +73,11 @@ export interface WireGuardBasic {
   showDump(name: string): Promise<WgDump | undefined>;
   setInterface(name: string, settings: WgInterfaceSettings): Promise<void>;
   setPeer(name: string, publicKey: string, settings: WgPeerSettings): Promise<void>;
+  /** Several setPeer in as few `wg set` runs as possible (one per MAX_PEERS_PER_WG_SET peers), in
+   * order: one process per peer took seconds for 1,000 members (docs/benchmarks.md, rss).
+   * Throws when any run fails; peers of earlier runs, or earlier in the failing run, may already
+   * be applied, so a caller that needs to know which peer failed reads the device again. */
+  setPeers(name: string, peers: WgPeerUpdate[]): Promise<void>;
   /** Like `wg set … peer X remove`: removing an unknown peer is not an error. */
   removePeer(name: string, publicKey: string): Promise<void>;
 }

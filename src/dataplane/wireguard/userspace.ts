@@ -17,7 +17,7 @@ import {
   type ProcessSpawner,
 } from '../exec.ts';
 import { assertInterfaceName } from '../names.ts';
-import type { WgDump, WgInterfaceSettings, WgPeerSettings, WireGuardBasic } from './types.ts';
+import type { WgDump, WgInterfaceSettings, WgPeerSettings, WgPeerUpdate, WireGuardBasic } from './types.ts';
 import { WgTool } from './wg-tool.ts';
 
 export interface UserspaceWireGuardOptions {
@@ -177,6 +177,10 @@ export class UserspaceWireGuard implements WireGuardBasic {
 
   setPeer(name: string, publicKey: string, settings: WgPeerSettings): Promise<void> {
     return this.#wg.setPeer(name, publicKey, settings);
+  }
+
+  setPeers(name: string, peers: WgPeerUpdate[]): Promise<void> {
+    return this.#wg.setPeers(name, peers);
   }
 
   removePeer(name: string, publicKey: string): Promise<void> {

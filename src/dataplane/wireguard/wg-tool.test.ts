@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { CommandResult, CommandRunner } from '../exec.ts';
 import { ScriptedRunner } from '../fake-runner.ts';
@@ -111,6 +112,86 @@ describe('WgTool command lines', () => {
     expect(await wg.showDump('wg0')).toBeUndefined();
     expect(await wg.showDump('wg0')).toBeUndefined();
     await expect(wg.showDump('wg0')).rejects.toThrow(/Operation not permitted/);
+  });
+});
+
+describe('WgTool.setPeers', () => {
+  const keys = (n: number): string[] => Array.from({ length: n }, () => generateKeyPair().publicKey);
+
+  test('one run for the batch; one 0600 file per distinct preshared key, all removed afterwards', async () => {
+    const r = new SecretCapturingRunner();
+    const [p1, p2, p3, p4] = keys(4);
+    const [k1, k2] = [generatePresharedKey(), generatePresharedKey()];
+    const modes: number[] = [];
+    const capture: CommandRunner = {
+      async run(argv) {
+        for (const a of argv) if (a.includes('moor-secret-')) modes.push(statSync(a).mode & 0o777);
+        for (const a of argv) if (a.includes('moor-secret-')) modes.push(statSync(dirname(a)).mode & 0o777);
+        return r.run(argv);
+      },
+    };
+    await new WgTool(capture).setPeers('wg0', [
+      { publicKey: p1 ?? '', settings: { presharedKey: k1, allowedIPs: ['10.1.0.0/16'] } },
+      { publicKey: p2 ?? '', settings: { presharedKey: k2, endpoint: '10.99.0.2:4500' } },
+      { publicKey: p3 ?? '', settings: { presharedKey: k1, persistentKeepalive: 25 } },
+      { publicKey: p4 ?? '', settings: { presharedKey: null } },
+    ]);
+    expect(r.seen).toHaveLength(1);
+    const argv = r.seen[0]?.argv ?? [];
+    const [f1, f2] = [argv[6] ?? '', argv[12] ?? ''];
+    expect(argv).toEqual([
+      'wg',
+      'set',
+      'wg0',
+      ...['peer', p1, 'preshared-key', f1, 'allowed-ips', '10.1.0.0/16'],
+      ...['peer', p2, 'preshared-key', f2, 'endpoint', '10.99.0.2:4500'],
+      ...['peer', p3, 'preshared-key', f1, 'persistent-keepalive', '25'],
+      ...['peer', p4, 'preshared-key', '/dev/null'],
+    ]);
+    expect(f1).not.toBe(f2);
+    expect(r.seen[0]?.files).toEqual({ [f1]: `${k1}\n`, [f2]: `${k2}\n` });
+    expect(argv.join(' ')).not.toContain(k1);
+    expect(new Set(modes)).toEqual(new Set([0o600, 0o700]));
+    expect(existsSync(f1) || existsSync(f2) || existsSync(dirname(f1))).toBe(false);
+  });
+
+  test('250 peers: runs of 100, 100 and 50 in order', async () => {
+    const r = new SecretCapturingRunner();
+    const peers = keys(250).map((publicKey, i) => ({
+      publicKey,
+      settings: { allowedIPs: [`10.${i >> 8}.${i & 255}.0/24`] },
+    }));
+    await new WgTool(r).setPeers('wg0', peers);
+    const runs = r.seen.map((s) => s.argv.filter((a) => a === 'peer').length);
+    expect(runs).toEqual([100, 100, 50]);
+    const sent = r.seen.flatMap((s) => s.argv.filter((_a, i) => s.argv[i - 1] === 'peer'));
+    expect(sent).toEqual(peers.map((p) => p.publicKey));
+    expect(r.seen.every((s) => s.argv.slice(0, 3).join(' ') === 'wg set wg0')).toBe(true);
+  });
+
+  test('long allowed-IP lists split a run before argv gets large', async () => {
+    const r = new SecretCapturingRunner();
+    // 2,000 prefixes ≈ 30 KB per peer: the 256 KiB budget allows 8 of them per run.
+    const prefixes = Array.from({ length: 2000 }, (_v, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    await new WgTool(r).setPeers(
+      'wg0',
+      keys(20).map((publicKey) => ({ publicKey, settings: { allowedIPs: prefixes } })),
+    );
+    const runs = r.seen.map((s) => s.argv.filter((a) => a === 'peer').length);
+    expect(runs.reduce((a, b) => a + b, 0)).toBe(20);
+    expect(runs.length).toBeGreaterThan(1);
+    for (const s of r.seen) expect(s.argv.join(' ').length).toBeLessThan(256 * 1024);
+  });
+
+  test('nothing to set runs nothing; bad input anywhere in the batch runs nothing', async () => {
+    const r = new ScriptedRunner();
+    const wg = new WgTool(r);
+    await wg.setPeers('wg0', []);
+    const good = keys(150).map((publicKey) => ({ publicKey, settings: {} }));
+    await expect(
+      wg.setPeers('wg0', [...good, { publicKey: peer, settings: { endpoint: 'gw.example:4500' } }]),
+    ).rejects.toThrow(/no host names/);
+    expect(r.calls).toEqual([]);
   });
 });
 

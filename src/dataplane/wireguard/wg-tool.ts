@@ -8,7 +8,13 @@ import { assertInterfaceName } from '../names.ts';
 import { withSecretFiles } from '../secret-file.ts';
 import { parseWgDump } from './dump.ts';
 import { assertWireGuardKey } from './keys.ts';
-import type { WgDump, WgInterfaceSettings, WgPeerSettings } from './types.ts';
+import {
+  MAX_PEERS_PER_WG_SET,
+  type WgDump,
+  type WgInterfaceSettings,
+  type WgPeerSettings,
+  type WgPeerUpdate,
+} from './types.ts';
 
 function assertPort(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
@@ -16,7 +22,36 @@ function assertPort(n: number, what: string): void {
   }
 }
 
+// Placeholder in argv for a secret, replaced by the path of its temporary file just before the
+// run. NUL cannot occur in a real argument, so a placeholder is never confused with one.
 const SECRET_SLOT = '\0secret';
+
+/** Bytes of argv per run. Linux allows a quarter of the stack limit (2 MiB by default) for argv
+ * and environment together; staying far below leaves room for any environment. */
+const ARGV_BUDGET = 256 * 1024;
+
+function argvBytes(args: string[]): number {
+  return args.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
+}
+
+/** The `peer …` words for one peer; a preshared key appears as SECRET_SLOT + the key. */
+function peerArgs(publicKey: string, s: WgPeerSettings): string[] {
+  assertWireGuardKey(publicKey, 'the peer public key');
+  const argv = ['peer', publicKey];
+  if (s.presharedKey === null) {
+    argv.push('preshared-key', '/dev/null');
+  } else if (s.presharedKey !== undefined) {
+    assertWireGuardKey(s.presharedKey, 'the preshared key');
+    argv.push('preshared-key', `${SECRET_SLOT}${s.presharedKey}`);
+  }
+  if (s.endpoint !== undefined) argv.push('endpoint', normalizeEndpoint(s.endpoint));
+  if (s.allowedIPs !== undefined) argv.push('allowed-ips', s.allowedIPs.map(normalizeCidr).join(','));
+  if (s.persistentKeepalive !== undefined) {
+    assertPort(s.persistentKeepalive, 'persistent keepalive');
+    argv.push('persistent-keepalive', s.persistentKeepalive === 0 ? 'off' : String(s.persistentKeepalive));
+  }
+  return argv;
+}
 
 // `wg` cannot open a device that is absent: "No such device" for the kernel; for wireguard-go
 // without its socket it falls back to netlink and says "Protocol not supported".
@@ -64,24 +99,58 @@ export class WgTool {
   }
 
   async setPeer(name: string, publicKey: string, s: WgPeerSettings): Promise<void> {
+    await this.setPeers(name, [{ publicKey, settings: s }]);
+  }
+
+  /** `wg set <name> peer A … peer B …`, MAX_PEERS_PER_WG_SET peers (or ARGV_BUDGET bytes) a run.
+   * Everything is validated before the first run, so bad input never half-applies a batch. */
+  async setPeers(name: string, peers: WgPeerUpdate[]): Promise<void> {
     assertInterfaceName(name);
-    assertWireGuardKey(publicKey, 'the peer public key');
-    const argv = ['wg', 'set', name, 'peer', publicKey];
+    const perPeer = peers.map((p) => peerArgs(p.publicKey, p.settings));
+    let start = 0;
+    while (start < perPeer.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < perPeer.length && end - start < MAX_PEERS_PER_WG_SET) {
+        const size = argvBytes(perPeer[end] ?? []);
+        // A single oversized peer still goes alone: wg, not us, should say what is wrong with it.
+        if (end > start && bytes + size > ARGV_BUDGET) break;
+        bytes += size;
+        end++;
+      }
+      await this.#runPeers(name, perPeer.slice(start, end));
+      start = end;
+    }
+  }
+
+  /** One run; a preshared key shared by many peers (the usual case: one per cluster) is written
+   * once, so the number of files is the number of distinct keys, not of peers. */
+  async #runPeers(name: string, chunk: string[][]): Promise<void> {
     const secrets: string[] = [];
-    if (s.presharedKey === null) {
-      argv.push('preshared-key', '/dev/null');
-    } else if (s.presharedKey !== undefined) {
-      assertWireGuardKey(s.presharedKey, 'the preshared key');
-      argv.push('preshared-key', SECRET_SLOT);
-      secrets.push(s.presharedKey);
+    const slotOf = new Map<string, number>();
+    const argv = ['wg', 'set', name];
+    for (const args of chunk) {
+      for (const a of args) {
+        if (!a.startsWith(SECRET_SLOT)) {
+          argv.push(a);
+          continue;
+        }
+        const secret = a.slice(SECRET_SLOT.length);
+        let slot = slotOf.get(secret);
+        if (slot === undefined) {
+          slot = secrets.length;
+          secrets.push(secret);
+          slotOf.set(secret, slot);
+        }
+        argv.push(`${SECRET_SLOT}${slot}`);
+      }
     }
-    if (s.endpoint !== undefined) argv.push('endpoint', normalizeEndpoint(s.endpoint));
-    if (s.allowedIPs !== undefined) argv.push('allowed-ips', s.allowedIPs.map(normalizeCidr).join(','));
-    if (s.persistentKeepalive !== undefined) {
-      assertPort(s.persistentKeepalive, 'persistent keepalive');
-      argv.push('persistent-keepalive', s.persistentKeepalive === 0 ? 'off' : String(s.persistentKeepalive));
-    }
-    await this.#runWithSecrets(argv, secrets);
+    await withSecretFiles(secrets, async (paths) => {
+      const real = argv.map((a) =>
+        a.startsWith(SECRET_SLOT) ? (paths[Number(a.slice(SECRET_SLOT.length))] ?? a) : a,
+      );
+      await this.#runner.run(real);
+    });
   }
 
   /** Replace each SECRET_SLOT in argv by the path of a temporary file holding the secret. */

@@ -229,6 +229,61 @@ describe.skipIf(skip !== undefined)('WireGuard on a real kernel (wireguard-go in
   });
 });
 
+describe.skipIf(skip !== undefined)('WireGuard on a real kernel: 300 peers in one reconcile', () => {
+  const namespaces = new TestNamespaces();
+  let wg: UserspaceWireGuard | undefined;
+
+  afterAll(async () => {
+    await wg?.close();
+    await namespaces.destroyAll();
+  });
+
+  test('batched `wg set` runs program every peer with its allowed IPs and preshared key', async () => {
+    const ns = await namespaces.create();
+    const runner = recording(ns.runner);
+    wg = new UserspaceWireGuard(runner.port);
+    const dev = `mw${randomHex()}m`;
+    const self = generateKeyPair();
+    const psks = [generatePresharedKey(), generatePresharedKey()];
+    // Three kinds of peer so one batch mixes a shared PSK, a second PSK and none.
+    const peers = Array.from({ length: 300 }, (_v, i) => ({
+      publicKey: generateKeyPair().publicKey,
+      presharedKey: psks[i % 3] ?? null,
+      endpoint: `10.99.${200 + (i >> 8)}.${i & 255}:51820`,
+      allowedIPs: [`10.99.${i >> 2}.${(i & 3) * 64}/26`],
+      persistentKeepalive: i % 2 === 0 ? 25 : 0,
+    }));
+    const desired: WireGuardDesired = { privateKey: self.privateKey, listenPort: 51900, peers };
+    const device = new WireGuardDevice(wg, dev);
+    const res = await device.reconcile(desired);
+    expect(res.errors).toEqual([]);
+    expect(res.applied.filter((x) => x.kind === 'set-peer')).toHaveLength(300);
+    const wgSets = runner.calls.filter((x) => {
+      const argv = x.args[0];
+      return x.method === 'run' && Array.isArray(argv) && argv[0] === 'wg' && argv[1] === 'set';
+    });
+    // One for the interface, three for the peers (100 each).
+    expect(wgSets).toHaveLength(4);
+
+    const { stdout } = await ns.runner.run(['wg', 'show', dev, 'dump']);
+    const lines = stdout.trim().split('\n').slice(1);
+    const byKey = new Map(lines.map((l) => l.split('\t')).map((f) => [f[0], f]));
+    expect(byKey.size).toBe(300);
+    for (const p of peers) {
+      const f = byKey.get(p.publicKey);
+      // public-key, preshared-key, endpoint, allowed-ips, handshake, rx, tx, keepalive
+      expect(f?.[1]).toBe(p.presharedKey ?? '(none)');
+      expect(f?.[2]).toBe(p.endpoint);
+      expect(f?.[3]).toBe(p.allowedIPs.join(','));
+      expect(f?.[7]).toBe(p.persistentKeepalive ? String(p.persistentKeepalive) : 'off');
+    }
+
+    runner.calls.length = 0;
+    expect(await device.reconcile(desired)).toEqual({ applied: [], errors: [], notes: [] });
+    expect(runner.calls.map((x) => (x.args[0] as string[]).slice(0, 2).join(' '))).toEqual(['wg show']);
+  });
+});
+
 /** Live wireguard-go processes serving one of `names` (from /proc, no tools needed). */
 function wireguardGoProcesses(names: string[]): string[] {
   const found: string[] = [];
