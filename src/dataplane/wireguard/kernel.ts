@@ -3,17 +3,15 @@
 import { MoorError } from '../../errors.ts';
 import { type CommandRunner, commandFailureOf } from '../exec.ts';
 import { assertInterfaceName } from '../names.ts';
-import type { WgDump, WgInterfaceSettings, WgPeerSettings, WgPeerUpdate, WireGuardBasic } from './types.ts';
-import { WgTool } from './wg-tool.ts';
+import { WgConfiguredDriver } from './wg-configured.ts';
 
-export class KernelWireGuard implements WireGuardBasic {
+export class KernelWireGuard extends WgConfiguredDriver {
   readonly driver = 'kernel' as const;
   readonly #runner: CommandRunner;
-  readonly #wg: WgTool;
 
   constructor(runner: CommandRunner) {
+    super(runner);
     this.#runner = runner;
-    this.#wg = new WgTool(runner);
   }
 
   async createInterface(name: string): Promise<void> {
@@ -31,25 +29,5 @@ export class KernelWireGuard implements WireGuardBasic {
       }
       throw err;
     }
-  }
-
-  showDump(name: string): Promise<WgDump | undefined> {
-    return this.#wg.showDump(name);
-  }
-
-  setInterface(name: string, settings: WgInterfaceSettings): Promise<void> {
-    return this.#wg.setInterface(name, settings);
-  }
-
-  setPeer(name: string, publicKey: string, settings: WgPeerSettings): Promise<void> {
-    return this.#wg.setPeer(name, publicKey, settings);
-  }
-
-  setPeers(name: string, peers: WgPeerUpdate[]): Promise<void> {
-    return this.#wg.setPeers(name, peers);
-  }
-
-  removePeer(name: string, publicKey: string): Promise<void> {
-    return this.#wg.removePeer(name, publicKey);
   }
 }

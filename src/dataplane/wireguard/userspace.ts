@@ -17,8 +17,7 @@ import {
   type ProcessSpawner,
 } from '../exec.ts';
 import { assertInterfaceName } from '../names.ts';
-import type { WgDump, WgInterfaceSettings, WgPeerSettings, WgPeerUpdate, WireGuardBasic } from './types.ts';
-import { WgTool } from './wg-tool.ts';
+import { WgConfiguredDriver } from './wg-configured.ts';
 
 export interface UserspaceWireGuardOptions {
   binary?: string;
@@ -38,10 +37,9 @@ export interface UserspaceChildStatus {
 
 const POLL_MS = 20;
 
-export class UserspaceWireGuard implements WireGuardBasic {
+export class UserspaceWireGuard extends WgConfiguredDriver {
   readonly driver = 'wireguard-go' as const;
   readonly #runner: CommandRunner & ProcessSpawner;
-  readonly #wg: WgTool;
   readonly #binary: string;
   readonly #socketDir: string;
   readonly #startTimeoutMs: number;
@@ -50,8 +48,8 @@ export class UserspaceWireGuard implements WireGuardBasic {
   readonly #children = new Map<string, ManagedProcess>();
 
   constructor(runner: CommandRunner & ProcessSpawner, opts: UserspaceWireGuardOptions = {}) {
+    super(runner);
     this.#runner = runner;
-    this.#wg = new WgTool(runner);
     this.#binary = opts.binary ?? 'wireguard-go';
     this.#socketDir = opts.socketDir ?? '/var/run/wireguard';
     this.#startTimeoutMs = opts.startTimeoutMs ?? 5_000;
@@ -165,26 +163,6 @@ export class UserspaceWireGuard implements WireGuardBasic {
   async #linkExists(name: string): Promise<boolean> {
     const r = await this.#runner.run(['ip', '-j', 'link', 'show', 'dev', name], { allowNonZeroExit: true });
     return r.code === 0;
-  }
-
-  showDump(name: string): Promise<WgDump | undefined> {
-    return this.#wg.showDump(name);
-  }
-
-  setInterface(name: string, settings: WgInterfaceSettings): Promise<void> {
-    return this.#wg.setInterface(name, settings);
-  }
-
-  setPeer(name: string, publicKey: string, settings: WgPeerSettings): Promise<void> {
-    return this.#wg.setPeer(name, publicKey, settings);
-  }
-
-  setPeers(name: string, peers: WgPeerUpdate[]): Promise<void> {
-    return this.#wg.setPeers(name, peers);
-  }
-
-  removePeer(name: string, publicKey: string): Promise<void> {
-    return this.#wg.removePeer(name, publicKey);
   }
 }
 
