@@ -2,11 +2,13 @@
 // accepted snapshot) go through the pure planHost, and the appliers make WireGuard, the link, its
 // addresses and the routes match. An event whose plan equals the last applied one touches no port
 // at all; a resync (and every run after a failure) re-reads the kernel and repairs drift.
+
 import { underlayMtu } from '../dataplane/netlink/mtu.ts';
 import { RouteTable } from '../dataplane/netlink/route-table.ts';
 import type { NetlinkBasic } from '../dataplane/netlink/types.ts';
 import { localRoutes } from '../dataplane/netlink/underlay.ts';
 import { WireGuardDevice, type WireGuardStatus } from '../dataplane/wireguard/device.ts';
+import { MoorError } from '../errors.ts';
 import { HealthMonitor } from '../health/pinger.ts';
 import {
   equalHostPlan,
@@ -126,7 +128,7 @@ export class Cables implements Stage {
     const plan = await this.#planWithPaths(snapshot, observe);
     this.#plan = plan;
     this.#reportRejections(plan);
-    for (const p of plan.problems) out.fail('plan', new Error(p), 'mtu');
+    for (const p of plan.problems) out.fail('plan', new MoorError('system', p), 'mtu');
 
     const a = this.#applied;
     if (!observe && a && a.mode === mode && equalHostPlan(a.plan, plan)) {

@@ -8,7 +8,7 @@ import { publicKeyOf } from '../dataplane/wireguard/keys.ts';
 import type { TimerHandle } from '../reconcile/clock.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { OutageReporter } from '../reconcile/outage.ts';
-import { describeError, type ReconcileOutcome } from '../reconcile/outcome.ts';
+import { describeError, NO_CHANGE, type ReconcileOutcome } from '../reconcile/outcome.ts';
 import { runStages, type Stage } from '../reconcile/stage.ts';
 import { Cables, type CablesConfig } from './cables.ts';
 import type { ConnectionStatus } from './connectionStatus.ts';
@@ -140,7 +140,8 @@ export class CableEngine {
   #afterRun(outcome: ReconcileOutcome): void {
     if (!outcome.errors.some((e) => TUNNEL_PHASES.has(e.phase))) this.#resolveTunnelReady();
     if (this.cables.synced) this.#resolveFirstSync();
-    void this.refreshStatus();
+    // A run that changed nothing leaves the status to the ticker (and the ports alone).
+    if (outcome !== NO_CHANGE) void this.refreshStatus();
   }
 
   #scheduleStatus(): void {
