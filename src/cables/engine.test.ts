@@ -16,8 +16,10 @@ const PRIVATE = key(0x11);
 const PSK = key(0x50);
 
 class LinkedFakeWireGuard extends FakeWireGuard {
-  constructor(readonly netlink: FakeNetlink) {
+  readonly netlink: FakeNetlink;
+  constructor(netlink: FakeNetlink) {
     super('wireguard-go');
+    this.netlink = netlink;
   }
   override async createInterface(name: string): Promise<void> {
     await super.createInterface(name);
@@ -30,7 +32,10 @@ class FakeCollection implements BrokerCollection {
   lastError: Error | undefined;
   items = new Map<string, unknown>();
   started = false;
-  constructor(private readonly onChange: () => void) {}
+  readonly onChange: () => void;
+  constructor(onChange: () => void) {
+    this.onChange = onChange;
+  }
   list(): unknown[] {
     return [...this.items.values()];
   }
