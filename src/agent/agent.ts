@@ -9,7 +9,7 @@ import type { ConnectionStatus } from '../cables/connectionStatus.ts';
 import { CableEngine } from '../cables/engine.ts';
 import { brokerMemberCollections, type CablePorts, createCablePorts } from '../cables/ports.ts';
 import { FileSnapshotStore } from '../cables/snapshot.ts';
-import { type AgentStatus, writeStatus } from '../cables/status.ts';
+import { type AgentStatus, readStatus, writeStatus } from '../cables/status.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
 import { detectPrivateIp } from '../dataplane/netlink/underlay.ts';
 import { publicKeyOf } from '../dataplane/wireguard/keys.ts';
@@ -166,6 +166,7 @@ export class HostAgent {
     );
     const client = this.client;
     const publicKey = publicKeyOf(this.privateKey);
+    const previous = readStatus(o.stateDir);
     const engine = new CableEngine({
       cables: {
         clusterId: state.clusterId,
@@ -198,6 +199,7 @@ export class HostAgent {
       stages: [this.dnsStage(), this.resolverStage(), this.exportsStage()],
       statusSections: [() => this.extraStatus()],
       snapshots: this.snapshots,
+      ...(previous ? { previousRegistration: previous.registration } : {}),
       writeStatus: (s) => writeStatus(o.stateDir, s),
       ...(o.resyncMs ? { resyncMs: o.resyncMs } : {}),
       ...(o.statusIntervalMs ? { statusIntervalMs: o.statusIntervalMs } : {}),

@@ -153,6 +153,7 @@ function setup(
     },
     driverName: 'wireguard-go',
     ...(o.snapshots ? { snapshots: o.snapshots } : {}),
+    ...(o.previous ? { previousRegistration: o.previous.registration } : {}),
     writeStatus: (s) => statuses.push(s),
     resyncMs: 30_000,
     statusIntervalMs: 3_600_000,
@@ -386,6 +387,19 @@ describe('CableEngine before the broker is listed (restart and outage safety)', 
       lastError: 'connect ECONNREFUSED 127.0.0.1:6443',
     });
     expect(reg.confirmedAt).toBeTruthy();
+    await t.engine.stop();
+  });
+
+  it('after a restart with the broker down, shows the registration the last run confirmed', async () => {
+    const before = await previousRun();
+    await before.engine.refreshStatus();
+    const last = before.statuses.at(-1)!;
+    const t = setup({ previous: last });
+    t.engine.start();
+    await t.settle(60_000);
+    expect(t.published).toEqual([]);
+    await t.engine.refreshStatus();
+    expect(t.statuses.at(-1)?.registration).toEqual({ ...last.registration, lastError: null });
     await t.engine.stop();
   });
 });

@@ -33,6 +33,8 @@ export interface CableEngineOptions {
   statusSections?: ReadonlyArray<() => Partial<Pick<AgentStatus, 'dns' | 'exports'>>>;
   /** Persist the last accepted member snapshot (host agent); gateways start clean instead. */
   snapshots?: SnapshotStore;
+  /** The previous run's registration (from its status.json), shown until re-confirmed. */
+  previousRegistration?: AgentStatus['registration'];
   /** Where status documents go (status.json); default nowhere. */
   writeStatus?: (status: AgentStatus) => void;
   resyncMs?: number;
@@ -90,6 +92,9 @@ export class CableEngine {
       publish: o.publish,
       mayPublish: () => this.cables.synced,
       clock: o.ports.clock,
+      previous: o.previousRegistration
+        ? { ...o.previousRegistration, confirmedAt: o.previousRegistration.confirmedAt ?? null }
+        : undefined,
     });
     this.loop = new ReconcileLoop({
       name: 'reconcile',

@@ -23,12 +23,22 @@ export class RegistrationStage implements Stage {
   readonly #mayPublish: () => boolean;
   readonly #clock: Clock;
   #status: RegistrationStatus = { published: false, endpointName: null, confirmedAt: null, lastError: null };
+  #confirmedSinceStart = false;
 
-  /** `mayPublish`: false until the broker has been listed (we would publish blind). */
-  constructor(o: { publish: () => Promise<string>; mayPublish: () => boolean; clock: Clock }) {
+  /** `mayPublish`: false until the broker has been listed (we would publish blind). `previous`:
+   * what the last run's status said, so a restart during an outage still shows it. */
+  constructor(o: {
+    publish: () => Promise<string>;
+    mayPublish: () => boolean;
+    clock: Clock;
+    previous?: Pick<RegistrationStatus, 'published' | 'endpointName' | 'confirmedAt'> | undefined;
+  }) {
     this.#publish = o.publish;
     this.#mayPublish = o.mayPublish;
     this.#clock = o.clock;
+    if (o.previous?.published && o.previous.confirmedAt) {
+      this.#status = { ...o.previous, lastError: null };
+    }
   }
 
   get status(): RegistrationStatus {
@@ -36,9 +46,10 @@ export class RegistrationStage implements Stage {
   }
 
   async reconcile(): Promise<ReconcileOutcome> {
-    if (!this.#mayPublish() && !this.#status.published) return NO_CHANGE;
+    if (!this.#mayPublish() && !this.#confirmedSinceStart) return NO_CHANGE;
     try {
       const endpointName = await this.#publish();
+      this.#confirmedSinceStart = true;
       this.#status = {
         published: true,
         endpointName,
