@@ -107,7 +107,11 @@ const ENDPOINTS = {
 };
 
 function setup(
-  o: { snapshots?: MemorySnapshotStore; kernel?: { netlink: FakeNetlink; wireguard: FakeWireGuard } } = {},
+  o: {
+    snapshots?: MemorySnapshotStore;
+    kernel?: { netlink: FakeNetlink; wireguard: FakeWireGuard };
+    previous?: AgentStatus;
+  } = {},
 ) {
   const clock = new FakeClock();
   const netlink = o.kernel?.netlink ?? new FakeNetlink();
