@@ -107,14 +107,19 @@ beforeAll(async () => {
   ]);
   if (joined.code !== 0) throw new Error(`moor join failed:\n${joined.stderr}`);
   agent = startAgent();
-  await waitForDns(KNOWN, '10.110.0.10');
+  await waitFor('vm1 Endpoint seen by east', async () =>
+    (await east.syncPeers(run)).includes('vm1') ? true : undefined,
+  );
   await waitFor(
     'ping through the cable',
     async () => ((await topo.host('vm1').ping(POD, 1)) ? true : undefined),
-    {
-      timeoutMs: 60_000,
-    },
+    { timeoutMs: 60_000 },
   );
+  try {
+    await waitForDns(KNOWN, '10.110.0.10');
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify(await status())}`);
+  }
 });
 
 afterAll(async () => {
@@ -159,7 +164,7 @@ async function waitForDns(name: string, address: string | null, timeoutMs = 60_0
       const got = await dig(name);
       return (address === null ? got.length === 0 : got.includes(address)) ? true : undefined;
     },
-    { timeoutMs, intervalMs: 250 },
+    { timeoutMs, intervalMs: 250, process: agent },
   );
 }
 
@@ -191,6 +196,7 @@ async function pingWhile(during: () => Promise<void>): Promise<{ sent: number; r
   await ping.waitExit();
   const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.log());
   if (!m) throw new Error(`no ping summary:\n${ping.log()}`);
+  console.log(`pings at 100/s across the restart: ${m[1]} sent, ${m[2]} received`);
   return { sent: Number(m[1]), received: Number(m[2]) };
 }
 
