@@ -1,8 +1,10 @@
 // The host's persistent state: what `moor join` decided and the agent needs after any restart.
 // Everything here is secret or security-relevant (the member token, the PSK, the private key), so
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { STATUS_FILE } from '../cables/status.ts';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/moor';
@@ -55,14 +57,8 @@ export function stateDir(dir?: string): string {
 
 const STATE_FILE = 'state.json';
 const KEY_FILE = 'wireguard.key';
-export const STATUS_FILE = 'status.json';
 
-export function writeSecretFile(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600); // mode is masked by umask on create
-  renameSync(tmp, path);
-}
+export { STATUS_FILE, writeSecretFile };
 
 export function ensureStateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
