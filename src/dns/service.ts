@@ -5,12 +5,13 @@
 // and at once when the set of connected clusters really changes, so a cluster whose cable went
 // down stops being handed out by the very next query.
 import type { AddressInfo } from 'node:net';
+import type { Problem } from '../broker/lighthouseImports.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_LIGHTHOUSE } from '../broker/lighthouseKeys.ts';
 import { MoorError } from '../errors.ts';
 import { brokerPaths } from '../k8s/paths.ts';
 import { Reflector } from '../k8s/reflector.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import { createAnswerer, type DnsAnswerer } from './answer.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY_LIGHTHOUSE, type Problem } from './k8s-objects.ts';
 import { buildRecordIndex, type RecordIndex } from './records.ts';
 import { type DnsForwarder, type DnsServer, type DnsServerCounters, startDnsServer } from './server.ts';
 import { StartupGate } from './startup-gate.ts';
