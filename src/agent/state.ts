@@ -3,6 +3,7 @@
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/moor';
@@ -57,12 +58,7 @@ const STATE_FILE = 'state.json';
 const KEY_FILE = 'wireguard.key';
 export const STATUS_FILE = 'status.json';
 
-export function writeSecretFile(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600); // mode is masked by umask on create
-  renameSync(tmp, path);
-}
+export { writeSecretFile };
 
 export function ensureStateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
