@@ -1,7 +1,7 @@
 // The host's persistent state: what `moor join` decided and the agent needs after any restart.
 // Everything here is secret or security-relevant (the member token, the PSK, the private key), so
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
