@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DROPIN_NAME } from '../../src/dns/resolver-detect.ts';
+import { DROPIN_NAME } from '../../src/dataplane/resolver/detect.ts';
 import { renderDnsmasqDropin } from '../../src/dns/resolver-dropins.ts';
 import { ClustersetDns } from '../../src/dns/service.ts';
 import { endpointSlice, type PortSpec, serviceImport, serviceIpSlice, tcp } from '../../src/dns/testing.ts';
