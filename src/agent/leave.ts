@@ -11,7 +11,6 @@ import {
   serviceAccountName,
   serviceAccountTokenPrefix,
 } from '../broker/names.ts';
-import { MoorError } from '../errors.ts';
 import { ExportPublisher, publisherIdentity } from '../exports/publisher.ts';
 import { loadExports } from '../exports/store.ts';
 import { deleteIfExists } from '../k8s/objects.ts';
@@ -48,13 +47,12 @@ export async function leave(req: LeaveRequest, deps: LeaveDeps): Promise<LeaveRe
   const state = hasState(req.stateDir) ? loadState(req.stateDir) : undefined;
   const clusterId = state?.clusterId ?? req.clusterId;
   if (!clusterId) {
-    throw new MoorError(
-      'invalid-argument',
-      'this host has not joined (no state) and no --clusterid was given',
-      {
-        hint: 'to clean up a lost host on the broker, run `moor leave broker-info.subm --clusterid <id>`',
-      },
+    // Nothing joined here (a leave that already ran, or never a join): done, as the help promises.
+    deps.log(
+      `this host is not joined (no state in ${req.stateDir}): nothing to leave` +
+        (req.brokerInfo ? '; to clean up a lost host on the broker, add --clusterid <id>' : ''),
     );
+    return { removed, remaining };
   }
   if (state) {
     await deps.teardownHost(state);

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExecRunner } from '../dataplane/exec.ts';
+import { stopLockHolder } from './lock.ts';
 import { writeSecretFile } from './state.ts';
 
 export const AGENT_UNIT = 'moor-agent.service';
@@ -41,6 +42,8 @@ export async function stopAgent(stateDir: string, timeoutMs = 10_000): Promise<v
   if (await systemdHasUnit()) {
     await new ExecRunner().run(['systemctl', 'disable', '--now', AGENT_UNIT], { allowNonZeroExit: true });
   }
+  // The agent holding the state directory's lock is the one that runs on it.
+  await stopLockHolder(stateDir, timeoutMs);
   let pid: number;
   try {
     pid = Number(readFileSync(join(stateDir, PID_FILE), 'utf8').trim());
