@@ -69,7 +69,8 @@ export function prepareStateDir(dir: string, options: { probe?: boolean } = {}):
     } catch (err) {
       if (err instanceof MoorError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT')
+      // ENOTDIR: a component above is a file; walking up finds it and names it.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
         throw systemError(err, `cannot use state directory ${absolute}`, { subject: existing });
       const parent = dirname(existing);
       if (parent === existing) throw badDir(absolute, 'no part of the path exists');
