@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { join } from '../agent/join.ts';
 import { leave } from '../agent/leave.ts';
-import { startAgentService } from '../agent/service.ts';
+import { startAgentService, stopAgent } from '../agent/service.ts';
 import { DEFAULT_ADDRESS_POOL, DEFAULT_INTERFACE, stateDir } from '../agent/state.ts';
 import { teardownHost } from '../agent/teardown.ts';
 import { readBrokerInfoFile } from '../broker/brokerInfoFile.ts';
@@ -181,6 +181,7 @@ export async function runLeave(args: string[]): Promise<number> {
       log,
       teardownHost: (state) =>
         teardownHost(state, new ExecRunner(), stateDir(stringOption(parsed, 'state-dir')), log),
+      stopAgent: () => stopAgent(stateDir(stringOption(parsed, 'state-dir'))),
     },
   );
   for (const r of result.removed) log(`removed ${r}`);
