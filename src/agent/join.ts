@@ -27,6 +27,7 @@ import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import { isConflict, isNotFound, KubeRestClient, type KubeRestOptions } from '../k8s/rest.ts';
 import { tryParseIpv4 } from '../net/ipv4.ts';
 import { allocateFromPool, checkAddressesFree, claimAddress } from './addresses.ts';
+import { checkJoinFlags } from './joinFlags.ts';
 import { publishRegistration, registrationObjects, withdrawRegistration } from './registration.ts';
 import { type HostState, hasState, loadState, savePrivateKey, saveState } from './state.ts';
 import { prepareStateDir } from './stateDir.ts';
@@ -88,6 +89,7 @@ function interrupted(signal: AbortSignal): MoorError {
 
 export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult> {
   assertValidClusterId(req.clusterId);
+  checkJoinFlags(req);
   // Before anything else, and above all before the broker: a state directory that cannot hold
   // the state must fail now, not after objects were created.
   const prepared = prepareStateDir(req.stateDir, { probe: true });

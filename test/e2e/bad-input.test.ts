@@ -143,6 +143,31 @@ describe('moor join', () => {
       () => [...joinWith(good, '--state-dir', fresh()), '--clusterid', 'x'.repeat(100_000)],
       /cluster ID/,
     ],
+    [
+      'pool garbage',
+      () => [...joinWith(good, '--state-dir', fresh()), '--pool', 'garbage'],
+      /--pool "garbage" is not/,
+    ],
+    [
+      'private IP garbage',
+      () => [...joinWith(good, '--state-dir', fresh()), '--private-ip', 'x'.repeat(10_000)],
+      /--private-ip/,
+    ],
+    [
+      'interface too long',
+      () => [...joinWith(good, '--state-dir', fresh()), '--interface', 'i'.repeat(16)],
+      /--interface/,
+    ],
+    [
+      'host name huge',
+      () => [...joinWith(good, '--state-dir', fresh()), '--hostname', 'h'.repeat(100_000)],
+      /--hostname/,
+    ],
+    [
+      'broker URL garbage',
+      () => [...joinWith(good, '--state-dir', fresh()), '--broker-url', '::::'],
+      /is not a URL/,
+    ],
     ['port empty', () => [...joinWith(good, '--state-dir', fresh()), '--port', ''], /--port/],
   ]);
 
