@@ -1,8 +1,10 @@
 // The host's persistent state: what `moor join` decided and the agent needs after any restart.
 // Everything here is secret or security-relevant (the member token, the PSK, the private key), so
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
-import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { STATUS_FILE } from '../cables/status.ts';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 import { readInputFile } from '../inputFile.ts';
 import { errnoCode, systemError } from '../systemError.ts';
@@ -67,14 +69,8 @@ const STATE_FILE = 'state.json';
 /** A state file holds a token, a CA and a few addresses: kilobytes. Anything near this is not ours. */
 const MAX_STATE_FILE_BYTES = 4 << 20;
 const KEY_FILE = 'wireguard.key';
-export const STATUS_FILE = 'status.json';
 
-export function writeSecretFile(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600); // mode is masked by umask on create
-  renameSync(tmp, path);
-}
+export { STATUS_FILE, writeSecretFile };
 
 export function ensureStateDir(dir: string): void {
   prepareStateDir(dir);
