@@ -15,18 +15,6 @@ const key = (n: number) => Buffer.alloc(32, n).toString('base64');
 const PRIVATE = key(0x11);
 const PSK = key(0x50);
 
-class LinkedFakeWireGuard extends FakeWireGuard {
-  readonly netlink: FakeNetlink;
-  constructor(netlink: FakeNetlink) {
-    super('wireguard-go');
-    this.netlink = netlink;
-  }
-  override async createInterface(name: string): Promise<void> {
-    await super.createInterface(name);
-    this.netlink.addLink(name, { mtu: 1420, kind: 'wireguard' });
-  }
-}
-
 class FakeCollection implements BrokerCollection {
   synced = false;
   lastError: Error | undefined;
@@ -119,7 +107,7 @@ function setup(
     netlink.addLink('eth0', { up: true });
     void netlink.addrAdd('eth0', '172.16.0.100/24'); // the fake applies it synchronously
   }
-  const wireguard = o.kernel?.wireguard ?? new LinkedFakeWireGuard(netlink);
+  const wireguard = o.kernel?.wireguard ?? new FakeWireGuard('wireguard-go', netlink);
   const pinger = new FakePinger();
   const logs: string[] = [];
   const published: string[] = [];
