@@ -236,7 +236,7 @@ describe('agent restarts disturb nothing', () => {
       agent = startAgent();
       await newAgentReporting((s) => s.broker.synced && s.connections.every((c) => c.status === 'connected'));
     });
-    expect(pings.sent).toBeGreaterThan(200);
+    expect(pings.sent).toBeGreaterThan(100);
     expect(pings.received).toBe(pings.sent);
     expectTunnelUntouched(before, await tunnelFacts());
     expect(await dig(KNOWN)).toEqual(['10.110.0.10']);
@@ -267,6 +267,12 @@ describe('a restart with the broker down', () => {
     });
     expect(pings.received).toBe(pings.sent);
     expectTunnelUntouched(before, await tunnelFacts());
+    // The outage is said once, not once per retry: over 12 s of refused lists, watches,
+    // publishes and exports (four reflectors backing off, resyncs every 5 s) the log barely grows.
+    const linesBefore = agent.log().trimEnd().split('\n').length;
+    await new Promise((r) => setTimeout(r, 12_000));
+    const added = agent.log().trimEnd().split('\n').slice(linesBefore);
+    expect(added.length, added.join('\n')).toBeLessThanOrEqual(3);
     const text = await moor(topo.host('vm1'), ['status', '--state-dir', stateDir]);
     expect(text.stdout).toMatch(/broker: .*UNREACHABLE.*SERVING FROM SNAPSHOT saved \d+[smh] ago/);
     expect(text.stdout).not.toContain('NOT PUBLISHED');
