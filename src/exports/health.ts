@@ -126,7 +126,7 @@ export class ExportHealthLoop {
       if (entry.published === ready) continue;
       try {
         await this.options.publisher.publish(exp, { ready });
-        out.applied1(`export ${key} ${ready ? 'ready' : 'NOT ready'}`);
+        out.applied1(`export ${key}: ${ready ? 'ready' : 'NOT ready'}`);
         entry.published = ready;
         entry.lastError = undefined;
       } catch (err) {
