@@ -3,6 +3,7 @@
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { STATUS_FILE } from '../cables/status.ts';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 
@@ -56,9 +57,8 @@ export function stateDir(dir?: string): string {
 
 const STATE_FILE = 'state.json';
 const KEY_FILE = 'wireguard.key';
-export const STATUS_FILE = 'status.json';
 
-export { writeSecretFile };
+export { STATUS_FILE, writeSecretFile };
 
 export function ensureStateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });

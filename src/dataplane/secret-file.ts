@@ -28,7 +28,8 @@ export async function withSecretFiles<T>(secrets: string[], fn: (paths: string[]
   }
 }
 
-/** Atomic replace of a 0600 file (temp file + rename), as every file of the state directory. */
+/** Atomic 0600 write (temp file, then rename): a reader never sees half a file, a crash leaves
+ * the old one. */
 export function writeSecretFile(path: string, content: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, content, { mode: 0o600 });

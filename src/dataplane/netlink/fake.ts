@@ -57,8 +57,20 @@ export class FakeNetlink implements NetlinkBasic {
   ];
   #nextIndex = 1;
 
+  readonly #failNext = new Map<keyof NetlinkBasic, string>();
+
   #record(op: keyof NetlinkBasic, ...args: unknown[]): void {
     this.calls.push({ op, args: structuredClone(args) });
+    const failure = this.#failNext.get(op);
+    if (failure !== undefined) {
+      this.#failNext.delete(op);
+      throw fail(failure);
+    }
+  }
+
+  /** Make the next call of `op` fail once, as the kernel would (to test error paths). */
+  failNext(op: keyof NetlinkBasic, message = 'Device or resource busy'): void {
+    this.#failNext.set(op, message);
   }
 
   #link(name: string): Link {
