@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,5 +54,18 @@ describe('agent service', () => {
     const units = new FakeUnits(true);
     await stopAgent(dir, 100, units);
     expect(units.calls).toEqual([`has ${AGENT_UNIT}`, `disable ${AGENT_UNIT}`]);
+  });
+
+  it('stop ends the agent its PID file names, and waits until it has exited', async () => {
+    const dir = stateDir();
+    const script = 'process.stdout.write("ready\\n"); setInterval(() => {}, 1000)';
+    const agent = spawn(process.execPath, ['-e', script, 'moor', 'agent'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = new Promise((resolve) => agent.once('exit', (_code, signal) => resolve(signal)));
+    await new Promise((resolve) => agent.stdout?.once('data', resolve));
+    writeFileSync(join(dir, 'agent.pid'), `${agent.pid}\n`);
+    await stopAgent(dir, 5_000, new FakeUnits(false));
+    expect(await exited).toBe('SIGTERM');
   });
 });
