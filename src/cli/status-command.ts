@@ -1,6 +1,6 @@
 // `moor status` and `moor show connections`: what the agent reports in its status file.
 import { existsSync } from 'node:fs';
-import { stateDir } from '../agent/state.ts';
+import { hasState, stateDir } from '../agent/state.ts';
 import { type AgentStatus, readStatus } from '../cables/status.ts';
 import { MoorError } from '../errors.ts';
 import { boolOption, enumOption, parseCommand, stringOption } from './args.ts';
@@ -23,7 +23,8 @@ function load(args: string[], spec: CommandSpec, path: string[]) {
 function requireStatus(dir: string): { status: AgentStatus; running: boolean } {
   const status = readStatus(dir);
   if (!status) {
-    const joined = existsSync(`${dir}/state.json`);
+    const joined = hasState(dir); // an unreadable directory is an error of its own, not "not joined"
+
     throw new MoorError(
       'not-found',
       joined ? 'the agent has not reported yet' : 'this host has not joined a clusterset',
