@@ -2,6 +2,10 @@
 // This is where route hijacking is stopped (architecture principle 7, spec §0 Aug-2026 rules): an
 // Endpoint may only claim subnets its own Cluster declares, never ours, and never a subnet another
 // member already holds. Seniority decides overlaps, so a newcomer can never displace a member.
+// Addresses the cables themselves travel to are protected too: no subnet may contain a member's
+// tunnel endpoint, the broker API server, the host's default gateway or a nameserver (a route
+// there would pull that traffic into a tunnel and cut the cable), and special-purpose blocks
+// (loopback, link-local, multicast, ...) are never routes nor endpoints.
 import { CLUSTER_ID_LABEL, clusterObjectName } from '../broker/names.ts';
 import { clusterCidrsOf } from '../broker/objects.ts';
 import { isWireguardKey } from '../broker/psk.ts';
@@ -18,9 +22,12 @@ import {
   cidrContains,
   contains,
   formatCidr,
+  formatIpv4,
   type Ipv4Cidr,
   overlaps,
   sortCidrs,
+  specialPurposeAddressReason,
+  specialPurposeCidrReason,
   tryParseAddressOrCidr,
   tryParseCidr,
   tryParseIpv4,
@@ -35,6 +42,16 @@ export interface SelfDescription {
   localRoutes: readonly string[];
   /** Subnets we advertise ourselves, if known; protected like addresses. */
   subnets?: readonly string[];
+  /** Addresses the host's own traffic depends on; no member subnet may contain one. */
+  protected?: readonly ProtectedAddress[];
+}
+
+/** An address outside the clusterset that must never be routed into a tunnel. */
+export interface ProtectedAddress {
+  /** IPv4 address ("10.99.0.2"). */
+  address: string;
+  /** What it is, for the rejection reason: "the broker API server", "a nameserver". */
+  why: string;
 }
 
 export interface PlanMembersInput {
@@ -64,6 +81,11 @@ export type RejectionCode =
   | 'invalid-public-key'
   | 'invalid-port'
   | 'no-usable-address'
+  | 'special-purpose-address'
+  | 'special-purpose-subnet'
+  | 'overlaps-protected'
+  | 'covers-member-endpoint'
+  | 'endpoint-inside-member'
   | 'no-subnets'
   | 'no-cluster'
   | 'subnet-outside-cluster'
@@ -87,6 +109,10 @@ export interface MemberPlan {
 interface Candidate {
   member: Member;
   subnets: Ipv4Cidr[];
+  /** The underlay addresses cables travel to (private_ip, public_ip): protected once accepted. */
+  underlay: Array<{ field: string; address: number }>;
+  /** The underlay address we connect to. */
+  connectTo: number;
   createdMs: number | undefined;
 }
 
@@ -106,6 +132,7 @@ class Rejected {
 
 export function planMembers(input: PlanMembersInput): MemberPlan {
   const local = protectedNetworks(input.self);
+  const hostProtected = protectedAddresses(input.self);
   const clusters = indexClusters(input.clusters);
   const rejected: RejectedEndpoint[] = [];
   const reject = (e: EndpointObject, why: Rejected) =>
@@ -119,7 +146,7 @@ export function planMembers(input: PlanMembersInput): MemberPlan {
   const byCluster = new Map<string, Candidate[]>();
   for (const endpoint of input.endpoints) {
     if (endpoint.spec.cluster_id === input.self.clusterId) continue;
-    const checked = checkEndpoint(endpoint, clusters.get(endpoint.spec.cluster_id), local);
+    const checked = checkEndpoint(endpoint, clusters.get(endpoint.spec.cluster_id), local, hostProtected);
     if (checked instanceof Rejected) {
       reject(endpoint, checked);
       continue;
@@ -181,6 +208,7 @@ function checkEndpoint(
   endpoint: EndpointObject,
   cluster: ClusterObject | undefined,
   local: readonly ProtectedNetwork[],
+  hostProtected: readonly ParsedProtected[],
 ): Candidate | Rejected {
   const spec = endpoint.spec;
   const label = endpoint.metadata.labels?.[CLUSTER_ID_LABEL];
@@ -211,23 +239,34 @@ function checkEndpoint(
   // Legacy NAT rule (spec §3.4): without NAT discovery, public_ip if NAT is on, else private_ip.
   const host = spec.nat_enabled && spec.public_ip !== '' ? spec.public_ip : spec.private_ip;
   const hostAddress = tryParseIpv4(host);
+  const hostField = spec.nat_enabled && spec.public_ip !== '' ? 'public_ip' : 'private_ip';
   if (!hostAddress.ok) {
-    const field = spec.nat_enabled && spec.public_ip !== '' ? 'public_ip' : 'private_ip';
     return new Rejected(
       'no-usable-address',
-      `${field} ${JSON.stringify(host)} is not an IPv4 address to connect to`,
+      `${hostField} ${JSON.stringify(host)} is not an IPv4 address to connect to`,
     );
   }
+  const special = specialPurposeAddressReason(hostAddress.value);
+  if (special !== undefined) return new Rejected('special-purpose-address', `${hostField} ${special}`);
   const subnets = sortCidrs(spec.subnets.flatMap((s) => parsedCidr(s)));
   if (subnets.length === 0) return new Rejected('no-subnets', 'advertises no IPv4 subnets');
   if (cluster === undefined)
     return new Rejected('no-cluster', `no Cluster object yet for cluster "${spec.cluster_id}"`);
   const declared = clusterCidrsOf(cluster.spec);
   for (const subnet of subnets) {
+    const specialSubnet = specialPurposeCidrReason(subnet);
+    if (specialSubnet !== undefined) return new Rejected('special-purpose-subnet', `subnet ${specialSubnet}`);
     if (!declared.some((outer) => cidrContains(outer, subnet))) {
       return new Rejected(
         'subnet-outside-cluster',
         `subnet ${formatCidr(subnet)} is not declared in its Cluster's CIDRs`,
+      );
+    }
+    const needed = hostProtected.find((p) => contains(subnet, p.address));
+    if (needed !== undefined) {
+      return new Rejected(
+        'overlaps-protected',
+        `subnet ${formatCidr(subnet)} contains ${needed.text}, ${needed.why}: a route there would pull that traffic into the tunnel`,
       );
     }
     const clash = local.find((own) => overlaps(own.cidr, subnet));
@@ -252,7 +291,23 @@ function checkEndpoint(
   };
   const healthCheckIP = healthCheckInside(endpoint, subnets);
   if (healthCheckIP !== undefined) member.healthCheckIP = healthCheckIP;
-  return { member, subnets, createdMs: timestampMs(endpoint) };
+  return {
+    member,
+    subnets,
+    underlay: underlayAddresses(spec),
+    connectTo: hostAddress.value,
+    createdMs: timestampMs(endpoint),
+  };
+}
+
+/** private_ip and public_ip where they are unicast addresses: what other members' cables use. */
+function underlayAddresses(spec: EndpointObject['spec']): Candidate['underlay'] {
+  return (['private_ip', 'public_ip'] as const).flatMap((field) => {
+    const parsed = tryParseIpv4(spec[field]);
+    return parsed.ok && specialPurposeAddressReason(parsed.value) === undefined
+      ? [{ field, address: parsed.value }]
+      : [];
+  });
 }
 
 function conflictWithAccepted(
@@ -266,7 +321,21 @@ function conflictWithAccepted(
         reason: `uses the same public key as member ${other.member.clusterId}`,
       };
     }
+    const via = other.subnets.find((s) => contains(s, candidate.connectTo));
+    if (via !== undefined) {
+      return {
+        code: 'endpoint-inside-member',
+        reason: `tunnel address ${candidate.member.endpoint.host} is inside subnet ${formatCidr(via)} of member ${other.member.clusterId}, which joined first: the cable would run through that member's tunnel`,
+      };
+    }
     for (const subnet of candidate.subnets) {
+      const cut = other.underlay.find((u) => contains(subnet, u.address));
+      if (cut !== undefined) {
+        return {
+          code: 'covers-member-endpoint',
+          reason: `subnet ${formatCidr(subnet)} contains ${formatIpv4(cut.address)}, the ${cut.field} of member ${other.member.clusterId}'s tunnel endpoint: a route there would cut that cable`,
+        };
+      }
       const clash = other.subnets.find((s) => overlaps(s, subnet));
       if (clash !== undefined) {
         return {
@@ -311,6 +380,24 @@ function protectedNetworks(self: SelfDescription): ProtectedNetwork[] {
     ...read(self.subnets, 'own subnet'),
     ...read(self.localRoutes, 'local route'),
   ];
+}
+
+interface ParsedProtected {
+  address: number;
+  text: string;
+  why: string;
+}
+
+function protectedAddresses(self: SelfDescription): ParsedProtected[] {
+  return (self.protected ?? []).map((p) => {
+    const parsed = tryParseIpv4(p.address);
+    if (!parsed.ok) {
+      throw new MoorError('invalid-argument', `protected address (${p.why}) ${parsed.error}`, {
+        hint: 'fix the host configuration',
+      });
+    }
+    return { address: parsed.value, text: formatIpv4(parsed.value), why: p.why };
+  });
 }
 
 function healthCheckInside(endpoint: EndpointObject, subnets: readonly Ipv4Cidr[]): string | undefined {
