@@ -8,6 +8,7 @@ import { localRoutes } from '../agent/underlay.ts';
 import { parseCluster, parseEndpoint } from '../broker/objectReader.ts';
 import type { ClusterObject, EndpointObject } from '../broker/types.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import { type HostNetworkPort, HostNetworkReader } from '../dataplane/host-network.ts';
 import { reconcileAddresses } from '../dataplane/netlink/addresses.ts';
 import { IpRouteNetlink } from '../dataplane/netlink/iproute.ts';
 import { reconcileLink } from '../dataplane/netlink/links.ts';
@@ -24,6 +25,7 @@ import type { KubeRestClient } from '../k8s/rest.ts';
 import { type Member, planMembers } from '../plan/members.ts';
 import { type ConnectionStatus, connectionStatus } from './connectionStatus.ts';
 import { DetachedSpawner } from './detachedSpawner.ts';
+import { ProtectedAddressSource } from './protectedAddresses.ts';
 import { type AgentStatus, type Rejection, writeStatus } from './status.ts';
 
 export interface CableEngineConfig {
@@ -58,6 +60,8 @@ export interface CableEngineConfig {
   resyncMs?: number;
   statusIntervalMs?: number;
   driver?: 'kernel' | 'wireguard-go';
+  /** Where the default gateways and nameservers are read (default: this host). */
+  hostNetwork?: HostNetworkPort;
 }
 
 export class CableEngine {
@@ -68,6 +72,7 @@ export class CableEngine {
   private readonly netlink: IpRouteNetlink;
   private readonly routes: RouteTable;
   private readonly pinger: Pinger;
+  private readonly protectedAddresses: ProtectedAddressSource;
   private device: WireGuardDevice | undefined;
   private driverName = '';
   private plan: { members: Member[]; rejected: Rejection[] } = { members: [], rejected: [] };
@@ -110,6 +115,11 @@ export class CableEngine {
     this.netlink = new IpRouteNetlink(config.runner);
     this.routes = new RouteTable(this.netlink, { dev: config.interfaceName, families: [4] });
     this.pinger = new Pinger({ log: config.log });
+    this.protectedAddresses = new ProtectedAddressSource({
+      host: config.hostNetwork ?? new HostNetworkReader(config.runner),
+      brokerServer: config.client.server,
+      log: config.log,
+    });
     this.firstSync = new Promise((resolve) => {
       this.resolveFirstSync = resolve;
     });
@@ -181,6 +191,8 @@ export class CableEngine {
           addresses: c.selfAddresses,
           localRoutes: routes,
           subnets: c.selfSubnets,
+          // Broker API server, default gateways, nameservers: never routed into a tunnel.
+          protected: await this.protectedAddresses.read(),
         },
         clusters,
         endpoints,
