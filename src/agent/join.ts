@@ -21,7 +21,7 @@ import { MoorError } from '../errors.ts';
 import { deleteIfExists, getIfExists } from '../k8s/objects.ts';
 import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import { isConflict, isNotFound, KubeRestClient } from '../k8s/rest.ts';
-import { tryParseIpv4 } from '../net/ipv4.ts';
+import { parseUnicastAddressOption, parseUnicastCidrOption } from '../net/ipv4.ts';
 import { allocateFromPool, checkAddressesFree, claimAddress } from './addresses.ts';
 import { publishRegistration, registrationObjects, withdrawRegistration } from './registration.ts';
 import { type HostState, hasState, loadState, removeState, savePrivateKey, saveState } from './state.ts';
@@ -67,14 +67,14 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
     deps.log(`already joined as ${existing.clusterId}; nothing to do`);
     return { state: existing, publicKey: '', alreadyJoined: true };
   }
-  for (const a of req.addresses) {
-    if (!tryParseIpv4(a).ok) {
-      throw new MoorError('invalid-argument', `--address ${a} is not an IPv4 address`, {
-        hint: 'give a bare address such as 100.70.0.10',
-      });
-    }
-  }
+  // Nothing is created before every address is known to be usable (special-purpose blocks such
+  // as loopback, link-local or multicast are never a host's address; see src/net/ipv4.ts).
+  for (const a of req.addresses) parseUnicastAddressOption('--address', a);
+  if (req.addresses.length === 0) parseUnicastCidrOption('--pool', req.pool);
+  if (req.privateIp !== undefined) parseUnicastAddressOption('--private-ip', req.privateIp);
+  if (req.publicIp !== undefined) parseUnicastAddressOption('--public-ip', req.publicIp);
   const privateIp = req.privateIp ?? (await detectPrivateIp(deps.runner));
+  if (req.privateIp === undefined) parseUnicastAddressOption('the detected private IP', privateIp);
   const publicIp = req.publicIp ?? '';
   for (const a of req.addresses) {
     if (a === privateIp || a === publicIp) {

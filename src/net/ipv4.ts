@@ -253,6 +253,24 @@ export function tryParseUnicastCidr(text: string, options: CidrParseOptions = {}
   return why === undefined ? parsed : fail(why);
 }
 
+/** A command-line address (`--address 10.0.0.1`): unicast, or a MoorError naming option and why. */
+export function parseUnicastAddressOption(option: string, text: string): number {
+  const parsed = tryParseUnicastAddress(text);
+  if (parsed.ok) return parsed.value;
+  throw new MoorError('invalid-argument', `${option} ${parsed.error}`, {
+    hint: 'give a unicast IPv4 address other hosts can route to, such as 10.0.0.1 or 100.70.0.10',
+  });
+}
+
+/** A command-line network (`--cluster-cidr 10.42.0.0/16`): routable, or a MoorError. */
+export function parseUnicastCidrOption(option: string, text: string): Ipv4Cidr {
+  const parsed = tryParseUnicastCidr(text);
+  if (parsed.ok) return parsed.value;
+  throw new MoorError('invalid-argument', `${option} ${parsed.error}`, {
+    hint: 'give a routable IPv4 network as address/prefix, such as 10.42.0.0/16',
+  });
+}
+
 function fail(error: string): { ok: false; error: string } {
   return { ok: false, error };
 }
