@@ -3,7 +3,7 @@
 // persistent key, its Cluster/Endpoint re-asserted on every resync) and adds what only a host
 // has: the clusterset DNS server with the host resolver routed to it, and the host's exports.
 import { wireguardPsk } from '../broker/psk.ts';
-import type { ConnectionStatus } from '../cables/connectionStatus.ts';
+import { usableForDns } from '../cables/connectionStatus.ts';
 import { CableEngine } from '../cables/engine.ts';
 import type { AgentStatus } from '../cables/status.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
@@ -30,14 +30,6 @@ export interface AgentOptions {
   dns?: { address: string; port: number } | 'off';
   /** Upstream servers for names outside the clusterset zones (default: answer REFUSED). */
   dnsForward?: string[];
-}
-
-/** Health-check pings lost in a row after which DNS stops handing out a cluster: with pings every
- * second this drops a failed cable within ~4 s, before the connection itself is marked error. */
-const DNS_MAX_LOST_PINGS = 3;
-
-export function usableForDns(c: ConnectionStatus): boolean {
-  return c.status === 'connected' && c.lostPings < DNS_MAX_LOST_PINGS;
 }
 
 export class HostAgent {
