@@ -33,7 +33,7 @@ describe('host network reader', () => {
     expect(parseDefaultGateways('[]')).toEqual([]);
   });
 
-  it('reads IPv4 nameservers, skipping comments, IPv6 and junk', () => {
+  it('reads nameserver lines, skipping comments and other keywords', () => {
     const text = [
       '# generated',
       'search example.com',
@@ -44,13 +44,16 @@ describe('host network reader', () => {
       '  nameserver\t9.9.9.9',
       'options edns0',
     ].join('\n');
-    expect(parseNameservers(text)).toEqual(['10.255.255.53', '9.9.9.9']);
+    expect(parseNameservers(text)).toEqual(['10.255.255.53', 'fd00::53', '1.2.3', '9.9.9.9']);
   });
 
-  it('reads resolv.conf and the systemd-resolved upstream list; a missing file names none', async () => {
+  it('reads the IPv4 nameservers of resolv.conf and the systemd-resolved upstream list; a missing file names none', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'moor-resolv-'));
     writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.53\n');
-    writeFileSync(join(dir, 'upstream.conf'), 'nameserver 10.1.1.53\nnameserver 127.0.0.53\n');
+    writeFileSync(
+      join(dir, 'upstream.conf'),
+      'nameserver 10.1.1.53\nnameserver fd00::53\nnameserver 127.0.0.53\n',
+    );
     const reader = new HostNetworkReader(new ScriptedRunner(), [
       join(dir, 'resolv.conf'),
       join(dir, 'upstream.conf'),

@@ -41,7 +41,7 @@ export class HostNetworkReader implements HostNetworkPort {
     const texts = await Promise.all(
       this.resolverFiles.map((f) => readFile(f, 'utf8').catch(() => '')), // a missing file names none
     );
-    return unique(texts.flatMap(parseNameservers));
+    return unique(texts.flatMap(parseNameservers).filter((a) => tryParseIpv4(a).ok));
   }
 
   async resolve(name: string): Promise<string[]> {
@@ -58,7 +58,8 @@ export function parseDefaultGateways(json: string): string[] {
   return unique(hops.filter((h): h is string => h !== undefined && tryParseIpv4(h).ok));
 }
 
-/** IPv4 `nameserver` lines of a resolv.conf (comments start with # or ;). */
+/** The addresses of a resolv.conf's `nameserver` lines, either family (comments: # or ;). The
+ * one reader of resolv.conf: the DNS resolver integration uses it too. */
 export function parseNameservers(text: string): string[] {
   const out: string[] = [];
   for (const line of text.split('\n')) {
@@ -66,7 +67,7 @@ export function parseNameservers(text: string): string[] {
       .replace(/[#;].*$/, '')
       .trim()
       .split(/\s+/);
-    if (keyword === 'nameserver' && value !== undefined && tryParseIpv4(value).ok) out.push(value);
+    if (keyword === 'nameserver' && value !== undefined && value !== '') out.push(value);
   }
   return out;
 }
