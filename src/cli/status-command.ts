@@ -16,7 +16,9 @@ registration, connections by state, and broker objects that were rejected (and w
 export const SHOW_HELP = `Usage: moor show connections|exports|services [-o table|json] [--state-dir DIR]
 
 connections  one line per clusterset member: status (connected, connecting, error), its
-             endpoint, the last WireGuard handshake, the health-check RTT, and its subnets
+             endpoint, the last WireGuard handshake, the health-check RTT, and its subnets;
+             error means no handshake for 130 s or 3 health-check pings lost in a row (DNS
+             answers only with connected members)
 exports      this host's exported services and whether the broker has them ready
 services     what the clusterset exports, from which members, and whether each is reachable
 `;
