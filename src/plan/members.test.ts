@@ -5,7 +5,6 @@ import { MoorError } from '../errors.ts';
 import { overlaps, parseCidr, tryParseAddressOrCidr } from '../net/ipv4.ts';
 import { cluster, type EndpointOptions, endpoint, key, T1, T2, T3 } from './members.fixtures.ts';
 import { type Member, type PlanMembersInput, planMembers } from './members.ts';
-import { diffPeers, type PeerConfig } from './peerDiff.ts';
 
 const self = { clusterId: 'vm', addresses: ['100.70.0.10'], localRoutes: ['192.168.0.0/16'] };
 const plan = (clusters: ClusterObject[], endpoints: EndpointObject[], s = self) =>
@@ -378,17 +377,5 @@ describe('planMembers properties', () => {
       }),
       { numRuns: 300 },
     );
-  });
-});
-
-// ---- Feeding the peer diff ----------------------------------------------------------------------
-
-describe('planMembers output', () => {
-  it('diffs planned members against kernel peers directly', () => {
-    const { members } = plan([eastCluster], [endpoint('east')]);
-    const kernel: PeerConfig[] = [
-      { publicKey: key(1), endpoint: { host: '172.16.0.1', port: 4500 }, allowedIPs: ['10.1.0.0/16'] },
-    ];
-    expect(diffPeers(kernel, members).unchanged).toEqual(members);
   });
 });
