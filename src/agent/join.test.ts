@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BrokerInfo } from '../broker/brokerInfo.ts';
-import { ScriptedRunner } from '../dataplane/fakes.ts';
+import { FakeHostNetwork, ScriptedRunner } from '../dataplane/fakes.ts';
 import { MoorError } from '../errors.ts';
 import { type JoinRequest, join } from './join.ts';
 
@@ -89,6 +89,39 @@ describe('moor join: addresses', () => {
     await expect(join(req, { runner, log: () => {} })).rejects.toThrow(
       /^the detected private IP 127\.0\.0\.1 is in the loopback block/,
     );
+    expect(existsSync(req.stateDir)).toBe(false);
+  });
+});
+
+describe('moor join: addresses this host needs', () => {
+  // The broker is given by a name under .invalid, which never resolves for real: should join get
+  // past its checks, it could not send anything anywhere.
+  const info = { ...brokerInfo, brokerURL: 'https://broker.invalid:6443' };
+  const hostNetwork = () => {
+    const h = new FakeHostNetwork();
+    h.names.set('broker.invalid', ['10.99.0.2']);
+    h.gateways = ['192.168.77.1'];
+    h.servers = ['10.99.0.53'];
+    return h;
+  };
+
+  it.each([
+    ['10.99.0.2', 'the broker API server'],
+    ['192.168.77.1', "this host's default gateway"],
+    ['10.99.0.53', "one of this host's nameservers"],
+  ])('refuses --address %s: it is %s', async (address, why) => {
+    const req = request({ brokerInfo: info, addresses: [address] });
+    const error = await join(req, {
+      runner: new ScriptedRunner(),
+      log: () => {},
+      hostNetwork: hostNetwork(),
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(MoorError);
+    expect((error as MoorError).message).toBe(`--address ${address} is ${why}`);
+    expect((error as MoorError).hint).toMatch(/members route the clusterset address through their tunnel/);
     expect(existsSync(req.stateDir)).toBe(false);
   });
 });

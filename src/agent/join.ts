@@ -15,14 +15,16 @@ import {
   serviceAccountTokenPrefix,
 } from '../broker/names.ts';
 import { wireguardPsk } from '../broker/psk.ts';
+import { ProtectedAddressSource } from '../cables/protectedAddresses.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import { type HostNetworkPort, HostNetworkReader } from '../dataplane/host-network.ts';
 import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
 import { MoorError } from '../errors.ts';
 import { deleteIfExists, getIfExists } from '../k8s/objects.ts';
 import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import { isConflict, isNotFound, KubeRestClient } from '../k8s/rest.ts';
 import { parseUnicastAddressOption, parseUnicastCidrOption } from '../net/ipv4.ts';
-import { allocateFromPool, checkAddressesFree, claimAddress } from './addresses.ts';
+import { allocateFromPool, checkAddressesFree, claimAddress, refuseProtectedAddresses } from './addresses.ts';
 import { publishRegistration, registrationObjects, withdrawRegistration } from './registration.ts';
 import { type HostState, hasState, loadState, removeState, savePrivateKey, saveState } from './state.ts';
 import { detectPrivateIp } from './underlay.ts';
@@ -47,6 +49,8 @@ export interface JoinRequest {
 export interface JoinDeps {
   runner: CommandRunner;
   log: (line: string) => void;
+  /** Default gateways and nameservers (default: read from this host with `runner`). */
+  hostNetwork?: HostNetworkPort;
 }
 
 export interface JoinResult {
@@ -87,6 +91,12 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
   wireguardPsk(info.ipsecPskString); // refuses an empty or default PSK before anything is created
   const server = brokerServerUrl(req.brokerUrl ?? info.brokerURL);
   const ns = info.namespace;
+  const hostNeeds = await new ProtectedAddressSource({
+    host: deps.hostNetwork ?? new HostNetworkReader(deps.runner),
+    brokerServer: server,
+    log: deps.log,
+  }).read();
+  refuseProtectedAddresses(req.addresses, hostNeeds);
   const admin = new KubeRestClient({
     server,
     token: info.token,
@@ -123,7 +133,7 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
         claims.push(claim.claim);
       }
     } else {
-      const claim = await allocateFromPool(admin, ns, req.clusterId, req.pool);
+      const claim = await allocateFromPool(admin, ns, req.clusterId, req.pool, hostNeeds);
       undo.push({
         what: `address claim ${claim.claim}`,
         run: () => deleteIfExists(admin, itemPath(brokerPaths.configMaps(ns), claim.claim)),

@@ -324,8 +324,18 @@ describe('honest status', () => {
 describe('special-purpose addresses are refused on the command line', () => {
   const KINDS = ['0.0.0.0', '127.0.0.1', '169.254.1.1', '224.0.0.1', '255.255.255.255', '192.0.0.1'];
 
-  it('moor join --address refuses each kind with a clear message and leaves nothing behind', async () => {
-    for (const address of KINDS) {
+  it('moor join --address refuses each kind, and the addresses cables need, leaving nothing behind', async () => {
+    const cases: Array<[string, string]> = [
+      ...KINDS.map((a): [string, string] => [
+        a,
+        `--address ${a.replaceAll('.', '\\.')} is in the .* block .*, never a host's address`,
+      ]),
+      [BROKER, '--address 10\\.99\\.0\\.2 is the broker API server'],
+      [VM1_GATEWAY, "--address 192\\.168\\.77\\.1 is this host's default gateway"],
+      [NAMESERVER, "--address 10\\.99\\.0\\.53 is one of this host's nameservers"],
+      [eastEndpointIp, `address ${eastEndpointIp.replaceAll('.', '\\.')} is already used by another member`],
+    ];
+    for (const [address, message] of cases) {
       const stateDir = join(run.dir, `join-${address}`);
       const r = await moor(cs.topo.host('vm1'), [
         'join',
@@ -342,13 +352,7 @@ describe('special-purpose addresses are refused on the command line', () => {
       ]);
       expect(r.code, address).not.toBe(0);
       const errors = r.stderr.split('\n').filter((l) => l.startsWith('moor:'));
-      expect(errors, address).toEqual([
-        expect.stringMatching(
-          new RegExp(
-            `--address ${address.replaceAll('.', '\\.')} is in the .* block .*, never a host's address`,
-          ),
-        ),
-      ]);
+      expect(errors, address).toEqual([expect.stringMatching(new RegExp(message))]);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(existsSync(stateDir)).toBe(false);
     }
