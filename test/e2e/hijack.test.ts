@@ -242,6 +242,14 @@ describe('hostile Endpoints cannot cut or hijack a cable', () => {
       }
       const shown = await moor(cs.topo.host('vm1'), ['status', '-o', 'json', '--state-dir', vm1.stateDir]);
       expect((JSON.parse(shown.stdout) as AgentStatus).rejected, c.kind).toContainEqual(rejected);
+      const metrics = await cs.topo
+        .host('vm1')
+        .exec([
+          process.execPath,
+          '-e',
+          "fetch('http://127.0.0.1:9476/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
+        ]);
+      expect(metrics.stdout, c.kind).toContain(`moor_rejected_endpoints{reason="${c.code}"} 1`);
       // No route for any hostile subnet: only east's and west's networks go into the tunnel.
       const routes = await cs.topo.host('vm1').exec(['ip', '-j', 'route', 'show', 'dev', wg]);
       expect((JSON.parse(routes.stdout) as Array<{ dst: string }>).map((r) => r.dst).sort(), c.kind).toEqual([
@@ -262,6 +270,11 @@ describe('hostile Endpoints cannot cut or hijack a cable', () => {
       });
     }
     const lost = await Promise.all(pings.map((p) => p.stop()));
+    // Each rejection was logged once, not on every resync.
+    for (let n = 1; n <= counter; n += 1) {
+      const lines = vm1.agent.log().match(new RegExp(`rejected Endpoint evil-hijack-${n} `, 'g'));
+      expect(lines, `evil-hijack-${n}`).toHaveLength(1);
+    }
     expect(lost).toEqual([[], [], []]);
     expect(vm1Status()?.broker).toMatchObject({ synced: true, lastError: null });
     expect(vm1.agent.running).toBe(true);
