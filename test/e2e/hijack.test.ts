@@ -6,7 +6,6 @@
 // not lose one; the agent keeps its broker watch (it sees each hostile object deleted); the
 // rejections show in `moor status -o json`. Special-purpose addresses are also refused by
 // `moor join` and `moor gateway` before they create anything.
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -19,7 +18,7 @@ import {
   joinVm1,
   startGateway,
 } from '../harness/clusterset.ts';
-import { serviceAccountWithRole } from '../harness/kube.ts';
+import { type HostileEndpointSpec, type HostileMember, hostileMember } from '../harness/hostile.ts';
 import { moor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
@@ -27,7 +26,7 @@ import { TestRun } from '../harness/run.ts';
 let run: TestRun;
 let cs: Clusterset;
 let vm1: JoinedHost;
-let hostile: CustomObjectsApi;
+let hostile: HostileMember;
 let eastEndpointIp = '';
 
 const NAMESERVER = '10.99.0.53'; // vm1's resolver (off-link, reached through its default route)
@@ -76,32 +75,7 @@ beforeAll(async () => {
     return list.items.find((e) => e.spec.cluster_id === 'east');
   });
   eastEndpointIp = eastEp.spec.private_ip;
-  // The hostile member: its own ServiceAccount with the member Role, as `subctl join` makes.
-  const token = await serviceAccountWithRole(
-    cs.api.kubeConfig(),
-    cs.broker.namespace,
-    'cluster-evil',
-    'submariner-k8s-broker-cluster',
-  );
-  hostile = cs.api.kubeConfig(token).makeApiClient(CustomObjectsApi);
-  await hostile.createNamespacedCustomObject({
-    ...group,
-    namespace: cs.broker.namespace,
-    plural: 'clusters',
-    body: {
-      apiVersion: 'submariner.io/v1',
-      kind: 'Cluster',
-      metadata: { name: 'evil', labels: { 'submariner-io/clusterID': 'evil' } },
-      // It declares everything, so only the new protections can stop it.
-      spec: {
-        cluster_id: 'evil',
-        color_codes: ['blue'],
-        cluster_cidr: ['0.0.0.0/0'],
-        service_cidr: [],
-        global_cidr: [],
-      },
-    },
-  });
+  hostile = await hostileMember(cs, 'evil');
 }, 240_000);
 
 afterAll(async () => {
@@ -128,30 +102,10 @@ function pingFlood(host: string, address: string): { proc: RunningProcess; stop:
 }
 
 let counter = 0;
-async function hostileEndpoint(spec: { subnets: string[]; private_ip?: string }): Promise<string> {
+async function hostileEndpoint(spec: HostileEndpointSpec): Promise<string> {
   counter += 1;
   const name = `evil-hijack-${counter}`;
-  await hostile.createNamespacedCustomObject({
-    ...group,
-    namespace: cs.broker.namespace,
-    plural: 'endpoints',
-    body: {
-      apiVersion: 'submariner.io/v1',
-      kind: 'Endpoint',
-      metadata: { name, labels: { 'submariner-io/clusterID': 'evil' } },
-      spec: {
-        cluster_id: 'evil',
-        cable_name: `submariner-cable-evil-${counter}`,
-        hostname: 'evil-gw',
-        subnets: spec.subnets,
-        private_ip: spec.private_ip ?? '10.99.66.6',
-        public_ip: '',
-        nat_enabled: false,
-        backend: 'wireguard',
-        backend_config: { publicKey: randomBytes(32).toString('base64'), 'udp-port': '4500' },
-      },
-    },
-  });
+  await hostile.publish(name, spec);
   return name;
 }
 
@@ -258,12 +212,7 @@ describe('hostile Endpoints cannot cut or hijack a cable', () => {
         '10.120.0.0/16',
         '10.20.0.0/16',
       ]);
-      await hostile.deleteNamespacedCustomObject({
-        ...group,
-        namespace: cs.broker.namespace,
-        plural: 'endpoints',
-        name,
-      });
+      await hostile.remove(name);
       // The broker watch still works: the deletion arrives, the rejection goes away.
       await waitFor(`vm1 sees ${c.kind} deleted`, () => (rejectionOf(vm1Status(), name) ? undefined : true), {
         process: vm1.agent,
