@@ -154,11 +154,11 @@ describe('planMembers: addresses the cables depend on', () => {
     expect(rejectedEvil(p)).toEqual([expect.objectContaining({ code: 'endpoint-inside-member' })]);
   });
 
-  it('an older hostile member still cannot take a newer member’s endpoint', () => {
-    // evil is senior, but the overlap rule against east's subnets already stops it; here it
-    // claims only east's gateway address, which east (newer) uses as its tunnel endpoint.
+  it('lets seniority decide as for overlaps: an older member keeps a subnet a newer endpoint is in', () => {
+    // evil joined before east and routes 10.99.10.2/32, where east later puts its gateway. Like
+    // an overlap, the older claim stands (the planner cannot tell which one is honest, and
+    // a newcomer must never be able to displace a member); east is reported, not evil.
     const p = withHostile(['10.99.10.2/32'], { created: '2025-01-01T00:00:00Z' });
-    // Seniority decides: evil was first, so east's endpoint inside evil's subnet loses.
     expect(p.members.map((m) => m.clusterId)).toEqual(['evil']);
     expect(p.rejected).toEqual([
       expect.objectContaining({ clusterId: 'east', code: 'endpoint-inside-member' }),
