@@ -3,4 +3,5 @@ export * from './fake-runner.ts';
 export * from './host-network-fake.ts';
 export * from './netlink/fake.ts';
 export * from './nftables/fake.ts';
+export * from './ping/fake.ts';
 export * from './wireguard/fake.ts';

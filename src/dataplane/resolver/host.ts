@@ -5,8 +5,8 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { CommandResult, CommandRunner } from '../dataplane/exec.ts';
-import { parseNameservers } from '../dataplane/host-network.ts';
+import type { CommandResult, CommandRunner } from '../exec.ts';
+import { parseNameservers } from '../host-network.ts';
 
 export interface HostAccess {
   /** '/' on a real host. */
