@@ -76,7 +76,7 @@ beforeAll(async () => {
   });
   eastEndpointIp = eastEp.spec.private_ip;
   hostile = await hostileMember(cs, 'evil');
-}, 240_000);
+});
 
 afterAll(async () => {
   await run?.cleanup();
@@ -227,7 +227,7 @@ describe('hostile Endpoints cannot cut or hijack a cable', () => {
     expect(lost).toEqual([[], [], []]);
     expect(vm1Status()?.broker).toMatchObject({ synced: true, lastError: null });
     expect(vm1.agent.running).toBe(true);
-  }, 300_000);
+  });
 });
 
 describe('honest status', () => {
@@ -280,7 +280,7 @@ describe('honest status', () => {
       await egw1.exec(['nft', 'delete', 'table', 'ip', table]);
     }
     await connectedBoth();
-  }, 120_000);
+  });
 });
 
 describe('special-purpose addresses are refused on the command line', () => {
