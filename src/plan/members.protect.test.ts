@@ -72,12 +72,6 @@ describe('planMembers: addresses the cables depend on', () => {
       reason: /10\.99\.10\.0\/24 contains 10\.99\.10\.2/,
     },
     {
-      kind: "another member's public_ip (the address NATed peers use)",
-      subnets: ['10.99.3.0/24'],
-      code: 'covers-member-endpoint',
-      reason: /contains 10\.99\.3\.9, the public_ip of member east/,
-    },
-    {
       kind: 'the broker API server',
       subnets: ['10.99.0.2/32'],
       code: 'overlaps-protected',
@@ -118,6 +112,36 @@ describe('planMembers: addresses the cables depend on', () => {
       ]);
     },
   );
+
+  it("protects a NATed member's public_ip, and leaves its unused private_ip to others", () => {
+    // vm behind a home NAT: reached at 10.99.3.9, its LAN address 192.168.77.2 is never used by
+    // our cable, and 192.168.0.0/16 is Calico's default pod CIDR, so a cluster may well route it.
+    const vm = cluster('vmnat', ['100.70.0.20/32'], T1);
+    const vmEndpoint = endpoint('vmnat', {
+      subnets: ['100.70.0.20/32'],
+      privateIp: '192.168.77.2',
+      publicIp: '10.99.3.9',
+      nat: true,
+      key: key(3),
+    });
+    const plan = (subnets: string[]) => {
+      const calico = cluster('calico', ['0.0.0.0/0'], T2);
+      const e = endpoint('calico', { subnets, privateIp: '10.99.40.2', key: key(4), created: T2 });
+      return planMembers({
+        self: { ...self, localRoutes: [] },
+        clusters: [vm, calico],
+        endpoints: [vmEndpoint, e],
+      });
+    };
+    expect(plan(['192.168.0.0/16']).members.map((m) => m.clusterId)).toEqual(['calico', 'vmnat']);
+    expect(plan(['10.99.3.0/24']).rejected).toEqual([
+      expect.objectContaining({
+        clusterId: 'calico',
+        code: 'covers-member-endpoint',
+        reason: expect.stringMatching(/contains 10\.99\.3\.9, the public_ip of member vmnat/),
+      }),
+    ]);
+  });
 
   it('protects a member endpoint by seniority: a newer member whose endpoint is inside an older subnet loses', () => {
     // evil joined first and holds 10.50.0.0/16; a newcomer puts its tunnel endpoint inside it.

@@ -114,10 +114,9 @@ export interface MemberPlan {
 interface Candidate {
   member: Member;
   subnets: Ipv4Cidr[];
-  /** The underlay addresses cables travel to (private_ip, public_ip): protected once accepted. */
-  underlay: Array<{ field: string; address: number }>;
-  /** The underlay address we connect to. */
-  connectTo: number;
+  /** The underlay address our cable to it travels to (private_ip, or public_ip behind NAT):
+   * protected once it is accepted. */
+  connectTo: { field: string; address: number };
   createdMs: number | undefined;
 }
 
@@ -299,20 +298,9 @@ function checkEndpoint(
   return {
     member,
     subnets,
-    underlay: underlayAddresses(spec),
-    connectTo: hostAddress.value,
+    connectTo: { field: hostField, address: hostAddress.value },
     createdMs: timestampMs(endpoint),
   };
-}
-
-/** private_ip and public_ip where they are unicast addresses: what other members' cables use. */
-function underlayAddresses(spec: EndpointObject['spec']): Candidate['underlay'] {
-  return (['private_ip', 'public_ip'] as const).flatMap((field) => {
-    const parsed = tryParseIpv4(spec[field]);
-    return parsed.ok && specialPurposeAddressReason(parsed.value) === undefined
-      ? [{ field, address: parsed.value }]
-      : [];
-  });
 }
 
 function conflictWithAccepted(
@@ -326,7 +314,7 @@ function conflictWithAccepted(
         reason: `uses the same public key as member ${other.member.clusterId}`,
       };
     }
-    const via = other.subnets.find((s) => contains(s, candidate.connectTo));
+    const via = other.subnets.find((s) => contains(s, candidate.connectTo.address));
     if (via !== undefined) {
       return {
         code: 'endpoint-inside-member',
@@ -334,8 +322,10 @@ function conflictWithAccepted(
       };
     }
     for (const subnet of candidate.subnets) {
-      const cut = other.underlay.find((u) => contains(subnet, u.address));
-      if (cut !== undefined) {
+      // Only the address our cable travels to matters here: a route covers this host's traffic
+      // alone, and the other one (a NATed member's private_ip) is often in a common pod range.
+      const cut = other.connectTo;
+      if (contains(subnet, cut.address)) {
         return {
           code: 'covers-member-endpoint',
           reason: `subnet ${formatCidr(subnet)} contains ${formatIpv4(cut.address)}, the ${cut.field} of member ${other.member.clusterId}'s tunnel endpoint: a route there would cut that cable`,
