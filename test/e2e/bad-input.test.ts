@@ -227,6 +227,22 @@ describe('moor agent', () => {
 
 describe('moor status, show, export, unexport', () => {
   refuses([
+    [
+      'config a FIFO',
+      () => ['status', '--config', path.fifo!, '--state-dir', joined],
+      /is not a regular file/,
+    ],
+    [
+      'config /dev/zero',
+      () => ['status', '--config', '/dev/zero', '--state-dir', joined],
+      /is not a regular file/,
+    ],
+    ['config huge', () => ['status', '--config', path.huge!, '--state-dir', joined], /is larger than/],
+    [
+      'config a directory',
+      () => ['status', '--config', path['a-directory']!, '--state-dir', joined],
+      /is a directory/,
+    ],
     ['status: state dir a file', () => ['status', '--state-dir', path['a-file']!], /is not a directory/],
     [
       'show connections: state dir a file',
