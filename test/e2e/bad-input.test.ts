@@ -5,12 +5,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
-import { type BrokerFixture, deployBroker, writeBrokerInfo } from '../harness/broker.ts';
+import type { ApiServer } from '../harness/apiserver.ts';
+import type { BrokerFixture } from '../harness/broker.ts';
+import { startBrokerAndHost } from '../harness/broker-and-host.ts';
 import { expectOneMessage } from '../harness/cli-output.ts';
 import { MOOR_BUNDLE, moor } from '../harness/moor.ts';
 import { TestRun } from '../harness/run.ts';
-import { buildTopology, type Topology } from '../harness/topology.ts';
+import type { Topology } from '../harness/topology.ts';
 
 let run: TestRun;
 let topo: Topology;
@@ -22,15 +23,7 @@ const path: Record<string, string> = {};
 
 beforeAll(async () => {
   run = TestRun.start();
-  topo = await buildTopology(run, {
-    hosts: { broker: {}, vm1: {} },
-    links: [{ a: { host: 'broker', address: '10.99.0.2/24' }, b: { host: 'vm1', address: '10.99.0.3/24' } }],
-    routes: [{ host: 'vm1', to: 'default', via: '10.99.0.2' }],
-  });
-  const etcd = await startEtcd(run, topo.host('broker'));
-  api = await startApiServer(run, { name: 'broker', host: topo.host('broker'), etcd, address: '10.99.0.2' });
-  broker = await deployBroker(api.kubeConfig());
-  good = writeBrokerInfo(run.dir, api.url, broker);
+  ({ topo, api, broker, brokerInfo: good } = await startBrokerAndHost(run));
   const at = (name: string) => {
     path[name] = join(run.dir, name);
     return path[name];
