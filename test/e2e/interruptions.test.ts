@@ -113,14 +113,15 @@ describe('moor join interrupted', () => {
         `join-${clusterId}`,
         joinArgs(clusterId, stateDir, ['--no-start']),
       );
-      const created = await waitFor(
+      await waitFor(
         'join to create its token Secret',
-        async () => {
-          const objects = await brokerObjectsOf(clusterId);
-          return objects.some((o) => o.startsWith('Secret ')) ? objects : undefined;
-        },
+        async () =>
+          (await brokerObjectsOf(clusterId)).some((o) => o.startsWith('Secret ')) ? true : undefined,
         { process: join },
       );
+      // Listed again now that join is stuck waiting for the token: one poll may have listed the
+      // ServiceAccounts before join created its own and the Secrets after.
+      const created = await brokerObjectsOf(clusterId);
       expect(created.map((o) => o.split(' ')[0]).sort()).toEqual([
         'ConfigMap',
         'RoleBinding',
