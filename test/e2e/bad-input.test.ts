@@ -2,7 +2,7 @@
 // and flags): one clear message with a fix, a non-zero exit, no stack trace, and nothing that
 // works is changed (a joined host stays joined when a command on it is refused).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiServer } from '../harness/apiserver.ts';
@@ -268,6 +268,36 @@ describe('moor status, show, export, unexport', () => {
       /has not joined/,
     ],
   ]);
+});
+
+describe('a damaged exports file in a joined state directory', () => {
+  it.each([
+    ['a FIFO', (p: string) => execFileSync('mkfifo', [p]), /exports file .* is not a regular file/],
+    [
+      'huge',
+      (p: string) => {
+        writeFileSync(p, '');
+        truncateSync(p, 8 * 2 ** 30);
+      },
+      /exports file .* is larger than/,
+    ],
+    ['garbage', (p: string) => writeFileSync(p, '[{'), /is damaged: it is not valid JSON/],
+  ] as const)('%s', async (_what, plant, message) => {
+    const exportsFile = join(joined, 'exports.json');
+    plant(exportsFile);
+    try {
+      for (const args of [
+        ['show', 'exports', '--state-dir', joined],
+        ['export', 'service', 'web', '-n', 'shop', '--port', '80', '--state-dir', joined],
+      ]) {
+        const r = await moor(topo.host('vm1'), args, { timeoutMs: 30_000 });
+        expect(r.code, r.stderr).not.toBe(0);
+        expectOneMessage(r.stderr, message);
+      }
+    } finally {
+      rmSync(exportsFile, { force: true });
+    }
+  });
 });
 
 describe('moor gateway', () => {
