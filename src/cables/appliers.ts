@@ -3,7 +3,6 @@
 // the last known good state, so anything missing from the snapshot is added and nothing is
 // changed or removed (a restart with the broker down keeps every tunnel).
 
-import { normalizeCidr } from '../dataplane/ip.ts';
 import { reconcileAddresses } from '../dataplane/netlink/addresses.ts';
 import { reconcileLink } from '../dataplane/netlink/links.ts';
 import type { RouteTable } from '../dataplane/netlink/route-table.ts';
@@ -11,6 +10,7 @@ import type { NetlinkBasic } from '../dataplane/netlink/types.ts';
 import type { WireGuardDevice } from '../dataplane/wireguard/device.ts';
 import type { WireGuardChange, WireGuardPeerDesired } from '../dataplane/wireguard/plan.ts';
 import type { WgDump, WireGuardBasic } from '../dataplane/wireguard/types.ts';
+import { normalizeCidr } from '../net/ipv4.ts';
 import type { HostPlan } from '../plan/host.ts';
 import type { OutcomeBuilder } from '../reconcile/outcome.ts';
 

@@ -19,11 +19,11 @@ import {
 } from '../plan/host.ts';
 import type { SelfDescription } from '../plan/members.ts';
 import { NO_CHANGE, OutcomeBuilder, type ReconcileOutcome } from '../reconcile/outcome.ts';
+import { isObjectLists, type SnapshotStore } from '../reconcile/snapshot.ts';
 import type { Stage } from '../reconcile/stage.ts';
 import { type ApplyMode, applyAddresses, applyLink, applyRoutes, applyWireGuard } from './appliers.ts';
 import { type ConnectionStatus, connectionStatus } from './connectionStatus.ts';
 import type { CablePorts, MemberCollections } from './ports.ts';
-import { isObjectLists, type SnapshotStore } from './snapshot.ts';
 
 export interface CablesConfig {
   clusterId: string;

@@ -6,9 +6,9 @@ import { FakeNetlink } from '../dataplane/netlink/fake.ts';
 import { FakePinger } from '../dataplane/ping/fake.ts';
 import { FakeWireGuard } from '../dataplane/wireguard/fake.ts';
 import { FakeClock } from '../reconcile/fake-clock.ts';
+import { MemorySnapshotStore } from '../reconcile/snapshot.ts';
 import { CableEngine } from './engine.ts';
 import type { BrokerCollection } from './ports.ts';
-import { MemorySnapshotStore } from './snapshot.ts';
 import type { AgentStatus } from './status.ts';
 
 const key = (n: number) => Buffer.alloc(32, n).toString('base64');

@@ -9,12 +9,12 @@ import type { TimerHandle } from '../reconcile/clock.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { OutageReporter } from '../reconcile/outage.ts';
 import { describeError, NO_CHANGE, type ReconcileOutcome } from '../reconcile/outcome.ts';
+import type { SnapshotStore } from '../reconcile/snapshot.ts';
 import { runStages, type Stage } from '../reconcile/stage.ts';
 import { Cables, type CablesConfig } from './cables.ts';
 import type { ConnectionStatus } from './connectionStatus.ts';
 import type { CablePorts, MemberCollections, MemberCollectionsFactory } from './ports.ts';
 import { RegistrationStage } from './registration.ts';
-import type { SnapshotStore } from './snapshot.ts';
 import type { AgentStatus } from './status.ts';
 
 export interface CableEngineOptions {

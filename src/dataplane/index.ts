@@ -2,7 +2,6 @@
 // idempotent helpers on top. Fakes for tests are exported from ./fakes.ts so that production
 // bundles never include them.
 export * from './exec.ts';
-export * from './ip.ts';
 export * from './names.ts';
 export * from './netlink/addresses.ts';
 export * from './netlink/iproute.ts';

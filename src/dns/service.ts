@@ -7,7 +7,8 @@
 // the last rebuild are saved as a snapshot: after a restart with the broker down, known names are
 // answered from it until the broker has been listed again.
 import type { AddressInfo } from 'node:net';
-import { isObjectLists, type SnapshotStore } from '../cables/snapshot.ts';
+import type { Problem } from '../broker/lighthouseImports.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_LIGHTHOUSE } from '../broker/lighthouseKeys.ts';
 import { MoorError } from '../errors.ts';
 import { brokerPaths } from '../k8s/paths.ts';
 import { Reflector } from '../k8s/reflector.ts';
@@ -16,8 +17,8 @@ import { type Clock, systemClock } from '../reconcile/clock.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { OutageReporter } from '../reconcile/outage.ts';
 import { NO_CHANGE } from '../reconcile/outcome.ts';
+import { isObjectLists, type SnapshotStore } from '../reconcile/snapshot.ts';
 import { createAnswerer, type DnsAnswerer } from './answer.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY_LIGHTHOUSE, type Problem } from './k8s-objects.ts';
 import { buildRecordIndex, type RecordIndex } from './records.ts';
 import { type DnsForwarder, type DnsServer, type DnsServerCounters, startDnsServer } from './server.ts';
 import { StartupGate } from './startup-gate.ts';

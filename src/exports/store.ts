@@ -3,13 +3,13 @@
 // source of truth for what this pseudo-cluster exports; the broker is made to follow it. Written
 // atomically with 0600 like every file in the state directory.
 import { join } from 'node:path';
-import { ensureStateDir, writeSecretFile } from '../agent/state.ts';
 import {
   assertExportTimestamp,
   assertServiceIdentity,
   type ExportPort,
   validatedPorts,
 } from '../broker/lighthouseInput.ts';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 import { readInputFile } from '../inputFile.ts';
 
@@ -71,7 +71,6 @@ export function loadExports(dir: string): StoredExport[] {
 }
 
 export function saveExports(dir: string, exports: readonly StoredExport[]): void {
-  ensureStateDir(dir);
   const sorted = [...exports].sort((a, b) =>
     exportKey(a.name, a.namespace).localeCompare(exportKey(b.name, b.namespace)),
   );

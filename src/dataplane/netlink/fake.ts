@@ -4,7 +4,13 @@
 // missing objects are errors (EEXIST / ESRCH). Every call is recorded; dump() renders the whole
 // state as sorted text for golden comparisons.
 import { MoorError } from '../../errors.ts';
-import { type IpFamily, ipFamily, normalizeAddressCidr, normalizeCidr, prefixContains } from '../ip.ts';
+import {
+  type IpFamily,
+  ipFamily,
+  normalizeAddressCidr,
+  normalizeCidr,
+  prefixContains,
+} from '../../net/ipv4.ts';
 import { assertInterfaceName } from '../names.ts';
 import { compareText } from '../text.ts';
 import { describeRoute, PROTO_KERNEL, routeKey } from './route-spec.ts';

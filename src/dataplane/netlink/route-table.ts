@@ -5,7 +5,7 @@
 // iproute2's rt_protos (0-4 kernel, 8-18, 42 babel, 99 openr, 186-192 routing daemons). A
 // route of someone else with the key of one we want is reported as a conflict and left alone.
 import { MoorError } from '../../errors.ts';
-import type { IpFamily } from '../ip.ts';
+import type { IpFamily } from '../../net/ipv4.ts';
 import { assertInterfaceName } from '../names.ts';
 import { type ApplyResult, attempt, emptyResult } from '../result.ts';
 import { describeRoute, normalizeRoute, routeKey, sameRoute } from './route-spec.ts';
