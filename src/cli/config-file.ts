@@ -2,7 +2,7 @@
 // `yaml` package (its node ranges and a LineCounter give each key's line), and validated by the
 // zod schema generated from the command specs. Every problem becomes one line naming the file,
 // the line, the key, what is wrong and what is allowed.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MoorError } from '../errors.ts';
@@ -46,8 +46,14 @@ export function configPath(flag?: string): { path: string; explicit: boolean } {
 
 function readConfigText(path: string, explicit: boolean): string | undefined {
   try {
-    const text = readFileSync(path, 'utf8');
-    if (text.length > MAX_CONFIG_BYTES)
+    // A FIFO would block the read for ever and /dev/zero would fill memory: regular files only.
+    const stat = statSync(path);
+    if (!stat.isFile() && !stat.isDirectory())
+      throw new MoorError('invalid-input', `config file ${path} is not a regular file`, {
+        hint: 'name the YAML file itself, e.g. /etc/moor/config.yaml',
+      });
+    const text = stat.size > MAX_CONFIG_BYTES ? undefined : readFileSync(path, 'utf8');
+    if (text === undefined || text.length > MAX_CONFIG_BYTES)
       throw new MoorError('invalid-input', `config file ${path} is larger than 1 MiB`, {
         hint: 'a moor config file holds a few dozen keys; point --config at the right file',
       });
