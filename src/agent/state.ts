@@ -1,9 +1,10 @@
 // The host's persistent state: what `moor join` decided and the agent needs after any restart.
 // Everything here is secret or security-relevant (the member token, the PSK, the private key), so
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MoorError } from '../errors.ts';
+import { describeStateIssues, hostStateSchema } from './state-schema.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/moor';
 export const DEFAULT_INTERFACE = 'moor0';
@@ -69,8 +70,36 @@ export function ensureStateDir(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
+/** Whether this host has joined; an unreadable state directory is an error, not "no". */
 export function hasState(dir: string): boolean {
-  return existsSync(join(dir, STATE_FILE));
+  const path = join(dir, STATE_FILE);
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw stateReadError(path, err);
+  }
+}
+
+/** The error for a state file that exists (or may) but cannot be read. */
+function stateReadError(path: string, err: unknown): MoorError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM')
+    return new MoorError('system', `cannot read ${path}: permission denied`, {
+      cause: err,
+      hint: `the state directory is readable by root only (0700): run the command as root, e.g. \`sudo moor …\``,
+    });
+  if (code === 'EISDIR')
+    return new MoorError('invalid-input', `${path} is a directory, not moor's state file`, {
+      cause: err,
+      hint: `remove it, or pass the right --state-dir`,
+    });
+  return new MoorError('system', `cannot read ${path}: ${(err as Error).message}`, {
+    cause: err,
+    hint: 'check the state directory (--state-dir) and its permissions',
+  });
 }
 
 export function saveState(dir: string, state: HostState): void {
@@ -83,26 +112,36 @@ export function loadState(dir: string): HostState {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw stateReadError(path, err);
     throw new MoorError('not-found', `this host has not joined a clusterset (no ${path})`, {
       hint: 'run `moor join broker-info.subm --clusterid <id>` first, or pass --state-dir',
     });
   }
-  let state: HostState;
+  const damaged =
+    'the state file is damaged: restore it from a backup, or run `moor leave broker-info.subm` and join again';
+  let json: unknown;
   try {
-    state = JSON.parse(text) as HostState;
+    json = JSON.parse(text);
   } catch (err) {
+    // Not the parser's message: it quotes the file, and the file holds the member token.
     throw new MoorError('invalid-input', `${path} is not valid JSON`, {
       cause: err,
-      hint: 'the state file is damaged: run `moor leave` with broker-info.subm and join again',
+      hint: damaged,
     });
   }
-  if (state.version !== 1 || typeof state.clusterId !== 'string' || !state.broker?.token) {
-    throw new MoorError('invalid-input', `${path} is not a moor state file this version understands`, {
-      hint: 'run `moor leave` with broker-info.subm and join again',
-    });
+  const result = hostStateSchema.safeParse(json, { reportInput: true });
+  if (!result.success) {
+    throw new MoorError(
+      'invalid-input',
+      `${path} is not a moor state file: ${describeStateIssues(result.error.issues)}`,
+      {
+        hint: damaged,
+      },
+    );
   }
-  return state;
+  return result.data as HostState;
 }
 
 export function savePrivateKey(dir: string, key: string): void {

@@ -1,6 +1,6 @@
 // `moor status` and `moor show connections`: what the agent reports in its status file.
 import { existsSync } from 'node:fs';
-import { stateDir } from '../agent/state.ts';
+import { hasState, stateDir } from '../agent/state.ts';
 import { type AgentStatus, readStatus } from '../cables/status.ts';
 import { MoorError } from '../errors.ts';
 import { boolOption, enumOption, parseCommand, stringOption } from './args.ts';
@@ -20,9 +20,9 @@ function load(args: string[], spec: CommandSpec, path: string[]) {
 }
 
 function requireStatus(dir: string): { status: AgentStatus; running: boolean } {
+  const joined = hasState(dir); // an unreadable state directory fails here, as permission denied
   const status = readStatus(dir);
   if (!status) {
-    const joined = existsSync(`${dir}/state.json`);
     throw new MoorError(
       'not-found',
       joined ? 'the agent has not reported yet' : 'this host has not joined a clusterset',
