@@ -57,7 +57,7 @@ describe('config file problems: one message each, naming file:line, key and what
       '/etc/moor/config.yaml:4: unknown key "agent.metrics-adress" (did you mean "metrics-address"?); allowed in agent: resync, wireguard-driver, metrics-address, dns-listen, dns-forward',
     ]);
     expect(problems('stat-dir: /x\n')).toEqual([
-      '/etc/moor/config.yaml:1: unknown key "stat-dir" (did you mean "state-dir"?); allowed at the top level: state-dir, join, leave, agent, gateway',
+      '/etc/moor/config.yaml:1: unknown key "stat-dir" (did you mean "state-dir"?); allowed at the top level: state-dir, join, leave, agent, gateway, diagnose',
     ]);
     expect(problems('colour: blue\n')[0]).not.toMatch(/did you mean/);
   });
