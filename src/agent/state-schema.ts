@@ -18,7 +18,7 @@ export const hostStateSchema = z.looseObject({
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   }),
   broker: z.looseObject({
-    server: z.string().regex(/^https:\/\/\S+$/, 'must be an https:// URL'),
+    server: z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/i, 'must be a URL like https://broker:6443'),
     namespace: text,
     caPem: z.string(),
     insecure: z.boolean(),

@@ -92,9 +92,14 @@ describe('state.json', () => {
     ['another version', (s) => (s.version = 2), 'version: must be 1'],
     ['a bad cluster ID', (s) => (s.clusterId = 'VM_1'), 'clusterId: '],
     [
-      'a plain http broker',
-      (s) => ((s.broker as Record<string, unknown>).server = 'http://x'),
-      'broker.server: must be an https:// URL',
+      'a broker that is not a URL',
+      (s) => ((s.broker as Record<string, unknown>).server = 'broker:6443'),
+      'broker.server: must be a URL like https://broker:6443',
+    ],
+    [
+      'a bad interface name',
+      (s) => (s.interfaceName = 'a-very-long-interface'),
+      'interfaceName: must be an interface name',
     ],
   ];
   for (const [what, breakIt, field] of broken) {

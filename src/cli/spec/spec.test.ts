@@ -15,16 +15,16 @@ import { renderHelp } from './help.ts';
 import { renderManPage } from './man.ts';
 import { allOptions, walkCommands } from './types.ts';
 
+// The files exactly as `npm run gen:docs` writes them (the paths shippkg packages).
 const dir = mkdtempSync(join(tmpdir(), 'moor-spec-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const bashFile = join(dir, 'moor.bash');
-writeFileSync(bashFile, renderBashCompletion(COMMAND_SPECS));
-const zshDir = join(dir, 'zsh');
-execFileSync('mkdir', ['-p', zshDir]);
-writeFileSync(join(zshDir, '_moor'), renderZshCompletion(COMMAND_SPECS));
-const man = renderManPage(COMMAND_SPECS, { version: '0.1.0', date: new Date('2026-01-01T00:00:00Z') });
-const manFile = join(dir, 'moor.1');
-writeFileSync(manFile, man);
+execFileSync(process.execPath, [join(import.meta.dirname, '../../../scripts/gen-docs.ts'), '--out', dir], {
+  env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' },
+});
+const bashFile = join(dir, 'dist/completion/moor.bash');
+const zshDir = join(dir, 'dist/completion');
+const manFile = join(dir, 'dist/man/moor.1');
+const man = readFileSync(manFile, 'utf8');
 
 const has = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
@@ -60,7 +60,7 @@ function manOptions(path: string[]): string[] {
 
 function zshOptions(path: string[]): string[] {
   const fn = `_moor_${path.join('_').replace(/-/g, '_')}`;
-  const body = renderZshCompletion(COMMAND_SPECS).split(`\n${fn}() {\n`)[1]?.split('\n}\n')[0];
+  const body = readFileSync(join(zshDir, '_moor'), 'utf8').split(`\n${fn}() {\n`)[1]?.split('\n}\n')[0];
   if (body === undefined) throw new Error(`no zsh function ${fn}`);
   return [...body.matchAll(/--([a-z][a-z-]*)[=[}]/g)].map((m) => m[1] ?? '');
 }
@@ -108,7 +108,7 @@ describe('bash completion', () => {
     // bash splits --flag=value at '='.
     expect(bashComplete('moor', 'join', '--check-broker-certificate', '=', 'f')).toEqual(['false']);
     expect(bashComplete('moor', 'export', '')).toEqual(['service']);
-    expect(bashComplete('moor', 'config', 'check', join(dir, 'moor.b'))).toEqual([bashFile]);
+    expect(bashComplete('moor', 'config', 'check', join(zshDir, 'moor.b'))).toEqual([bashFile]);
   });
 });
 
@@ -153,6 +153,14 @@ describe('packaging/config.yaml', () => {
   const committed = readFileSync(join(import.meta.dirname, '../../../packaging/config.yaml'), 'utf8');
   it('is what `npm run gen:docs` generates now', () => {
     expect(committed).toBe(renderDefaultConfig(COMMAND_SPECS));
+    expect(readFileSync(join(dir, 'packaging/config.yaml'), 'utf8')).toBe(committed);
+  });
+  it("man page and completion are the generators' output, dated by SOURCE_DATE_EPOCH", () => {
+    expect(man).toBe(
+      renderManPage(COMMAND_SPECS, { version: '0.1.0', date: new Date('2026-01-01T00:00:00Z') }),
+    );
+    expect(readFileSync(bashFile, 'utf8')).toBe(renderBashCompletion(COMMAND_SPECS));
+    expect(readFileSync(join(zshDir, '_moor'), 'utf8')).toBe(renderZshCompletion(COMMAND_SPECS));
   });
   it('is valid as shipped, and valid with every default uncommented', () => {
     expect(checkConfigText('config.yaml', committed)).toHaveProperty('data', {});
