@@ -1,7 +1,7 @@
 // The generated documents list exactly the options the parser accepts: --help, bash and zsh
 // completion, the man page and the config file schema all come from one spec per command.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
