@@ -5,7 +5,6 @@
 import { z } from 'zod';
 import { clusterIdProblem } from '../broker/names.ts';
 import { isIpv4 } from '../net/ipv4.ts';
-import type { HostState } from './state.ts';
 
 const text = z.string().min(1, 'must not be empty');
 const ipv4 = z.string().refine(isIpv4, 'must be an IPv4 address like 10.0.0.5');
@@ -40,12 +39,6 @@ export const hostStateSchema = z.looseObject({
   hostname: text,
   credential: z.looseObject({ serviceAccount: text, roleBinding: text, tokenSecret: text }),
 });
-
-// The schema and the HostState interface describe the same thing; this fails to compile when
-// one of them changes without the other.
-type Parsed = z.infer<typeof hostStateSchema>;
-const _sameShape: (s: Parsed) => HostState = (s) => s;
-void _sameShape;
 
 /** `broker.token: must not be empty`-style description of the first problems. */
 export function describeStateIssues(issues: readonly z.core.$ZodIssue[]): string {

@@ -1,8 +1,11 @@
 // The host's persistent state: what `moor join` decided and the agent needs after any restart.
 // Everything here is secret or security-relevant (the member token, the PSK, the private key), so
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { z } from 'zod';
+import { STATUS_FILE } from '../cables/status.ts';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 import { describeStateIssues, hostStateSchema } from './state-schema.ts';
 
@@ -50,20 +53,19 @@ export interface HostState {
   credential: MemberCredential;
 }
 
+// The schema and the HostState interface describe the same thing; this fails to compile when
+// one of them changes without the other.
+const _sameShape = (s: z.infer<typeof hostStateSchema>): HostState => s;
+void _sameShape;
+
 export function stateDir(dir?: string): string {
   return dir ?? process.env.MOOR_STATE_DIR ?? DEFAULT_STATE_DIR;
 }
 
 const STATE_FILE = 'state.json';
 const KEY_FILE = 'wireguard.key';
-export const STATUS_FILE = 'status.json';
 
-export function writeSecretFile(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600); // mode is masked by umask on create
-  renameSync(tmp, path);
-}
+export { STATUS_FILE, writeSecretFile };
 
 export function ensureStateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -42,7 +42,7 @@ export async function runAgent(args: string[]): Promise<number> {
     metricsAt === 'off'
       ? undefined
       : await startMetricsServer(parseListenAddress(metricsAt, 'metrics-address'), () => {
-          const st = agent.engine.status();
+          const st = agent.status();
           return st ? renderMetrics(st) : undefined;
         });
   writePidFile(dir);

@@ -4,13 +4,13 @@
 // atomically with 0600 like every file in the state directory.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureStateDir, writeSecretFile } from '../agent/state.ts';
 import {
   assertExportTimestamp,
   assertServiceIdentity,
   type ExportPort,
   validatedPorts,
 } from '../broker/lighthouseInput.ts';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 
 export const EXPORTS_FILE = 'exports.json';
@@ -67,7 +67,6 @@ export function loadExports(dir: string): StoredExport[] {
 }
 
 export function saveExports(dir: string, exports: readonly StoredExport[]): void {
-  ensureStateDir(dir);
   const sorted = [...exports].sort((a, b) =>
     exportKey(a.name, a.namespace).localeCompare(exportKey(b.name, b.namespace)),
   );
