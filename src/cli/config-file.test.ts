@@ -85,16 +85,34 @@ describe('config file problems: one message each, naming file:line, key and what
       '/etc/moor/config.yaml:4: agent.wireguard-driver: "boringtun" (a string) is not allowed; allowed: one of kernel, wireguard-go',
     );
     expect(problems('agent:\n  dns-forward: 10.0.0.53\n')[0]).toMatch(
-      /:2: agent\.dns-forward: .*allowed: a list of strings/,
+      /:2: agent\.dns-forward: "10\.0\.0\.53" \(a string\) is not allowed; allowed: a list of: an IPv4 address/,
     );
     expect(problems('agent:\n  dns-forward: [10.0.0.53, 5]\n')[0]).toMatch(
-      /:2: agent\.dns-forward\.1: 5 \(a number\) is not allowed; allowed: a string/,
+      /:2: agent\.dns-forward\.1: 5 \(a number\) is not allowed; allowed: an IPv4 address with an optional :PORT/,
     );
     expect(problems('join:\n  pool:\n')[0]).toMatch(
-      /:2: join\.pool: no value given; allowed: a string \(CIDR\)/,
+      /:2: join\.pool: no value given; allowed: an IPv4 CIDR like 10\.42\.0\.0\/16$/,
     );
     expect(problems('- a\n- b\n')[0]).toMatch(/:1: \(top level\): the file must be a mapping/);
     expect(problems('agent: 5\n')[0]).toMatch(/:1: agent: section agent must be a mapping/);
+  });
+
+  it('addresses, CIDRs and listen addresses are checked as their flags are', () => {
+    expect(problems('agent:\n  metrics-address: localhost\n')).toEqual([
+      '/etc/moor/config.yaml:2: agent.metrics-address: "localhost" (a string) is not allowed; allowed: HOST:PORT like 127.0.0.1:9476, or "off"',
+    ]);
+    expect(
+      checkConfigText('c', 'agent:\n  metrics-address: "off"\n  dns-listen: 127.0.0.1:5353\n'),
+    ).toHaveProperty('data');
+    expect(problems('join:\n  pool: 100.70.0.0/33\n')[0]).toMatch(
+      /:2: join\.pool: .*allowed: an IPv4 CIDR like 10\.42\.0\.0\/16$/,
+    );
+    expect(problems('agent:\n  dns-forward:\n    - 10.0.0.53\n    - dns.example\n')[0]).toMatch(
+      /:4: agent\.dns-forward\.1: "dns\.example" \(a string\) is not allowed; allowed: an IPv4 address with an optional :PORT/,
+    );
+    expect(problems('gateway:\n  cluster-cidr: [10.42.0.0/16, nope]\n')[0]).toMatch(
+      /:2: gateway\.cluster-cidr\.1: "nope"/,
+    );
   });
 
   it('an empty file or one with only comments sets nothing', () => {

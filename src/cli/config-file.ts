@@ -131,7 +131,7 @@ export function checkConfigText(path: string, text: string): { data: ConfigData 
     }
     // A path one longer than the option's is an element of a list.
     const element = path_.length > (layout().global.has(path_[0] ?? '') ? 1 : 2);
-    const allowed = element ? 'a string' : allowedText(option);
+    const allowed = element ? (option.allowed ?? 'a string') : allowedText(option);
     problems.push(`${path}:${lineOf(node)}: ${where}: ${describeValue(doc, path_)}; allowed: ${allowed}`);
   }
   return { problems };
