@@ -84,7 +84,7 @@ export function loadConfig(flag?: string, flagName?: string): LoadedConfig {
   const checked = checkConfigText(path, text);
   if ('problems' in checked) {
     throw new MoorError('invalid-input', checked.problems.join('\n'), {
-      hint: `correct ${path} (\`moor config check ${path}\` checks it without starting anything)`,
+      hint: `correct ${path} (\`moor config check ${path}\` checks it without starting anything), or run without it: --config /dev/null`,
     });
   }
   return { path, found: true, data: checked.data };

@@ -140,6 +140,14 @@ describe('man page', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
   });
+  it.skipIf(!has('man'))('passes the check lintian runs (man --warnings)', () => {
+    const r = spawnSync('man', ['--warnings', '-E', 'UTF-8', '-l', '-Tutf8', '-Z', manFile], {
+      encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C.UTF-8', MANROFFSEQ: '', MANWIDTH: '80' },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+  });
   it.skipIf(!has('man'))('man -l shows every command', () => {
     const text = execFileSync('man', ['-l', manFile], {
       encoding: 'utf8',
