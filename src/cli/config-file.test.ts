@@ -128,6 +128,8 @@ describe('config file problems: one message each, naming file:line, key and what
     process.env.MOOR_CONFIG = join(dir, 'nope.yaml');
     expect(() => loadConfig(undefined)).toThrow(/\(from \$MOOR_CONFIG\) does not exist/);
     expect(loadError(dir).message).toMatch(/is a directory/);
+    expect(loadError('/dev/zero').message).toMatch(/larger than 1 MiB/);
+    expect(loadConfig('/dev/null')).toMatchObject({ found: true, data: {} });
   });
 
   it('a bad file fails the command with the file:line message and the check command as the fix', () => {

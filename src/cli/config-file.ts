@@ -2,7 +2,7 @@
 // `yaml` package (its node ranges and a LineCounter give each key's line), and validated by the
 // zod schema generated from the command specs. Every problem becomes one line naming the file,
 // the line, the key, what is wrong and what is allowed.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MoorError } from '../errors.ts';
@@ -49,8 +49,8 @@ export function configPath(
 
 function readConfigText(path: string, origin: string | undefined): string | undefined {
   try {
-    const text = readFileSync(path, 'utf8');
-    if (text.length > MAX_CONFIG_BYTES)
+    const text = readBounded(path, MAX_CONFIG_BYTES);
+    if (text === undefined)
       throw new MoorError('invalid-input', `config file ${path} is larger than 1 MiB`, {
         hint: 'a moor config file holds a few dozen keys; point --config at the right file',
       });
@@ -74,6 +74,26 @@ function readConfigText(path: string, origin: string | undefined): string | unde
     throw new MoorError('system', `config file ${path} cannot be read: ${(err as Error).message}`, {
       hint: 'check the path and its permissions',
     });
+  }
+}
+
+/** The file's text, or undefined when it is longer than `max` bytes (never reads more than that:
+ * `--config /dev/zero` must not eat the memory). */
+function readBounded(path: string, max: number): string | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const buf = Buffer.alloc(max + 1);
+    let used = 0;
+    for (;;) {
+      const n = readSync(fd, buf, used, buf.length - used, null);
+      if (n === 0) break;
+      used += n;
+      if (used > max) return undefined;
+    }
+    return buf.subarray(0, used).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
