@@ -6,6 +6,7 @@ import { ExecRunner } from '../dataplane/exec.ts';
 import { processCommandLine, stopProcess } from '../dataplane/host/processes.ts';
 import { SystemctlUnits, type SystemdUnits } from '../dataplane/host/systemd.ts';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
+import { stopLockHolder } from './lock.ts';
 
 export const AGENT_UNIT = 'moor-agent.service';
 const PID_FILE = 'agent.pid';
@@ -39,6 +40,8 @@ export function removePidFile(stateDir: string): void {
 /** Stop a running agent (systemd unit or PID file) and wait until it has exited. */
 export async function stopAgent(stateDir: string, timeoutMs = 10_000, units = systemUnits()): Promise<void> {
   if (await units.hasUnit(AGENT_UNIT)) await units.disableNow(AGENT_UNIT);
+  // The agent holding the state directory's lock is the one that runs on it.
+  await stopLockHolder(stateDir, timeoutMs);
   let pid: number;
   try {
     pid = Number(readFileSync(join(stateDir, PID_FILE), 'utf8').trim());

@@ -1,13 +1,16 @@
 // The host's persistent state: what `moor join` decided and the agent needs after any restart.
 // Everything here is secret or security-relevant (the member token, the PSK, the private key), so
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { STATUS_FILE } from '../cables/status.ts';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
+import { readInputFile } from '../inputFile.ts';
+import { errnoCode, systemError } from '../systemError.ts';
 import { describeStateIssues, hostStateSchema } from './state-schema.ts';
+import { prepareStateDir } from './stateDir.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/moor';
 export const DEFAULT_INTERFACE = 'moor0';
@@ -58,50 +61,43 @@ export interface HostState {
 const _sameShape = (s: z.infer<typeof hostStateSchema>): HostState => s;
 void _sameShape;
 
+/** The state directory, absolute: --state-dir, else $MOOR_STATE_DIR, else the default. */
 export function stateDir(dir?: string): string {
-  return dir ?? process.env.MOOR_STATE_DIR ?? DEFAULT_STATE_DIR;
+  if (dir !== undefined && dir.trim() === '') {
+    // resolve('') is the working directory, which `moor leave` would then delete.
+    throw new MoorError('invalid-argument', '--state-dir is empty', {
+      hint: 'give a directory, such as the default /var/lib/moor',
+    });
+  }
+  return resolve(dir ?? (process.env.MOOR_STATE_DIR || DEFAULT_STATE_DIR));
 }
 
 const STATE_FILE = 'state.json';
+/** A state file holds a token, a CA and a few addresses: kilobytes. Anything near this is not ours. */
+const MAX_STATE_FILE_BYTES = 4 << 20;
 const KEY_FILE = 'wireguard.key';
 
 export { STATUS_FILE, writeSecretFile };
 
 export function ensureStateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  prepareStateDir(dir);
 }
 
-/** Whether this host has joined; an unreadable state directory is an error, not "no". */
+/** Whether `dir` holds a state file; an unreadable directory is an error, not "not joined". */
 export function hasState(dir: string): boolean {
-  const path = join(dir, STATE_FILE);
   try {
-    statSync(path);
+    statSync(join(dir, STATE_FILE));
     return true;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw stateReadError(path, err);
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return false;
+    if (code === 'ENOTDIR') {
+      throw new MoorError('invalid-argument', `state directory ${dir} is not a directory`, {
+        hint: 'pass the --state-dir this host joined with (default /var/lib/moor)',
+      });
+    }
+    throw systemError(err, `cannot read the state directory ${dir}`, { subject: dir });
   }
-}
-
-/** The error for a state file that exists (or may) but cannot be read. */
-function stateReadError(path: string, err: unknown): MoorError {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM')
-    return new MoorError('system', `cannot read ${path}: permission denied`, {
-      cause: err,
-      hint: `the state directory is readable by root only (0700): run the command as root, e.g. \`sudo moor …\``,
-    });
-  if (code === 'EISDIR')
-    return new MoorError('invalid-input', `${path} is a directory, not moor's state file`, {
-      cause: err,
-      hint: `remove it, or pass the right --state-dir`,
-    });
-  return new MoorError('system', `cannot read ${path}: ${(err as Error).message}`, {
-    cause: err,
-    hint: 'check the state directory (--state-dir) and its permissions',
-  });
 }
 
 export function saveState(dir: string, state: HostState): void {
@@ -111,18 +107,18 @@ export function saveState(dir: string, state: HostState): void {
 
 export function loadState(dir: string): HostState {
   const path = join(dir, STATE_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw stateReadError(path, err);
+  if (!hasState(dir)) {
     throw new MoorError('not-found', `this host has not joined a clusterset (no ${path})`, {
       hint: 'run `moor join broker-info.subm --clusterid <id>` first, or pass --state-dir',
     });
   }
   const damaged =
-    'the state file is damaged: restore it from a backup, or run `moor leave broker-info.subm` and join again';
+    'the state file is damaged: restore it from a backup, or run `moor leave broker-info.subm --clusterid <id>` and join again';
+  const text = readInputFile(path, {
+    what: 'state file',
+    maxBytes: MAX_STATE_FILE_BYTES,
+    hint: damaged,
+  }).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -2,10 +2,12 @@
 // `yaml` package (its node ranges and a LineCounter give each key's line), and validated by the
 // zod schema generated from the command specs. Every problem becomes one line naming the file,
 // the line, the key, what is wrong and what is allowed.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MoorError } from '../errors.ts';
+import { readInputFile } from '../inputFile.ts';
+import { errnoCode } from '../systemError.ts';
 import {
   type ConfigData,
   type ConfigLayout,
@@ -48,63 +50,33 @@ export function configPath(
 }
 
 function readConfigText(path: string, origin: string | undefined): string | undefined {
-  try {
-    const text = readBounded(path, MAX_CONFIG_BYTES);
-    if (text === undefined)
-      throw new MoorError('invalid-input', `config file ${path} is larger than 1 MiB`, {
-        hint: 'a moor config file holds a few dozen keys; point --config at the right file',
-      });
-    return text;
-  } catch (err) {
-    if (err instanceof MoorError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && origin === undefined) return undefined;
-    if (code === 'ENOENT')
-      throw new MoorError('not-found', `config file ${path} (from ${origin}) does not exist`, {
-        hint: `create it (${DEFAULT_CONFIG_PATH} as packaged lists every key, commented out) or name another file`,
-      });
-    if (code === 'EACCES')
-      throw new MoorError('system', `config file ${path}: permission denied`, {
-        hint: 'run moor as root (sudo), or make the file readable by this user',
-      });
-    if (code === 'EISDIR')
-      throw new MoorError('invalid-input', `config file ${path} is a directory`, {
-        hint: 'name the YAML file itself, e.g. /etc/moor/config.yaml',
-      });
-    throw new MoorError('system', `config file ${path} cannot be read: ${(err as Error).message}`, {
-      hint: 'check the path and its permissions',
-    });
-  }
-}
-
-/** The file's text, or undefined when it is longer than `max` bytes (never reads more than that:
- * `--config /dev/zero` must not eat the memory). */
-function readBounded(path: string, max: number): string | undefined {
-  const fd = openSync(path, 'r');
-  try {
-    if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    const buf = Buffer.alloc(max + 1);
-    let used = 0;
-    for (;;) {
-      const n = readSync(fd, buf, used, buf.length - used, null);
-      if (n === 0) break;
-      used += n;
-      if (used > max) return undefined;
+  if (origin === undefined) {
+    // The default file is optional: absent means built-in defaults.
+    try {
+      statSync(path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
     }
-    return buf.subarray(0, used).toString('utf8');
-  } finally {
-    closeSync(fd);
   }
+  return readInputFile(path, {
+    what: 'config file',
+    maxBytes: MAX_CONFIG_BYTES,
+    allowEmpty: true,
+    missingCode: 'not-found',
+    missingHint: `it was named by ${origin}: create it (${DEFAULT_CONFIG_PATH} as packaged lists every key, commented out), or name another file`,
+    hint: `give moor's YAML config file, or run without one: --config ''`,
+  }).toString('utf8');
 }
 
 export function loadConfig(flag?: string, flagName?: string): LoadedConfig {
+  if (flag === '') return { path: '', found: false, data: {} }; // --config '': no file at all
   const { path, origin } = configPath(flag, flagName);
   const text = readConfigText(path, origin);
   if (text === undefined) return { path, found: false, data: {} };
   const checked = checkConfigText(path, text);
   if ('problems' in checked) {
     throw new MoorError('invalid-input', checked.problems.join('\n'), {
-      hint: `correct ${path} (\`moor config check ${path}\` checks it without starting anything), or run without it: --config /dev/null`,
+      hint: `correct ${path} (\`moor config check ${path}\` checks it without starting anything), or run without it: --config ''`,
     });
   }
   return { path, found: true, data: checked.data };

@@ -21,9 +21,10 @@ function load(args: string[], spec: CommandSpec, path: string[]) {
 }
 
 function requireStatus(dir: string): { status: AgentStatus; running: boolean } {
-  const joined = hasState(dir); // an unreadable state directory fails here, as permission denied
   const status = readStatus(dir);
   if (!status) {
+    const joined = hasState(dir); // an unreadable directory is an error of its own, not "not joined"
+
     throw new MoorError(
       'not-found',
       joined ? 'the agent has not reported yet' : 'this host has not joined a clusterset',

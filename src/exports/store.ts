@@ -12,6 +12,7 @@ import {
 } from '../broker/lighthouseInput.ts';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
+import { systemError } from '../systemError.ts';
 
 export const EXPORTS_FILE = 'exports.json';
 
@@ -45,8 +46,7 @@ export function loadExports(dir: string): StoredExport[] {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new MoorError('system', `cannot read ${path}: ${(err as Error).message}`, {
-      cause: err,
+    throw systemError(err, `cannot read ${path}`, {
       hint: 'run moor as root, or pass the --state-dir you joined with',
     });
   }

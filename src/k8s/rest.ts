@@ -77,7 +77,14 @@ export class KubeRestClient {
   private readonly agent: Agent;
 
   constructor(options: KubeRestOptions) {
-    const url = new URL(options.server);
+    let url: URL;
+    try {
+      url = new URL(options.server);
+    } catch {
+      throw new MoorError('invalid-input', `broker URL ${JSON.stringify(options.server)} is not a URL`, {
+        hint: 'give the API server as https://host:port (--broker-url, or brokerURL in broker-info.subm)',
+      });
+    }
     if (url.protocol !== 'https:') {
       throw new MoorError('invalid-input', `broker URL ${options.server} is not https`, {
         hint: 'the broker API server must be reached over https',
