@@ -56,11 +56,11 @@ const RESOLVER_DROPIN_DIRS = [
 ];
 const STATE_FILES_SHOWN = ['status.json', 'exports.json'];
 
+/** The last `lines` lines of a log. */
 function tail(text: string, lines: number): string {
-  const all = text.split('\n');
-  return all.length <= lines + 1
-    ? text
-    : `… (${all.length - lines} earlier lines left out)\n${all.slice(-lines - 1).join('\n')}`;
+  const all = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
+  if (all.length <= lines) return text;
+  return `… (${all.length - lines} earlier lines left out)\n${all.slice(-lines).join('\n')}\n`;
 }
 
 export function defaultBundleName(now: Date): string {
