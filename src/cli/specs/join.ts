@@ -1,7 +1,7 @@
 // `moor join` and `moor leave`.
 import { DEFAULT_ADDRESS_POOL, DEFAULT_INTERFACE } from '../../agent/state.ts';
 import type { CommandSpec } from '../spec/types.ts';
-import { BROKER_URL, CHECK_BROKER_CERTIFICATE, PORT, STATE_DIR } from './shared.ts';
+import { BROKER_URL, CHECK_BROKER_CERTIFICATE, CIDR, PORT, STATE_DIR } from './shared.ts';
 
 export const JOIN_SPEC: CommandSpec = {
   name: 'join',
@@ -33,6 +33,7 @@ export const JOIN_SPEC: CommandSpec = {
       description: 'pool to allocate from when no --address is given',
       default: DEFAULT_ADDRESS_POOL,
       config: 'command',
+      ...CIDR,
     },
     {
       name: 'private-ip',
