@@ -1,19 +1,35 @@
 // `moor gateway`: the cluster end of the cables, for clusters that do not run Submariner. Every
-// gateway node runs it; a Lease elects the active one. The active gateway, like a real Submariner
-// gateway, starts with a fresh WireGuard key, publishes its cluster's Cluster and Endpoint,
-// removes the previous active node's Endpoint, terminates cables from every member and routes
-// their subnets; it also holds the floating address the cluster's nodes route remote subnets to.
-// Passive gateways hold nothing. A gateway that loses its lease gives everything up and exits,
-// to be restarted clean by its supervisor (as Submariner's does).
+// gateway node runs it; the shared HA module (src/ha) makes one of them active. The active
+// gateway, like a real Submariner gateway, starts with a fresh WireGuard key, publishes its
+// cluster's Cluster and Endpoint, removes the previous active node's Endpoint, terminates cables
+// from every member and routes their subnets; it also holds the floating address the cluster's
+// nodes route remote subnets to. Passive gateways hold nothing. A gateway that loses the role
+// drops the floating address first, then its cables, and campaigns again as a standby.
 import { wireguardPsk } from '../broker/psk.ts';
 import { CableEngine } from '../cables/engine.ts';
 import type { AgentStatus } from '../cables/status.ts';
+import type { AddressHolderPort, HeldAddress } from '../dataplane/address-holder.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import { UdpDatagrams } from '../dataplane/udp.ts';
 import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
-import { LeaderElector } from '../k8s/leaderElection.ts';
+import { HeartbeatChannel } from '../ha/heartbeatChannel.ts';
+import { deriveHeartbeatKey } from '../ha/heartbeatCodec.ts';
+import { KubeLease } from '../ha/kubeLease.ts';
+import { HaMember, type HaStatus } from '../ha/member.ts';
+import type { HaTimings } from '../ha/timings.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
+import type { Clock } from '../reconcile/clock.ts';
 import { type GatewayIdentity, publishGateway } from './registration.ts';
-import { claimVip, releaseVip, type Vip } from './vip.ts';
+
+export interface GatewayHaOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  timings: HaTimings;
+  /** Direct heartbeats; undefined: Lease only (a standby waits the lease duration). */
+  heartbeat?: { secret: Buffer; port: number; destinations: string[] };
+  clock: Clock;
+}
 
 export interface GatewayOptions {
   identity: GatewayIdentity;
@@ -21,52 +37,28 @@ export interface GatewayOptions {
   cluster: KubeRestClient;
   psk: string;
   interfaceName: string;
-  vip: Vip | undefined;
-  lease: {
-    namespace: string;
-    name: string;
-    durationS: number;
-    renewDeadlineS: number;
-    retryPeriodS: number;
-    identity?: string;
-  };
+  /** The floating address (undefined: none). */
+  vip: HeldAddress | undefined;
+  addresses: AddressHolderPort;
+  ha: GatewayHaOptions;
   stateDir: string;
   runner: CommandRunner;
   log: (line: string) => void;
   driver?: 'kernel' | 'wireguard-go';
   resyncMs?: number;
-  /** Called when leadership is lost; the CLI exits non-zero so the supervisor restarts us. */
-  onFatal: (reason: string) => void;
 }
 
 export class GatewayService {
   private readonly o: GatewayOptions;
-  private readonly elector: LeaderElector;
+  private member: HaMember | undefined;
   private engine: CableEngine | undefined;
-  private activating: Promise<void> | undefined;
+  private activating: Promise<void> = Promise.resolve();
+  /** Address changes run in the order they were asked for: a drop never overtakes a take. */
+  private addressChain: Promise<void> = Promise.resolve();
+  private generation = 0;
 
   constructor(options: GatewayOptions) {
     this.o = options;
-    this.elector = new LeaderElector({
-      client: options.cluster,
-      namespace: options.lease.namespace,
-      name: options.lease.name,
-      ...(options.lease.identity ? { identity: options.lease.identity } : {}),
-      leaseDurationS: options.lease.durationS,
-      renewDeadlineS: options.lease.renewDeadlineS,
-      retryPeriodS: options.lease.retryPeriodS,
-      log: options.log,
-      onStartedLeading: () => {
-        this.activating = this.activate().catch((err: unknown) => {
-          this.o.onFatal(
-            `could not become the active gateway: ${err instanceof Error ? err.message : String(err)}`,
-          );
-        });
-      },
-      onStoppedLeading: () => {
-        void this.deactivate().finally(() => this.o.onFatal('lost the gateway lease'));
-      },
-    });
   }
 
   get active(): boolean {
@@ -78,28 +70,73 @@ export class GatewayService {
     return this.engine?.status();
   }
 
+  ha(): HaStatus | undefined {
+    return this.member?.status();
+  }
+
   async start(): Promise<void> {
+    const o = this.o;
     // Like Submariner: whatever a previous run left is removed; the active role starts clean.
     // That includes the floating address: a gateway killed while active (its node still up)
     // would otherwise hold it alongside the new active node.
+    if (o.vip) await o.addresses.drop([o.vip]);
     await this.removeInterface();
-    if (this.o.vip) await releaseVip(this.o.runner, this.o.vip);
-    this.o.log(
-      `gateway ${this.elector.identity}: passive, campaigning for ${this.o.lease.namespace}/${this.o.lease.name}`,
+    const group = `${o.ha.namespace}/${o.ha.name}`;
+    let heartbeats: HeartbeatChannel | undefined;
+    if (o.ha.heartbeat) {
+      const hb = o.ha.heartbeat;
+      const datagrams = await UdpDatagrams.open({ port: hb.port, destinations: hb.destinations, log: o.log });
+      heartbeats = new HeartbeatChannel({
+        datagrams,
+        key: deriveHeartbeatKey(hb.secret, group),
+        group,
+        self: o.ha.identity,
+        log: o.log,
+      });
+    }
+    this.member = new HaMember({
+      identity: o.ha.identity,
+      lease: new KubeLease(o.cluster, o.ha.namespace, o.ha.name),
+      heartbeats,
+      clock: o.ha.clock,
+      timings: o.ha.timings,
+      activate: () => this.activate(),
+      deactivate: () => this.deactivate(),
+      log: (line) => o.log(`ha ${group}: ${line}`),
+    });
+    o.log(
+      `gateway ${o.ha.identity}: passive, campaigning for ${group}` +
+        (heartbeats
+          ? ` (heartbeats on ${o.ha.heartbeat?.port}/udp to ${o.ha.heartbeat?.destinations.join(', ')})`
+          : ' (no heartbeat key: a standby takes over only after the lease duration)'),
     );
-    this.elector.start();
+    this.member.start();
   }
 
+  /** Graceful stop: the floating address goes first, then the cables, then the Lease. */
   async stop(): Promise<void> {
-    await this.activating;
-    await this.deactivate();
-    await this.elector.stop();
+    await this.member?.stop();
+    await this.activating.catch(() => undefined);
   }
 
-  private async activate(): Promise<void> {
+  private changeAddresses(op: (a: AddressHolderPort) => Promise<void>): Promise<void> {
+    const next = this.addressChain.then(() => op(this.o.addresses));
+    this.addressChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private activate(): Promise<void> {
+    const gen = ++this.generation;
+    this.activating = this.runActivation(gen);
+    return this.activating;
+  }
+
+  private async runActivation(gen: number): Promise<void> {
     const o = this.o;
+    const vip = o.vip;
+    if (vip) await this.changeAddresses((a) => a.take([vip]));
+    if (gen !== this.generation) return;
     const { privateKey } = generateKeyPair(); // a fresh key on every activation, like Submariner
-    if (o.vip) await claimVip(o.runner, o.vip, o.log);
     const id = o.identity;
     let publicKey = '';
     const engine = new CableEngine({
@@ -124,15 +161,20 @@ export class GatewayService {
     publicKey = engine.publicKey;
     this.engine = engine;
     await engine.start();
-    o.log(`gateway ${this.elector.identity}: active`);
+    if (gen === this.generation) o.log(`gateway ${o.ha.identity}: active`);
   }
 
   private async deactivate(): Promise<void> {
+    this.generation += 1;
+    const vip = this.o.vip;
+    // FIRST: the floating address, before waiting for anything else.
+    if (vip) await this.changeAddresses((a) => a.drop([vip]));
+    await this.activating.catch(() => undefined);
     const engine = this.engine;
     this.engine = undefined;
     if (engine) await engine.stop();
-    if (this.o.vip) await releaseVip(this.o.runner, this.o.vip);
     await this.removeInterface();
+    this.o.log(`gateway ${this.o.ha.identity}: passive`);
   }
 
   private async removeInterface(): Promise<void> {

@@ -117,9 +117,12 @@ describe('clusterset with moor gateways and a host', () => {
     expect(await scrape(active)).toMatch(
       /moor_gateway_active 1\n[\s\S]*moor_connection_status\{cluster_id="vm1",status="connected"\} 1/,
     );
-    expect(await scrape(passive)).toBe(
-      '# HELP moor_gateway_active 1 on the active gateway of the cluster.\n# TYPE moor_gateway_active gauge\nmoor_gateway_active 0\n',
-    );
+    const passiveMetrics = await scrape(passive);
+    expect(passiveMetrics).toMatch(/^moor_gateway_active 0$/m);
+    expect(passiveMetrics).toMatch(/^moor_ha_leader 0$/m);
+    // A standby hears the active gateway's heartbeats (every 100 ms).
+    expect(Number(/^moor_ha_leader_heartbeat_age_seconds (\S+)$/m.exec(passiveMetrics)?.[1])).toBeLessThan(5);
+    expect(passiveMetrics).not.toMatch(/moor_connection_status/);
     expect(conns.map((c) => c.healthCheckIP).sort()).toEqual([
       expect.stringMatching(/^10\.10\.[23]\.1$/),
       expect.stringMatching(/^10\.20\.[23]\.1$/),
