@@ -4,6 +4,7 @@
 // east pod comes back. Measured: kill → restored, and new Endpoint → restored. The dead node is
 // then "rebooted" (link up, no floating address, gateway restarted as passive) for the next round.
 import { buildClusterset, type Clusterset, startGateway } from '../../test/harness/clusterset.ts';
+import { PingWatch } from '../../test/harness/ping-watch.ts';
 import type { RunningProcess } from '../../test/harness/process.ts';
 import { waitFor } from '../../test/harness/process.ts';
 import { TestRun } from '../../test/harness/run.ts';
@@ -12,7 +13,6 @@ import { activeGateway, killNode, reviveNode } from '../lib/gateway-nodes.ts';
 import { joinHost, leaveHost, newHostSpec, startAgent } from '../lib/host-agent.ts';
 import { loggedAt, setPeerText } from '../lib/log-time.ts';
 import { NAT_PUBLIC_IP } from '../lib/oracle-env.ts';
-import { PingWatch } from '../lib/ping-watch.ts';
 import type { Section, SectionContext } from '../lib/section.ts';
 import { minMaxMedian, sleep } from '../lib/stats.ts';
 

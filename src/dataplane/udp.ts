@@ -21,6 +21,8 @@ export interface UdpOptions {
 
 export class UdpDatagrams implements DatagramPort {
   sendErrors = 0;
+  private pending = 0;
+  private drained: Array<() => void> = [];
   private readonly listeners: Array<(payload: Buffer, from: string) => void> = [];
   private readonly socket: Socket;
   private readonly o: UdpOptions;
@@ -54,7 +56,10 @@ export class UdpDatagrams implements DatagramPort {
 
   send(payload: Buffer): void {
     for (const to of this.o.destinations) {
+      this.pending += 1;
       this.socket.send(payload, this.o.port, to, (err) => {
+        this.pending -= 1;
+        if (this.pending === 0) for (const d of this.drained.splice(0)) d();
         if (err) {
           this.sendErrors += 1;
           if (this.sendErrors === 1)
@@ -68,7 +73,13 @@ export class UdpDatagrams implements DatagramPort {
     this.listeners.push(cb);
   }
 
-  close(): Promise<void> {
+  /** Closes after the datagrams already handed to send() are out (at most 200 ms). */
+  async close(): Promise<void> {
+    if (this.pending > 0)
+      await new Promise<void>((resolve) => {
+        this.drained.push(resolve);
+        setTimeout(resolve, 200).unref();
+      });
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());
