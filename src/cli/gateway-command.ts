@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ensureStateDir } from '../agent/state.ts';
 import { detectPrivateIp, localAddresses } from '../agent/underlay.ts';
-import { brokerServerUrl, decodeBrokerInfo } from '../broker/brokerInfo.ts';
+import { brokerServerUrl } from '../broker/brokerInfo.ts';
+import { readBrokerInfoFile } from '../broker/brokerInfoFile.ts';
 import { assertValidClusterId } from '../broker/names.ts';
 import { AddressHolder, arpingAnnouncer } from '../dataplane/address-holder.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
@@ -21,93 +22,19 @@ import { parseListenAddress, startMetricsServer } from '../observability/metrics
 import {
   boolOption,
   boolStringOption,
+  enumOption,
   intOption,
   listOption,
-  parseCommandArgs,
+  parseCommand,
   stringOption,
 } from './args.ts';
-
-export const GATEWAY_HELP = `Usage: moor gateway --broker-info FILE --clusterid ID --cluster-cidr CIDR [options]
-
-Run a Submariner-compatible WireGuard gateway for a cluster that does not run Submariner. Run
-it on every gateway node; a Lease in the cluster elects the active one. The active gateway
-publishes the cluster's Cluster and Endpoint on the broker (fresh key per start), terminates
-cables from every member and routes their subnets, and holds --vip, the address the cluster's
-nodes route remote subnets to.
-
-Options:
-  --broker-info FILE       broker-info.subm whose token may write Clusters/Endpoints (a member token)
-  --clusterid ID           this cluster's ID
-  --cluster-cidr CIDR      pod CIDR (repeatable)
-  --service-cidr CIDR      service CIDR (repeatable)
-  --kubeconfig FILE        credentials for this cluster's API (default: in-cluster service account)
-  --private-ip IP          address other gateways reach this node at (default: source of the default route)
-  --public-ip IP           address other gateways reach this node at when it is behind NAT
-  --port N                 WireGuard UDP port (default 4500)
-  --health-check-ip IP     address remote gateways ping (default: this node's address inside a cluster CIDR)
-  --vip CIDR               floating address of the active gateway, e.g. 10.99.10.10/24
-  --vip-interface DEV      device that carries --vip
-  --interface NAME         WireGuard interface (default submariner)
-  --hostname NAME          host name in the Endpoint (default: this host's name)
-  --lease-namespace NS     namespace of the leader Lease (default moor-system)
-  --lease-name NAME        Lease name (default moor-gateway-lock)
-  --lease-duration T       what a standby without heartbeats waits (default 15s)
-  --renew-deadline T       the active gateway drops the floating address when it has not renewed
-                           the Lease for this long (default 600ms)
-  --retry-period T         the active gateway renews the Lease this often (default 200ms)
-                           (T: 600ms, 2s or a bare number of seconds)
-  --heartbeat-key-file F   the group's shared secret (the moor-gateway-heartbeat Secret, >= 16
-                           bytes): gateways exchange authenticated UDP heartbeats every 100 ms
-                           and a standby takes over about 0.5 s after the active one dies;
-                           without it a standby waits --lease-duration
-  --heartbeat-port N       UDP port of the heartbeats (default 4790)
-  --heartbeat-peer IP      where to send heartbeats (repeatable; default the broadcast address
-                           of --vip's subnet on --vip-interface)
-  --identity NAME          leader-election identity (default <hostname>-moor-gateway)
-  --state-dir DIR          status and logs (default /var/lib/moor-gateway)
-  --wireguard-driver NAME  kernel or wireguard-go (default: kernel when available)
-  --check-broker-certificate=true|false
-  --metrics-address H:P    Prometheus /metrics (default 127.0.0.1:9477; "off" disables); a passive
-                           gateway reports moor_gateway_active 0 and nothing else
-`;
+import { renderHelp } from './spec/help.ts';
+import { DEFAULT_GATEWAY_METRICS_ADDRESS, DEFAULT_GATEWAY_STATE_DIR, GATEWAY_SPEC } from './specs/gateway.ts';
 
 export async function runGateway(args: string[]): Promise<number> {
-  const p = parseCommandArgs(
-    'gateway',
-    args,
-    {
-      'broker-info': { type: 'string' },
-      clusterid: { type: 'string' },
-      'cluster-cidr': { type: 'string', multiple: true },
-      'service-cidr': { type: 'string', multiple: true },
-      kubeconfig: { type: 'string' },
-      'private-ip': { type: 'string' },
-      'public-ip': { type: 'string' },
-      port: { type: 'string' },
-      'health-check-ip': { type: 'string' },
-      vip: { type: 'string' },
-      'vip-interface': { type: 'string' },
-      interface: { type: 'string' },
-      hostname: { type: 'string' },
-      'lease-namespace': { type: 'string' },
-      'lease-name': { type: 'string' },
-      'lease-duration': { type: 'string' },
-      'renew-deadline': { type: 'string' },
-      'retry-period': { type: 'string' },
-      'heartbeat-key-file': { type: 'string' },
-      'heartbeat-port': { type: 'string' },
-      'heartbeat-peer': { type: 'string', multiple: true },
-      identity: { type: 'string' },
-      'state-dir': { type: 'string' },
-      'wireguard-driver': { type: 'string' },
-      resync: { type: 'string' },
-      'check-broker-certificate': { type: 'string' },
-      'metrics-address': { type: 'string' },
-    },
-    0,
-  );
+  const p = parseCommand(GATEWAY_SPEC, args);
   if (boolOption(p, 'help')) {
-    process.stdout.write(GATEWAY_HELP);
+    process.stdout.write(renderHelp(['gateway'], GATEWAY_SPEC));
     return 0;
   }
   const need = (name: string) => {
@@ -135,12 +62,7 @@ export async function runGateway(args: string[]): Promise<number> {
       hint: 'give both (the floating address and the device that carries it), or neither',
     });
   }
-  const driver = stringOption(p, 'wireguard-driver');
-  if (driver !== undefined && driver !== 'kernel' && driver !== 'wireguard-go') {
-    throw new MoorError('invalid-argument', `--wireguard-driver ${driver} is not supported`, {
-      hint: 'use kernel or wireguard-go',
-    });
-  }
+  const driver = enumOption(p, 'wireguard-driver') as 'kernel' | 'wireguard-go' | undefined;
 
   const timings = haTimings(p);
   const keyFile = stringOption(p, 'heartbeat-key-file');
@@ -159,8 +81,9 @@ export async function runGateway(args: string[]): Promise<number> {
     });
 
   const runner = new ExecRunner();
-  const info = decodeBrokerInfo(readFileSync(infoPath));
-  const insecure = !boolStringOption(p, 'check-broker-certificate', true);
+  const netlink = new IpRouteNetlink(runner);
+  const info = readBrokerInfoFile(infoPath);
+  const insecure = !boolStringOption(p, 'check-broker-certificate');
   const broker = new KubeRestClient({
     server: brokerServerUrl(info.brokerURL),
     token: info.token,
@@ -177,7 +100,7 @@ export async function runGateway(args: string[]): Promise<number> {
     );
     healthCheckIp = inside?.address;
   }
-  const dir = stringOption(p, 'state-dir') ?? '/var/lib/moor-gateway';
+  const dir = stringOption(p, 'state-dir') ?? DEFAULT_GATEWAY_STATE_DIR;
   ensureStateDir(dir);
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   if (!healthCheckIp) log('no local address inside the cluster CIDRs: publishing no healthCheckIP');
@@ -196,7 +119,7 @@ export async function runGateway(args: string[]): Promise<number> {
       hostname: stringOption(p, 'hostname') ?? hostname(),
       privateIp,
       publicIp: stringOption(p, 'public-ip') ?? '',
-      port: intOption(p, 'port', 4500, 1, 65535),
+      port: intOption(p, 'port'),
       healthCheckIp,
     },
     broker,
@@ -204,7 +127,8 @@ export async function runGateway(args: string[]): Promise<number> {
     psk: info.ipsecPskString,
     interfaceName: stringOption(p, 'interface') ?? 'submariner',
     vip: vip && vipDev ? { cidr: vip, dev: vipDev } : undefined,
-    addresses: new AddressHolder(new IpRouteNetlink(runner), arpingAnnouncer(runner, log)),
+    addresses: new AddressHolder(netlink, arpingAnnouncer(runner, log)),
+    links: netlink,
     ha: {
       namespace: stringOption(p, 'lease-namespace') ?? 'moor-system',
       name: stringOption(p, 'lease-name') ?? 'moor-gateway-lock',
@@ -213,21 +137,17 @@ export async function runGateway(args: string[]): Promise<number> {
       clock: monotonicClock,
       ...(heartbeatSecret
         ? {
-            heartbeat: {
-              secret: heartbeatSecret,
-              port: intOption(p, 'heartbeat-port', 4790, 1, 65535),
-              destinations: peers,
-            },
+            heartbeat: { secret: heartbeatSecret, port: intOption(p, 'heartbeat-port'), destinations: peers },
           }
         : {}),
     },
     stateDir: dir,
     runner,
     log,
-    resyncMs: intOption(p, 'resync', 30, 1, 3600) * 1000,
+    resyncMs: intOption(p, 'resync') * 1000,
     ...(driver ? { driver } : {}),
   });
-  const metricsAt = stringOption(p, 'metrics-address') ?? '127.0.0.1:9477';
+  const metricsAt = stringOption(p, 'metrics-address') ?? DEFAULT_GATEWAY_METRICS_ADDRESS;
   const metrics =
     metricsAt === 'off'
       ? undefined
@@ -249,9 +169,8 @@ export async function runGateway(args: string[]): Promise<number> {
 }
 
 /** A duration: "600ms", "2s", "1.5s", or a bare number of seconds (the older form). */
-function durationOption(p: Parameters<typeof stringOption>[0], name: string, fallbackMs: number): number {
-  const v = stringOption(p, name);
-  if (v === undefined) return fallbackMs;
+function durationOption(p: Parameters<typeof stringOption>[0], name: string): number {
+  const v = stringOption(p, name) ?? '';
   const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(v);
   const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : 1000) : Number.NaN;
   if (!Number.isFinite(ms) || ms <= 0 || ms > 3_600_000)
@@ -262,11 +181,11 @@ function durationOption(p: Parameters<typeof stringOption>[0], name: string, fal
 }
 
 function haTimings(p: Parameters<typeof stringOption>[0]): HaTimings {
-  const renewDeadlineMs = durationOption(p, 'renew-deadline', PRODUCTION_TIMINGS.renewDeadlineMs);
-  const renewIntervalMs = durationOption(p, 'retry-period', PRODUCTION_TIMINGS.renewIntervalMs);
+  const renewDeadlineMs = durationOption(p, 'renew-deadline');
+  const renewIntervalMs = durationOption(p, 'retry-period');
   return validateTimings({
     ...PRODUCTION_TIMINGS,
-    leaseDurationMs: durationOption(p, 'lease-duration', PRODUCTION_TIMINGS.leaseDurationMs),
+    leaseDurationMs: durationOption(p, 'lease-duration'),
     renewDeadlineMs,
     renewIntervalMs,
     // Room for one more attempt before the deadline (validateTimings checks the relation).

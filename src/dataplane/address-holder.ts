@@ -3,8 +3,8 @@
 // egress-datapath.md): `ip addr add` sends no ARP, so the announcement is explicit and sent twice
 // against a lost frame; iputils' arping waits a second after its packet, so it is never awaited.
 
+import { normalizeAddressCidr } from '../net/ipv4.ts';
 import type { CommandRunner } from './exec.ts';
-import { normalizeAddressCidr } from './ip.ts';
 import type { NetlinkBasic } from './netlink/types.ts';
 
 export interface HeldAddress {

@@ -1,15 +1,22 @@
 // `moor gateway`: the cluster end of the cables, for clusters that do not run Submariner. Every
-// gateway node runs it; the shared HA module (src/ha) makes one of them active. The active
-// gateway, like a real Submariner gateway, starts with a fresh WireGuard key, publishes its
+// gateway node runs it; the shared HA module (src/ha) makes one of them active. Like a real
+// Submariner gateway, each start uses a fresh WireGuard key; the active gateway publishes its
 // cluster's Cluster and Endpoint, removes the previous active node's Endpoint, terminates cables
-// from every member and routes their subnets; it also holds the floating address the cluster's
-// nodes route remote subnets to. Passive gateways hold nothing. A gateway that loses the role
-// drops the floating address first, then its cables, and campaigns again as a standby.
+// from every member and routes their subnets, and holds the floating address the cluster's
+// nodes route remote subnets to.
+//
+// Standbys are WARM: their cables are already programmed (interface, peers, routes) with their
+// own key, but they hold no address and publish nothing, so no member sends them traffic. A
+// takeover is then the floating address, its gratuitous ARP and one Endpoint write. A gateway
+// that loses the role drops the floating address first, then its cables, and warms up again
+// with a fresh key as a standby.
 import { wireguardPsk } from '../broker/psk.ts';
 import { CableEngine } from '../cables/engine.ts';
-import type { AgentStatus } from '../cables/status.ts';
+import { brokerMemberCollections, createCablePorts } from '../cables/ports.ts';
+import { type AgentStatus, writeStatus } from '../cables/status.ts';
 import type { AddressHolderPort, HeldAddress } from '../dataplane/address-holder.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import type { NetlinkBasic } from '../dataplane/netlink/types.ts';
 import { UdpDatagrams } from '../dataplane/udp.ts';
 import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
 import { HeartbeatChannel } from '../ha/heartbeatChannel.ts';
@@ -40,6 +47,8 @@ export interface GatewayOptions {
   /** The floating address (undefined: none). */
   vip: HeldAddress | undefined;
   addresses: AddressHolderPort;
+  /** For removing a previous run's WireGuard interface. */
+  links: Pick<NetlinkBasic, 'linkGet' | 'linkDelete'>;
   ha: GatewayHaOptions;
   stateDir: string;
   runner: CommandRunner;
@@ -52,22 +61,24 @@ export class GatewayService {
   private readonly o: GatewayOptions;
   private member: HaMember | undefined;
   private engine: CableEngine | undefined;
-  private activating: Promise<void> = Promise.resolve();
+  /** Only the active gateway's engine publishes; a standby's publish is a no-op. */
+  private publishing = false;
+  private stopping = false;
+  private warming: Promise<void> = Promise.resolve();
   /** Address changes run in the order they were asked for: a drop never overtakes a take. */
   private addressChain: Promise<void> = Promise.resolve();
-  private generation = 0;
 
   constructor(options: GatewayOptions) {
     this.o = options;
   }
 
   get active(): boolean {
-    return this.engine !== undefined;
+    return this.member?.active === true && this.publishing;
   }
 
-  /** The active engine's status document; undefined while passive. */
+  /** The active engine's status document; undefined while standby. */
   status(): AgentStatus | undefined {
-    return this.engine?.status();
+    return this.active ? this.engine?.status() : undefined;
   }
 
   ha(): HaStatus | undefined {
@@ -104,6 +115,7 @@ export class GatewayService {
       deactivate: () => this.deactivate(),
       log: (line) => o.log(`ha ${group}: ${line}`),
     });
+    this.warming = this.warmUp();
     o.log(
       `gateway ${o.ha.identity}: passive, campaigning for ${group}` +
         (heartbeats
@@ -115,8 +127,10 @@ export class GatewayService {
 
   /** Graceful stop: the floating address goes first, then the cables, then the Lease. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.member?.stop();
-    await this.activating.catch(() => undefined);
+    await this.warming.catch(() => undefined);
+    await this.stopEngine();
   }
 
   private changeAddresses(op: (a: AddressHolderPort) => Promise<void>): Promise<void> {
@@ -125,62 +139,79 @@ export class GatewayService {
     return next;
   }
 
-  private activate(): Promise<void> {
-    const gen = ++this.generation;
-    this.activating = this.runActivation(gen);
-    return this.activating;
-  }
-
-  private async runActivation(gen: number): Promise<void> {
+  /** Cables programmed with a fresh key, publishing nothing until this node is active. */
+  private async warmUp(): Promise<void> {
     const o = this.o;
-    const vip = o.vip;
-    if (vip) await this.changeAddresses((a) => a.take([vip]));
-    if (gen !== this.generation) return;
-    const { privateKey } = generateKeyPair(); // a fresh key on every activation, like Submariner
+    const { privateKey } = generateKeyPair(); // a fresh key per warm-up, like Submariner per start
     const id = o.identity;
     let publicKey = '';
-    const engine = new CableEngine({
-      clusterId: id.clusterId,
-      namespace: id.namespace,
-      client: o.broker,
-      interfaceName: o.interfaceName,
-      privateKey,
-      listenPort: id.port,
-      psk: wireguardPsk(o.psk),
-      selfAddresses: id.healthCheckIp ? [id.healthCheckIp] : [],
-      selfSubnets: [...id.serviceCidrs, ...id.clusterCidrs],
-      interfaceAddresses: [],
-      routeSource: id.healthCheckIp ?? '',
-      publish: () => publishGateway(o.broker, id, publicKey),
+    const ports = await createCablePorts({
       runner: o.runner,
-      log: o.log,
       stateDir: o.stateDir,
+      log: o.log,
       ...(o.driver ? { driver: o.driver } : {}),
+    });
+    const engine = new CableEngine({
+      cables: {
+        clusterId: id.clusterId,
+        privateKey,
+        listenPort: id.port,
+        selfAddresses: id.healthCheckIp ? [id.healthCheckIp] : [],
+        selfSubnets: [...id.serviceCidrs, ...id.clusterCidrs],
+        tunnel: {
+          interfaceName: o.interfaceName,
+          presharedKey: wireguardPsk(o.psk),
+          keepaliveSeconds: 10,
+          interfaceAddresses: [],
+          routeSource: id.healthCheckIp ?? '',
+        },
+        log: o.log,
+      },
+      ports,
+      members: brokerMemberCollections(o.broker, id.namespace),
+      broker: { server: o.broker.server, namespace: id.namespace },
+      driverName: ports.wireguard.driver,
+      publish: () => (this.publishing ? publishGateway(o.broker, id, publicKey) : Promise.resolve('')),
+      writeStatus: (s) => writeStatus(o.stateDir, s),
+      log: o.log,
       ...(o.resyncMs ? { resyncMs: o.resyncMs } : {}),
     });
     publicKey = engine.publicKey;
+    if (this.stopping) return;
     this.engine = engine;
-    await engine.start();
-    if (gen === this.generation) o.log(`gateway ${o.ha.identity}: active`);
+    engine.start();
+  }
+
+  private async activate(): Promise<void> {
+    const vip = this.o.vip;
+    // The address first: the cluster's nodes send to it, and the warm cables carry it at once.
+    if (vip) await this.changeAddresses((a) => a.take([vip]));
+    if (!this.member?.active) return;
+    await this.warming;
+    this.publishing = true;
+    this.engine?.markDirty('became the active gateway');
+    this.o.log(`gateway ${this.o.ha.identity}: active`);
   }
 
   private async deactivate(): Promise<void> {
-    this.generation += 1;
+    this.publishing = false;
     const vip = this.o.vip;
     // FIRST: the floating address, before waiting for anything else.
     if (vip) await this.changeAddresses((a) => a.drop([vip]));
-    await this.activating.catch(() => undefined);
+    await this.warming.catch(() => undefined);
+    await this.stopEngine();
+    this.o.log(`gateway ${this.o.ha.identity}: passive`);
+    if (!this.stopping) this.warming = this.warmUp();
+  }
+
+  private async stopEngine(): Promise<void> {
     const engine = this.engine;
     this.engine = undefined;
     if (engine) await engine.stop();
     await this.removeInterface();
-    this.o.log(`gateway ${this.o.ha.identity}: passive`);
   }
 
   private async removeInterface(): Promise<void> {
-    const link = await this.o.runner.run(['ip', 'link', 'show', 'dev', this.o.interfaceName], {
-      allowNonZeroExit: true,
-    });
-    if (link.code === 0) await this.o.runner.run(['ip', 'link', 'del', 'dev', this.o.interfaceName]);
+    if (await this.o.links.linkGet(this.o.interfaceName)) await this.o.links.linkDelete(this.o.interfaceName);
   }
 }

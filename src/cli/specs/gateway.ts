@@ -1,0 +1,192 @@
+// `moor gateway`.
+import type { CommandSpec, OptionSpec } from '../spec/types.ts';
+import { CHECK_BROKER_CERTIFICATE, PORT, RESYNC, WIREGUARD_DRIVER } from './shared.ts';
+
+export const DEFAULT_GATEWAY_STATE_DIR = '/var/lib/moor-gateway';
+export const DEFAULT_GATEWAY_METRICS_ADDRESS = '127.0.0.1:9477';
+
+/** A duration: "600ms", "2s", or a bare number of seconds (the older form). */
+const duration = (name: string, description: string, def: string): OptionSpec => ({
+  name,
+  kind: 'string',
+  arg: 'DURATION',
+  description,
+  default: def,
+  config: 'command',
+});
+
+export const GATEWAY_SPEC: CommandSpec = {
+  name: 'gateway',
+  summary: 'run the cluster end of the cables (gateway nodes)',
+  description: [
+    'Run a Submariner-compatible WireGuard gateway for a cluster that does not run Submariner. Run it on every gateway node; one of them is active (a Lease in the cluster with fencing, plus authenticated UDP heartbeats between the gateway nodes for a sub-second failover; docs/decisions.md, "Gateway HA"). The active gateway publishes the cluster\'s Cluster and Endpoint on the broker (fresh key per start), terminates cables from every member and routes their subnets, and holds --vip, the address the cluster\'s nodes route remote subnets to.',
+    '--broker-info, --clusterid and --cluster-cidr are required.',
+  ],
+  positionals: [],
+  options: [
+    {
+      name: 'broker-info',
+      kind: 'string',
+      arg: 'FILE',
+      description: 'broker-info.subm whose token may write Clusters/Endpoints (a member token)',
+      config: 'command',
+      complete: 'file',
+    },
+    { name: 'clusterid', kind: 'string', arg: 'ID', description: "this cluster's ID", config: 'command' },
+    {
+      name: 'cluster-cidr',
+      kind: 'list',
+      arg: 'CIDR',
+      description: 'pod CIDR (repeatable)',
+      config: 'command',
+    },
+    {
+      name: 'service-cidr',
+      kind: 'list',
+      arg: 'CIDR',
+      description: 'service CIDR (repeatable)',
+      config: 'command',
+    },
+    {
+      name: 'kubeconfig',
+      kind: 'string',
+      arg: 'FILE',
+      description: "credentials for this cluster's API",
+      defaultText: 'in-cluster service account',
+      config: 'command',
+      complete: 'file',
+    },
+    {
+      name: 'private-ip',
+      kind: 'string',
+      arg: 'IP',
+      description: 'address other gateways reach this node at',
+      defaultText: 'source of the default route',
+    },
+    {
+      name: 'public-ip',
+      kind: 'string',
+      arg: 'IP',
+      description: 'address other gateways reach this node at when it is behind NAT',
+    },
+    { ...PORT, config: 'command' },
+    {
+      name: 'health-check-ip',
+      kind: 'string',
+      arg: 'IP',
+      description: 'address remote gateways ping',
+      defaultText: "this node's address inside a cluster CIDR",
+    },
+    {
+      name: 'vip',
+      kind: 'string',
+      arg: 'CIDR',
+      description: 'floating address of the active gateway, e.g. 10.99.10.10/24',
+      config: 'command',
+    },
+    {
+      name: 'vip-interface',
+      kind: 'string',
+      arg: 'DEV',
+      description: 'device that carries --vip',
+      config: 'command',
+    },
+    {
+      name: 'interface',
+      kind: 'string',
+      arg: 'NAME',
+      description: 'WireGuard interface',
+      default: 'submariner',
+      config: 'command',
+    },
+    {
+      name: 'hostname',
+      kind: 'string',
+      arg: 'NAME',
+      description: 'host name in the Endpoint',
+      defaultText: "this host's name",
+    },
+    {
+      name: 'lease-namespace',
+      kind: 'string',
+      arg: 'NS',
+      description: 'namespace of the leader Lease',
+      default: 'moor-system',
+      config: 'command',
+    },
+    {
+      name: 'lease-name',
+      kind: 'string',
+      arg: 'NAME',
+      description: 'Lease name',
+      default: 'moor-gateway-lock',
+      config: 'command',
+    },
+    duration(
+      'lease-duration',
+      'Lease duration: what a standby that hears no heartbeats waits before it takes over',
+      '15s',
+    ),
+    duration(
+      'renew-deadline',
+      'the active gateway drops the floating address when it has not renewed the Lease for this long, whatever its requests are doing',
+      '600ms',
+    ),
+    duration('retry-period', 'how often the active gateway renews the Lease', '200ms'),
+    {
+      name: 'heartbeat-key-file',
+      kind: 'string',
+      arg: 'FILE',
+      description:
+        "the group's shared secret (the moor-gateway-heartbeat Secret, at least 16 bytes): gateways exchange HMAC-signed UDP heartbeats every 100 ms, and a standby takes over about 0.6 s after the active one dies; without it a standby waits --lease-duration",
+      config: 'command',
+      complete: 'file',
+    },
+    {
+      name: 'heartbeat-port',
+      kind: 'int',
+      arg: 'PORT',
+      min: 1,
+      max: 65535,
+      description: 'UDP port of the heartbeats (the same on every gateway node)',
+      default: 4790,
+      config: 'command',
+    },
+    {
+      name: 'heartbeat-peer',
+      kind: 'list',
+      arg: 'IP',
+      description: 'where heartbeats go (repeatable)',
+      defaultText: "the broadcast address of --vip's subnet",
+      config: 'command',
+    },
+    {
+      name: 'identity',
+      kind: 'string',
+      arg: 'NAME',
+      description: 'leader-election identity',
+      defaultText: '<hostname>-moor-gateway',
+    },
+    {
+      name: 'state-dir',
+      kind: 'string',
+      arg: 'DIR',
+      description: 'status and logs',
+      default: DEFAULT_GATEWAY_STATE_DIR,
+      config: 'command',
+      complete: 'dir',
+    },
+    { ...WIREGUARD_DRIVER, config: 'command' },
+    { ...RESYNC, config: 'command' },
+    { ...CHECK_BROKER_CERTIFICATE, config: 'command' },
+    {
+      name: 'metrics-address',
+      kind: 'string',
+      arg: 'HOST:PORT',
+      description:
+        'Prometheus /metrics listen address; "off" disables; a passive gateway reports moor_gateway_active 0 and its moor_ha_* lines only',
+      default: DEFAULT_GATEWAY_METRICS_ADDRESS,
+      config: 'command',
+    },
+  ],
+};
