@@ -53,8 +53,7 @@ async function failOnce(
   try {
     await ping.firstReplyAfter(Date.now(), 30_000); // the path works before the kill
     await sleep(300);
-    const killedAt = Date.now();
-    await killGatewayNode(cs, dead);
+    const killedAt = await killGatewayNode(cs, dead);
     const restored = await ping.firstReplyAfter(killedAt + IN_FLIGHT_MS, 60_000);
     const created = await watch.waitFor(
       (e) => e.clusterId === 'east' && e.hostname === survivor,

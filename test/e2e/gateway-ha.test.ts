@@ -202,8 +202,7 @@ describe('clusterset with moor gateways and a host', () => {
 
   it('hard kill of the active gateway node (all processes, all links): traffic resumes through the standby', async () => {
     const { active, standby, sampler, ping } = await startWatching();
-    const killedAt = Date.now();
-    await killGatewayNode(cs, active);
+    const killedAt = await killGatewayNode(cs, active);
     const moved = await resumedThrough(sampler, ping, standby, killedAt);
     await sampler.stop();
     ping.stop();

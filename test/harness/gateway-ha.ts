@@ -93,10 +93,12 @@ export async function restoreApiServer(cs: Clusterset, node: string): Promise<vo
   await cs.topo.host(node).exec(['nft', 'delete', 'table', 'inet', CUT_TABLE], { allowFail: true });
 }
 
-/** Node death: every process in its namespace SIGKILLed at once, then every link deleted. */
-export async function killGatewayNode(cs: Clusterset, node: string): Promise<void> {
+/** Node death: every process in its namespace SIGKILLed at once, then every link deleted.
+ * Resolves to the wall-clock ms of the SIGKILLs (the moment of death). */
+export async function killGatewayNode(cs: Clusterset, node: string): Promise<number> {
   const host = cs.topo.host(node);
   const pids = (await exec(['ip', 'netns', 'pids', host.ns])).stdout.split(/\s+/).filter(Boolean);
+  const diedAt = Date.now();
   for (const pid of pids) {
     try {
       process.kill(Number(pid), 'SIGKILL');
@@ -110,6 +112,7 @@ export async function killGatewayNode(cs: Clusterset, node: string): Promise<voi
   for (const l of links) {
     if (l.ifname !== 'lo') await host.exec(['ip', 'link', 'del', l.ifname], { allowFail: true });
   }
+  return diedAt;
 }
 
 /** A rebooted node: its LAN link, CNI bridge and routes rebuilt as buildClusterset made them
