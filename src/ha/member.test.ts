@@ -165,6 +165,10 @@ describe('HaMember', () => {
     expect(added - killedAt).toBeLessThanOrEqual(T.renewDeadlineMs + 2 * T.clockMarginMs + 20);
     expect(added - killedAt).toBeGreaterThanOrEqual(T.heartbeatTimeoutMs);
     expect(g.store.record?.holder).toBe('b');
+    // One read when the heartbeats stopped, then, once the lapse is proven, the conditional
+    // write on exactly that record, without reading it again.
+    const after = b.lease.requests.filter((r) => r.at > killedAt).map((r) => r.kind);
+    expect(after.slice(0, 2)).toEqual(['read', 'write']);
   });
 
   it('lost heartbeats alone never move the role while the leader still renews', async () => {

@@ -69,6 +69,9 @@ export class HaMember {
   private checkTimer: TimerHandle | undefined;
   private checkAt = Number.POSITIVE_INFINITY;
   private campaignNotBefore = 0;
+  /** A record read during a takeover whose lapse is only waited for: written over without
+   * reading it again (the write is conditional on it, so nothing is lost if it moved). */
+  private directTakeover: { key: string; record: LeaseRecord | undefined } | undefined;
   // Shared.
   private heartbeatTimer: TimerHandle | undefined;
   private leaseBusy = false;
@@ -189,6 +192,7 @@ export class HaMember {
     if (hb.role === 'leader') {
       if (this.role === 'leader') this.o.log(`heartbeat from ${hb.from} claims leadership while we lead`);
       this.lastLeaderHb = { at: now, record: hb.records[0]?.record ?? '' };
+      this.directTakeover = undefined; // the leader is alive: read before writing
       if (this.silenceTimer) this.o.clock.clearTimeout(this.silenceTimer);
       this.silenceTimer = this.o.clock.setTimeout(() => this.onSilence(), this.t.heartbeatTimeoutMs);
     } else if (hb.released && this.role === 'standby') {
@@ -257,6 +261,19 @@ export class HaMember {
   /** Standby: read the Lease; take it when it is free, ours, or provably lapsed. */
   private async campaign(): Promise<void> {
     const next = () => this.scheduleCheck(this.t.pollIntervalMs);
+    const direct = this.directTakeover;
+    this.directTakeover = undefined;
+    if (direct && this.observed?.key === direct.key) {
+      const now = this.o.clock.now();
+      if (
+        now >= this.campaignNotBefore &&
+        now >= this.lapsesAt(direct.record, direct.key, this.observed.firstSeenAt)
+      ) {
+        await this.acquire(direct.record);
+        if (!this.active) this.scheduleCheck(0); // it moved: read it
+        return;
+      }
+    }
     let record: LeaseRecord | undefined;
     const read = this.abortAfter(this.t.requestTimeoutMs);
     try {
@@ -275,7 +292,11 @@ export class HaMember {
     else this.observed.record = record;
     const lapsesAt = this.lapsesAt(record, key, this.observed.firstSeenAt);
     if (now < this.campaignNotBefore) return this.scheduleCheck(this.campaignNotBefore - now);
-    if (now < lapsesAt) return this.scheduleCheck(Math.min(this.t.pollIntervalMs, lapsesAt - now));
+    if (now < lapsesAt) {
+      const silent = !this.lastLeaderHb || now - this.lastLeaderHb.at >= this.t.heartbeatTimeoutMs;
+      if (silent && lapsesAt - now <= this.t.pollIntervalMs) this.directTakeover = { key, record };
+      return this.scheduleCheck(Math.min(this.t.pollIntervalMs, lapsesAt - now));
+    }
     await this.acquire(record);
     if (!this.active) next();
   }
