@@ -184,13 +184,31 @@ export class GatewayService {
 
   private async activate(): Promise<void> {
     const vip = this.o.vip;
-    // The address first: the cluster's nodes send to it, and the warm cables carry it at once.
-    if (vip) await this.changeAddresses((a) => a.take([vip]));
-    if (!this.member?.active) return;
+    // The address (the cluster's nodes send to it) and the Endpoint (every member waits for the
+    // new key) at once: the warm cables carry traffic as soon as both are out.
+    const address = vip ? this.changeAddresses((a) => a.take([vip])) : Promise.resolve();
+    const published = this.publishNow();
+    await address;
+    await published;
+    if (this.member?.active) this.o.log(`gateway ${this.o.ha.identity}: active`);
+  }
+
+  private async publishNow(): Promise<void> {
     await this.warming;
+    if (!this.member?.active) return;
     this.publishing = true;
-    this.engine?.markDirty('became the active gateway');
-    this.o.log(`gateway ${this.o.ha.identity}: active`);
+    const engine = this.engine;
+    // Cables already programmed (one reconcile done): publish directly, not after the next
+    // reconcile has re-read the kernel; the engine's registration stage re-asserts it anyway.
+    // Before that, publishing early would make members handshake with a half-made interface.
+    if (engine?.loop.last && engine.loop.last.errors.length === 0) {
+      await publishGateway(this.o.broker, this.o.identity, engine.publicKey).catch((err: unknown) =>
+        this.o.log(
+          `publishing on activation: ${err instanceof Error ? err.message : String(err)} (the engine retries)`,
+        ),
+      );
+    }
+    engine?.markDirty('became the active gateway');
   }
 
   private async deactivate(): Promise<void> {
