@@ -209,6 +209,16 @@ describe('clusterset with moor gateways and a host', () => {
     expect(sampler.overlaps()).toEqual([]);
     expect(moved.holders).toEqual([standby]);
     expect((await activeGateway('east')).host).toBe(standby);
+    // The gratuitous ARP reached the worker: its neighbour entry for the floating address is
+    // the standby's MAC (without GARP the dead node's MAC would linger for seconds).
+    const east = cs.clusters.east;
+    const mac = JSON.parse(
+      (await cs.topo.host(standby).exec(['ip', '-j', 'link', 'show', `to-${east.id}`])).stdout,
+    )[0]?.address;
+    const neigh = JSON.parse(
+      (await cs.topo.host(east.worker).exec(['ip', '-j', 'neigh', 'show', east.vip])).stdout || '[]',
+    ) as Array<{ lladdr?: string }>;
+    expect(neigh[0]?.lladdr).toBe(mac);
     await reach('vm1', cs.clusters.east.podAddress);
     await reach(cs.clusters.west.pod, cs.clusters.east.podAddress);
     expect(agent.running).toBe(true);
