@@ -1,5 +1,4 @@
 // `moor gateway`: run the cluster end of the cables on a gateway node.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ensureStateDir } from '../agent/state.ts';
 import { detectPrivateIp, localAddresses } from '../agent/underlay.ts';
@@ -14,6 +13,7 @@ import { GatewayService } from '../gateway/gateway.ts';
 import { monotonicClock } from '../ha/clock.ts';
 import { renderHaMetrics } from '../ha/metrics.ts';
 import { type HaTimings, PRODUCTION_TIMINGS, validateTimings } from '../ha/timings.ts';
+import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { cidrLast, contains, formatIpv4, parseCidr, parseIpv4, tryParseAddressInCidr } from '../net/ipv4.ts';
@@ -194,21 +194,21 @@ function haTimings(p: Parameters<typeof stringOption>[0]): HaTimings {
   });
 }
 
+const HEARTBEAT_KEY_HINT =
+  'create it with: kubectl -n moor-system create secret generic moor-gateway-heartbeat --from-literal=key="$(head -c 32 /dev/urandom | base64)", and mount it (k8s/gateway/gateway.yaml)';
+
 function readHeartbeatSecret(path: string): Buffer {
-  let secret: Buffer;
-  try {
-    secret = readFileSync(path);
-  } catch (err) {
-    throw new MoorError('invalid-input', `cannot read the heartbeat key ${path}: ${(err as Error).message}`, {
-      hint: 'mount the moor-gateway-heartbeat Secret there (see k8s/gateway/gateway.yaml)',
-    });
-  }
+  const secret = readInputFile(path, {
+    what: 'heartbeat key file',
+    maxBytes: 64 * 1024,
+    hint: HEARTBEAT_KEY_HINT,
+  });
   if (secret.length < 16)
     throw new MoorError(
       'invalid-input',
-      `the heartbeat key ${path} has ${secret.length} bytes, fewer than 16`,
+      `the heartbeat key file ${path} has ${secret.length} bytes, fewer than 16`,
       {
-        hint: 'create it with: kubectl -n moor-system create secret generic moor-gateway-heartbeat --from-literal=key=$(head -c 32 /dev/urandom | base64)',
+        hint: HEARTBEAT_KEY_HINT,
       },
     );
   return secret;
