@@ -20,10 +20,20 @@ function pod(ns: string, name: string, ip: string | undefined, policy = 'checkou
 describe('workload owner', () => {
   const index = ownerIndex({
     replicaSets: [
-      { namespace: 'payments', name: 'checkout-7d9f', owners: [{ kind: 'Deployment', name: 'checkout', controller: true }] },
+      {
+        namespace: 'payments',
+        name: 'checkout-7d9f',
+        owners: [{ kind: 'Deployment', name: 'checkout', controller: true }],
+      },
       { namespace: 'payments', name: 'orphan-rs', owners: [] },
     ],
-    jobs: [{ namespace: 'batch', name: 'report-2890', owners: [{ kind: 'CronJob', name: 'report', controller: true }] }],
+    jobs: [
+      {
+        namespace: 'batch',
+        name: 'report-2890',
+        owners: [{ kind: 'CronJob', name: 'report', controller: true }],
+      },
+    ],
   });
   const of = (ns: string, owners: { kind: string; name: string; controller?: boolean }[]) =>
     resolveWorkload({ namespace: ns, name: 'p-1', owners }, index);
@@ -39,8 +49,14 @@ describe('workload owner', () => {
     });
   });
   it('StatefulSet and DaemonSet own their pods directly; a bare pod is its own workload', () => {
-    expect(of('db', [{ kind: 'StatefulSet', name: 'pg', controller: true }])).toEqual({ kind: 'StatefulSet', name: 'pg' });
-    expect(of('kube', [{ kind: 'DaemonSet', name: 'fluent', controller: true }])).toEqual({ kind: 'DaemonSet', name: 'fluent' });
+    expect(of('db', [{ kind: 'StatefulSet', name: 'pg', controller: true }])).toEqual({
+      kind: 'StatefulSet',
+      name: 'pg',
+    });
+    expect(of('kube', [{ kind: 'DaemonSet', name: 'fluent', controller: true }])).toEqual({
+      kind: 'DaemonSet',
+      name: 'fluent',
+    });
     expect(of('x', [])).toEqual({ kind: 'Pod', name: 'p-1' });
   });
   it('a ReplicaSet without a Deployment, or one not listed, is the workload itself', () => {
@@ -60,7 +76,12 @@ describe('workload owner', () => {
         { kind: 'StatefulSet', name: 'pg', controller: true },
       ]),
     ).toEqual({ kind: 'StatefulSet', name: 'pg' });
-    expect(of('db', [{ kind: 'A', name: 'a' }, { kind: 'B', name: 'b' }])).toEqual({ kind: 'Pod', name: 'p-1' });
+    expect(
+      of('db', [
+        { kind: 'A', name: 'a' },
+        { kind: 'B', name: 'b' },
+      ]),
+    ).toEqual({ kind: 'Pod', name: 'p-1' });
   });
 });
 
@@ -70,8 +91,17 @@ const workloads = (pods: PodAssignment[]) =>
 
 describe('planMapping (golden)', () => {
   it('one slice per policy with entries, destinations and since', () => {
-    const pods = [pod('payments', 'checkout-b', '203.0.113.20'), pod('payments', 'checkout-a', '203.0.113.20')];
-    const plan = planMapping({ policies: [checkout], assignments: pods, workloads: workloads(pods), previous: [], now: T0 });
+    const pods = [
+      pod('payments', 'checkout-b', '203.0.113.20'),
+      pod('payments', 'checkout-a', '203.0.113.20'),
+    ];
+    const plan = planMapping({
+      policies: [checkout],
+      assignments: pods,
+      workloads: workloads(pods),
+      previous: [],
+      now: T0,
+    });
     expect(plan.slices).toEqual([
       {
         name: 'checkout-0',
@@ -103,14 +133,32 @@ describe('planMapping (golden)', () => {
 
   it('a second pass with nothing new writes nothing and keeps since', () => {
     const pods = [pod('payments', 'a', '203.0.113.20')];
-    const first = planMapping({ policies: [checkout], assignments: pods, workloads: workloads(pods), previous: [], now: T0 });
-    const second = planMapping({ policies: [checkout], assignments: pods, workloads: workloads(pods), previous: first.slices, now: T1 });
+    const first = planMapping({
+      policies: [checkout],
+      assignments: pods,
+      workloads: workloads(pods),
+      previous: [],
+      now: T0,
+    });
+    const second = planMapping({
+      policies: [checkout],
+      assignments: pods,
+      workloads: workloads(pods),
+      previous: first.slices,
+      now: T1,
+    });
     expect(second.write).toEqual([]);
     expect(second.slices).toEqual(first.slices);
   });
 
   it('an IP change restarts since; a pod without an IP yet is mapped and counted apart', () => {
-    const first = planMapping({ policies: [checkout], assignments: [pod('p', 'a', '203.0.113.20')], workloads: new Map(), previous: [], now: T0 });
+    const first = planMapping({
+      policies: [checkout],
+      assignments: [pod('p', 'a', '203.0.113.20')],
+      workloads: new Map(),
+      previous: [],
+      now: T0,
+    });
     const moved = planMapping({
       policies: [checkout],
       assignments: [pod('p', 'a', '203.0.113.21'), pod('p', 'b', undefined)],
@@ -127,7 +175,14 @@ describe('planMapping (golden)', () => {
 
   it('slices hold at most maxEntries; removing the last pod of a slice deletes it', () => {
     const pods = ['a', 'b', 'c', 'd', 'e'].map((n) => pod('p', n, '203.0.113.20'));
-    const plan = planMapping({ policies: [checkout], assignments: pods, workloads: new Map(), previous: [], now: T0, maxEntries: 2 });
+    const plan = planMapping({
+      policies: [checkout],
+      assignments: pods,
+      workloads: new Map(),
+      previous: [],
+      now: T0,
+      maxEntries: 2,
+    });
     expect(plan.slices.map((s) => [s.name, s.entries.map((e) => e.pod)])).toEqual([
       ['checkout-0', ['a', 'b']],
       ['checkout-1', ['c', 'd']],
@@ -169,13 +224,25 @@ describe('planMapping (golden)', () => {
 describe('EgressMapSlice wire', () => {
   it('round-trips and refuses a label that disagrees with the content', () => {
     const pods = [pod('payments', 'a', '203.0.113.20')];
-    const [slice] = planMapping({ policies: [checkout], assignments: pods, workloads: workloads(pods), previous: [], now: T0 }).slices;
+    const [slice] = planMapping({
+      policies: [checkout],
+      assignments: pods,
+      workloads: workloads(pods),
+      previous: [],
+      now: T0,
+    }).slices;
     if (!slice) throw new Error('no slice');
     const obj = mapSliceObject(slice);
     expect(readMapSlice(obj)).toEqual({ ok: true, slice, skippedEntries: 0 });
     const forged = { ...obj, metadata: { name: slice.name, labels: { 'egress.moor.io/policy': 'other' } } };
-    expect(readMapSlice(forged)).toMatchObject({ ok: false, problem: expect.stringContaining('does not match') });
-    const garbled = { ...obj, entries: [...(obj.entries as unknown[]), { pod: 3 }, { ...slice.entries[0], egressIP: 'x' }] };
+    expect(readMapSlice(forged)).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('does not match'),
+    });
+    const garbled = {
+      ...obj,
+      entries: [...(obj.entries as unknown[]), { pod: 3 }, { ...slice.entries[0], egressIP: 'x' }],
+    };
     expect(readMapSlice(garbled)).toMatchObject({ ok: true, skippedEntries: 2 });
     expect(readMapSlice(null)).toMatchObject({ ok: false });
   });
@@ -191,14 +258,24 @@ describe('planMapping (properties)', () => {
     }),
     { selector: (p) => `${p.ns}/${p.name}`, maxLength: 40 },
   );
-  const policies: MapPolicy[] = [checkout, { name: 'ledger', gateway: 'east', destinations: [{ cidr: '0.0.0.0/0' }] }];
+  const policies: MapPolicy[] = [
+    checkout,
+    { name: 'ledger', gateway: 'east', destinations: [{ cidr: '0.0.0.0/0' }] },
+  ];
   const toAssign = (ps: { ns: string; name: string; ip: string | undefined; policy: string }[]) =>
     ps.map((p) => pod(p.ns, p.name, p.ip, p.policy));
 
   it('the result does not depend on the order of assignments or previous slices', () => {
     fc.assert(
       fc.property(arbPods, arbPods, fc.integer(), (before, now, seed) => {
-        const prev = planMapping({ policies, assignments: toAssign(before), workloads: new Map(), previous: [], now: T0, maxEntries: 3 }).slices;
+        const prev = planMapping({
+          policies,
+          assignments: toAssign(before),
+          workloads: new Map(),
+          previous: [],
+          now: T0,
+          maxEntries: 3,
+        }).slices;
         const shuffle = <T>(xs: T[]) => {
           const out = [...xs];
           let r = seed >>> 0;
@@ -209,8 +286,22 @@ describe('planMapping (properties)', () => {
           }
           return out;
         };
-        const a = planMapping({ policies, assignments: toAssign(now), workloads: new Map(), previous: prev, now: T1, maxEntries: 3 });
-        const b = planMapping({ policies: [...policies].reverse(), assignments: shuffle(toAssign(now)), workloads: new Map(), previous: shuffle(prev), now: T1, maxEntries: 3 });
+        const a = planMapping({
+          policies,
+          assignments: toAssign(now),
+          workloads: new Map(),
+          previous: prev,
+          now: T1,
+          maxEntries: 3,
+        });
+        const b = planMapping({
+          policies: [...policies].reverse(),
+          assignments: shuffle(toAssign(now)),
+          workloads: new Map(),
+          previous: shuffle(prev),
+          now: T1,
+          maxEntries: 3,
+        });
         expect(b).toEqual(a);
       }),
     );
@@ -220,15 +311,33 @@ describe('planMapping (properties)', () => {
     fc.assert(
       fc.property(arbPods, fc.nat(), fc.constantFrom('add', 'remove', 'change'), (pods, pick, op) => {
         const base = toAssign(pods);
-        const prev = planMapping({ policies, assignments: base, workloads: new Map(), previous: [], now: T0, maxEntries: 3 });
+        const prev = planMapping({
+          policies,
+          assignments: base,
+          workloads: new Map(),
+          previous: [],
+          now: T0,
+          maxEntries: 3,
+        });
         let next = base;
         if (op === 'add') next = [...base, pod('z', 'new', '203.0.113.20')];
         else if (base.length > 0) {
           const victim = base[pick % base.length] as PodAssignment;
           next = base.filter((p) => p !== victim);
-          if (op === 'change') next.push({ ...victim, egressIP: victim.egressIP === '203.0.113.99' ? undefined : '203.0.113.99' });
+          if (op === 'change')
+            next.push({
+              ...victim,
+              egressIP: victim.egressIP === '203.0.113.99' ? undefined : '203.0.113.99',
+            });
         }
-        const plan = planMapping({ policies, assignments: next, workloads: new Map(), previous: prev.slices, now: T1, maxEntries: 3 });
+        const plan = planMapping({
+          policies,
+          assignments: next,
+          workloads: new Map(),
+          previous: prev.slices,
+          now: T1,
+          maxEntries: 3,
+        });
         expect(plan.write.length + plan.remove.length).toBeLessThanOrEqual(1);
         for (const s of plan.slices) expect(s.entries.length).toBeLessThanOrEqual(3);
         const mapped = plan.slices.flatMap((s) => s.entries.map((e) => `${e.namespace}/${e.pod}`)).sort();

@@ -6,8 +6,9 @@
 //   - new pods fill existing slices with room (name order), then new slices;
 //   - a slice left empty is deleted; slices are never repacked (repacking rewrites many).
 // The result depends only on the sets given (previous slices, assignments), never on their order.
-import type { PodAssignment } from './egress-pods.ts';
+
 import type { Workload } from './egress-mapping-owner.ts';
+import type { PodAssignment } from './egress-pods.ts';
 import { compareNames, type Destination, podKey } from './egress-types.ts';
 
 export const MAX_ENTRIES = 100;
@@ -139,7 +140,10 @@ function sliceShell(name: string, policy: MapPolicy): Omit<MapSlice, 'entries'> 
     name,
     policy: policy.name,
     gateway: policy.gateway,
-    destinations: policy.destinations.map((d) => ({ cidr: d.cidr, ...(d.except ? { except: [...d.except] } : {}) })),
+    destinations: policy.destinations.map((d) => ({
+      cidr: d.cidr,
+      ...(d.except ? { except: [...d.except] } : {}),
+    })),
   };
 }
 
@@ -202,7 +206,16 @@ function canonical(s: MapSlice): string {
     destinations: s.destinations.map((d) => ({ cidr: d.cidr, except: d.except ?? [] })),
     entries: [...s.entries]
       .sort((x, y) => compareNames(entryKey(x), entryKey(y)))
-      .map((e) => [e.namespace, e.pod, e.node, e.podIP, e.workload.kind, e.workload.name, e.egressIP, e.since]),
+      .map((e) => [
+        e.namespace,
+        e.pod,
+        e.node,
+        e.podIP,
+        e.workload.kind,
+        e.workload.name,
+        e.egressIP,
+        e.since,
+      ]),
   });
 }
 
