@@ -105,9 +105,9 @@ describe('advanceHistory', () => {
   });
 
   it('pods without an egress IP hold no IP', () => {
-    expect(
-      step([], [row('a', '2026-11-01T00:00:00Z', 'x', null)], '2026-11-01T00:00:00Z').histories,
-    ).toEqual([]);
+    expect(step([], [row('a', '2026-11-01T00:00:00Z', 'x', null)], '2026-11-01T00:00:00Z').histories).toEqual(
+      [],
+    );
   });
 
   it('property: every record is closed or held now; history only grows inside the retention; order of rows is irrelevant', () => {

@@ -1,7 +1,7 @@
 // The one reader and writer of EgressMapSlice objects (k8s/egress/crds/egressmapslices.yaml):
 // plain JSON in and out. The reader never trusts shape or types: an entry it cannot use is
 // skipped and counted, a slice whose label disagrees with its content is refused.
-import { tryParseIpv4 } from '../net/ipv4.ts';
+import { formatCidr, tryParseAddressOrCidr, tryParseIpv4 } from '../net/ipv4.ts';
 import type { MapEntry, MapSlice } from './egress-mapping.ts';
 import { POLICY_LABEL } from './egress-mapping.ts';
 import type { Destination } from './egress-types.ts';
@@ -17,6 +17,13 @@ type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const isTime = (v: string | undefined): v is string => v !== undefined && !Number.isNaN(Date.parse(v));
+
+/** A CIDR in network form (host bits cleared), or undefined. */
+function cidrText(v: unknown): string | undefined {
+  const s = str(v);
+  const parsed = s === undefined ? undefined : tryParseAddressOrCidr(s);
+  return parsed?.ok ? formatCidr(parsed.value) : undefined;
+}
 
 export function mapSliceObject(s: MapSlice): Json {
   return {
@@ -43,9 +50,12 @@ export function readMapSlice(o: unknown): SliceRead {
   if (!Array.isArray(o.destinations)) return bad('destinations must be a list');
   const destinations: Destination[] = [];
   for (const d of o.destinations) {
-    const cidr = isObj(d) ? str(d.cidr) : undefined;
-    if (!cidr) return bad('a destination without cidr');
-    const except = isObj(d) && Array.isArray(d.except) ? d.except.filter((x) => typeof x === 'string') : [];
+    const cidr = isObj(d) ? cidrText(d.cidr) : undefined;
+    if (!cidr) return bad('a destination without a valid IPv4 cidr');
+    const rawExcept = isObj(d) && Array.isArray(d.except) ? d.except : [];
+    const except = rawExcept.map(cidrText).filter((x): x is string => x !== undefined);
+    if (except.length !== rawExcept.length)
+      return bad(`destination ${cidr} has an exception that is not an IPv4 CIDR`);
     destinations.push(except.length > 0 ? { cidr, except } : { cidr });
   }
   const entries: MapEntry[] = [];
