@@ -1,5 +1,6 @@
 // The command table: each command's spec (./specs/) paired with its implementation. This list
 // and ./specs/index.ts are the only places that name the commands.
+import { runAcl } from './acl-command.ts';
 import { runAgent } from './agent-command.ts';
 import { runConfig } from './config-command.ts';
 import { runDiagnose } from './diagnose-command.ts';
@@ -38,6 +39,7 @@ const RUNNERS: Record<string, Command['run']> = {
   show: runShow,
   config: runConfig,
   diagnose: (args) => runDiagnose(args, VERSION),
+  acl: runAcl,
   version: runVersion,
 };
 

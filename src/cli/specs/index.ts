@@ -2,6 +2,7 @@
 // (../commands.ts) pairs each with its implementation; scripts/gen-docs.ts generates completion,
 // the man page and the default config file from this list alone.
 import type { CommandSpec } from '../spec/types.ts';
+import { ACL_SPEC } from './acl.ts';
 import { AGENT_SPEC } from './agent.ts';
 import { CONFIG_SPEC } from './config.ts';
 import { DIAGNOSE_SPEC } from './diagnose.ts';
@@ -29,5 +30,6 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   SHOW_SPEC,
   CONFIG_SPEC,
   DIAGNOSE_SPEC,
+  ACL_SPEC,
   VERSION_SPEC,
 ];

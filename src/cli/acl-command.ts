@@ -1,0 +1,195 @@
+// `moor acl export|who|diff`: reads the mapping and history objects from the cluster API and
+// prints them for firewall teams. All formatting is in src/acl (pure, golden-tested).
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { diffAcl, readAclExport, renderDiff } from '../acl/diff.ts';
+import { type AclFormat, renderAcl } from '../acl/render.ts';
+import { type AclFilter, aclRules, describeRule, parseWorkloadFilter } from '../acl/rules.ts';
+import { namespaceExists, type Problem, policyExists, readHistories, readMapping } from '../acl/store.ts';
+import { MoorError } from '../errors.ts';
+import { readInputFile } from '../inputFile.ts';
+import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
+import { KubeRestClient } from '../k8s/rest.ts';
+import { isIpv4 } from '../net/ipv4.ts';
+import { advanceHistory, who } from '../plan/egress-history.ts';
+import { boolOption, enumOption, type Parsed, parseCommand, stringOption } from './args.ts';
+import { renderHelp } from './spec/help.ts';
+import type { CommandSpec } from './spec/types.ts';
+import { ACL_DIFF_SPEC, ACL_EXPORT_SPEC, ACL_SPEC, ACL_WHO_SPEC } from './specs/acl.ts';
+
+/** kubectl's order: --kubeconfig, then $KUBECONFIG (first existing file of the list), ~/.kube/config, in-cluster. */
+export function clusterClient(parsed: Parsed): KubeRestClient {
+  const given = stringOption(parsed, 'kubeconfig');
+  const candidates =
+    given !== undefined && parsed.sources.kubeconfig === 'flag'
+      ? [given]
+      : [...(given ?? '').split(':').filter(Boolean), join(homedir(), '.kube', 'config')];
+  const path = parsed.sources.kubeconfig === 'flag' ? given : candidates.find((p) => existsSync(p));
+  return new KubeRestClient(path ? loadKubeconfig(path) : inClusterConfig());
+}
+
+function warn(problems: readonly Problem[]): void {
+  for (const p of problems) process.stderr.write(`moor acl: ignored ${p.object}: ${p.problem}\n`);
+}
+
+function sub(args: string[], spec: CommandSpec, word: string): Parsed | undefined {
+  const parsed = parseCommand(spec, args, { path: ['acl', word], consumedPositionals: 1 });
+  if (boolOption(parsed, 'help')) {
+    process.stdout.write(renderHelp(['acl', word], spec));
+    return undefined;
+  }
+  return parsed;
+}
+
+export async function runAcl(args: string[]): Promise<number> {
+  const parsed = parseCommand(ACL_SPEC, args, { path: ['acl'] });
+  const what = parsed.positionals[0];
+  if (what === undefined) {
+    process.stdout.write(renderHelp(['acl'], ACL_SPEC));
+    return boolOption(parsed, 'help') ? 0 : 2;
+  }
+  const run = { export: runExport, who: runWho, diff: runDiff }[what];
+  if (!run)
+    throw new MoorError('invalid-argument', `acl: unknown subcommand "${what}"`, {
+      hint: 'moor acl export|who|diff',
+    });
+  return run(args);
+}
+
+async function filterFrom(parsed: Parsed, client: KubeRestClient): Promise<AclFilter> {
+  const filter: AclFilter = {};
+  const ns = stringOption(parsed, 'namespace');
+  const policy = stringOption(parsed, 'policy');
+  const workload = stringOption(parsed, 'workload');
+  if (workload !== undefined) {
+    if (!parseWorkloadFilter(workload))
+      throw new MoorError('invalid-argument', `--workload ${JSON.stringify(workload)} is not KIND/NAME`, {
+        hint: 'e.g. --workload Deployment/checkout',
+      });
+    filter.workload = workload;
+  }
+  if (policy !== undefined) {
+    if (!(await policyExists(client, policy)))
+      throw new MoorError('not-found', `there is no EgressPolicy named "${policy}"`, {
+        hint: 'list them with: kubectl get egresspolicies',
+      });
+    filter.policy = policy;
+  }
+  if (ns !== undefined) {
+    if (!(await namespaceExists(client, ns)))
+      throw new MoorError('not-found', `there is no namespace "${ns}"`, {
+        hint: 'list them with: kubectl get namespaces',
+      });
+    filter.namespace = ns;
+  }
+  return filter;
+}
+
+async function runExport(args: string[]): Promise<number> {
+  const parsed = sub(args, ACL_EXPORT_SPEC, 'export');
+  if (!parsed) return 0;
+  const client = clusterClient(parsed);
+  try {
+    const filter = await filterFrom(parsed, client);
+    const { rows, problems } = await readMapping(client);
+    warn(problems);
+    const rules = aclRules(rows, filter);
+    if (filter.workload !== undefined && rules.length === 0)
+      throw new MoorError('not-found', `no pod of ${filter.workload} leaves from an egress IP`, {
+        hint: 'check the workload name and the policies that select it: moor acl export',
+      });
+    const cluster = stringOption(parsed, 'cluster');
+    const doc = { generatedAt: new Date().toISOString(), ...(cluster ? { cluster } : {}), filter, rules };
+    process.stdout.write(renderAcl(doc, (enumOption(parsed, 'output') ?? 'json') as AclFormat));
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+async function runWho(args: string[]): Promise<number> {
+  const parsed = sub(args, ACL_WHO_SPEC, 'who');
+  if (!parsed) return 0;
+  const ip = parsed.positionals[1];
+  if (ip === undefined || !isIpv4(ip))
+    throw new MoorError(
+      'invalid-argument',
+      `acl who: ${ip === undefined ? 'give an IP' : `"${ip}" is not an IPv4 address`}`,
+      {
+        hint: 'moor acl who 203.0.113.20 [--at 2026-11-24T14:02:00Z]',
+      },
+    );
+  const atText = stringOption(parsed, 'at');
+  const now = new Date().toISOString();
+  if (atText !== undefined && Number.isNaN(Date.parse(atText)))
+    throw new MoorError('invalid-argument', `--at ${JSON.stringify(atText)} is not a time`, {
+      hint: 'give RFC 3339, e.g. 2026-11-24T14:02:00Z',
+    });
+  const at = atText === undefined ? now : new Date(Date.parse(atText)).toISOString();
+  const client = clusterClient(parsed);
+  try {
+    const [{ histories, problems }, mapping] = await Promise.all([
+      readHistories(client),
+      readMapping(client),
+    ]);
+    warn([...problems, ...mapping.problems]);
+    // The history as the controller would write it next: the current mapping opens what it holds now.
+    const merged = advanceHistory({
+      previous: histories,
+      rows: mapping.rows,
+      now,
+      retentionMs: Number.MAX_SAFE_INTEGER,
+    });
+    const answer = who(merged.histories, ip, at);
+    if (enumOption(parsed, 'output') === 'json') process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+    else if (!answer.known)
+      process.stdout.write(
+        answer.reason === 'never-used'
+          ? `${ip} has never been an egress IP in this cluster (as far as the kept history goes)\n`
+          : `${ip} was not held by any workload at ${at}\n`,
+      );
+    else
+      for (const r of answer.holders)
+        process.stdout.write(
+          `${ip} at ${at}: ${describeRule({ ...r, egressIP: ip, destinations: [], pods: r.pods.length })}, held from ${r.from} ${r.to ? `to ${r.to}` : 'until now'}; pods: ${r.pods.join(', ')}\n`,
+        );
+    return answer.known ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}
+
+async function runDiff(args: string[]): Promise<number> {
+  const parsed = sub(args, ACL_DIFF_SPEC, 'diff');
+  if (!parsed) return 0;
+  const file = parsed.positionals[1];
+  if (file === undefined)
+    throw new MoorError('invalid-argument', 'acl diff: give the earlier export file', {
+      hint: 'moor acl export -o json > acl.json; later: moor acl diff acl.json',
+    });
+  const before = readAclExport(
+    readInputFile(file, {
+      what: 'earlier export',
+      maxBytes: 64 << 20,
+      hint: 'give a file written by moor acl export',
+    }).toString('utf8'),
+    file,
+  );
+  const client = clusterClient(parsed);
+  try {
+    const given = await filterFrom(parsed, client);
+    const filter = Object.keys(given).length > 0 ? given : before.filter;
+    const { rows, problems } = await readMapping(client);
+    warn(problems);
+    const changes = diffAcl(before.rules, aclRules(rows, filter));
+    process.stdout.write(
+      enumOption(parsed, 'output') === 'json'
+        ? `${JSON.stringify(changes, null, 2)}\n`
+        : renderDiff(changes, before.cluster),
+    );
+    return changes.length === 0 ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}

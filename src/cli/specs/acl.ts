@@ -1,0 +1,106 @@
+// `moor acl export|who|diff`: the egress ACL for firewall teams.
+import type { CommandSpec, OptionSpec } from '../spec/types.ts';
+
+export const KUBECONFIG: OptionSpec = {
+  name: 'kubeconfig',
+  kind: 'string',
+  arg: 'FILE',
+  description: "credentials for the cluster's API, as kubectl reads them",
+  defaultText: '~/.kube/config, else the in-cluster service account',
+  env: 'KUBECONFIG',
+  complete: 'file',
+};
+
+const FILTERS: OptionSpec[] = [
+  { name: 'namespace', kind: 'string', arg: 'NS', description: 'only workloads in this namespace' },
+  { name: 'policy', kind: 'string', arg: 'POLICY', description: 'only pods of this EgressPolicy' },
+  {
+    name: 'workload',
+    kind: 'string',
+    arg: 'KIND/NAME',
+    description: 'only this workload, e.g. Deployment/checkout',
+  },
+];
+
+export const ACL_EXPORT_SPEC: CommandSpec = {
+  name: 'export',
+  summary: 'the allow-list of egress IPs, ready to import into a firewall',
+  description: [
+    'One rule per egress IP and workload: "allow 203.0.113.20 = payments/checkout (Deployment) to 10.50.0.0/24", read from the EgressMapSlice objects the controller writes.',
+    'json and yaml are reviewable documents that `moor acl diff` reads back; csv is one line per destination; cidr lists the egress IPs; nft loads with `nft -f FILE` (table ip moor_acl, replaced atomically); iptables loads with `iptables-restore --noflush < FILE` and is hooked once with `iptables -I INPUT -j MOOR-ACL` (and FORWARD). Both accept only the egress IPs towards the destinations the ACL covers and drop (and count) anything else to them.',
+    'A --policy or --namespace that does not exist is an error.',
+  ],
+  positionals: [],
+  options: [
+    {
+      name: 'output',
+      short: 'o',
+      kind: 'enum',
+      values: ['json', 'yaml', 'csv', 'nft', 'iptables', 'cidr'],
+      description: 'format',
+      default: 'json',
+    },
+    ...FILTERS,
+    { name: 'cluster', kind: 'string', arg: 'ID', description: 'cluster ID to name in the export' },
+    KUBECONFIG,
+  ],
+};
+
+export const ACL_WHO_SPEC: CommandSpec = {
+  name: 'who',
+  summary: 'which workload holds, or held, an egress IP',
+  description: [
+    'Which workload held IP at --at (default now), from the EgressIPHistory objects the controller keeps, with the current mapping for the present. An IP that was never an egress IP in the kept history is said to be so (exit status 1).',
+  ],
+  positionals: [{ name: 'IP', description: 'the egress IP' }],
+  options: [
+    {
+      name: 'at',
+      kind: 'string',
+      arg: 'TIME',
+      description: 'the moment, RFC 3339 (2026-11-24T14:02:00Z)',
+      defaultText: 'now',
+    },
+    {
+      name: 'output',
+      short: 'o',
+      kind: 'enum',
+      values: ['text', 'json'],
+      description: 'output format',
+      default: 'text',
+    },
+    KUBECONFIG,
+  ],
+};
+
+export const ACL_DIFF_SPEC: CommandSpec = {
+  name: 'diff',
+  summary: 'what changed since an earlier export',
+  description: [
+    'Compare the current allow-list with FILE (an earlier `moor acl export -o json` or `-o yaml`): one line per removed (-) and added (+) rule, so a firewall change can be reviewed. The filters of FILE apply unless given again. Exit status 0 when nothing changed, 1 when something did.',
+  ],
+  positionals: [{ name: 'FILE', description: 'an earlier export', complete: 'file' }],
+  options: [
+    {
+      name: 'output',
+      short: 'o',
+      kind: 'enum',
+      values: ['text', 'json'],
+      description: 'output format',
+      default: 'text',
+    },
+    ...FILTERS,
+    KUBECONFIG,
+  ],
+};
+
+export const ACL_SPEC: CommandSpec = {
+  name: 'acl',
+  summary: 'egress IP allow-lists for firewall teams: export, who, diff',
+  description: [
+    'Which workload leaves from which static egress IP, now and in the past, in the formats firewall tools import. Reads the cluster API with a kubeconfig, like kubectl. See docs/egress-acl.md.',
+  ],
+  positionals: [],
+  options: [KUBECONFIG],
+  subcommands: [ACL_EXPORT_SPEC, ACL_WHO_SPEC, ACL_DIFF_SPEC],
+};
