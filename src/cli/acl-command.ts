@@ -43,11 +43,12 @@ function sub(args: string[], spec: CommandSpec, word: string): Parsed | undefine
 }
 
 export async function runAcl(args: string[]): Promise<number> {
-  const parsed = parseCommand(ACL_SPEC, args, { path: ['acl'] });
-  const what = parsed.positionals[0];
+  // The subcommand comes first (`moor acl export -o nft`); its own spec parses the rest.
+  const what = args[0] !== undefined && !args[0].startsWith('-') ? args[0] : undefined;
   if (what === undefined) {
+    const help = args.includes('--help') || args.includes('-h');
     process.stdout.write(renderHelp(['acl'], ACL_SPEC));
-    return boolOption(parsed, 'help') ? 0 : 2;
+    return help ? 0 : 2;
   }
   const run = { export: runExport, who: runWho, diff: runDiff }[what];
   if (!run)
@@ -111,7 +112,7 @@ async function runExport(args: string[]): Promise<number> {
 async function runWho(args: string[]): Promise<number> {
   const parsed = sub(args, ACL_WHO_SPEC, 'who');
   if (!parsed) return 0;
-  const ip = parsed.positionals[1];
+  const ip = parsed.positionals[0];
   if (ip === undefined || !isIpv4(ip))
     throw new MoorError(
       'invalid-argument',
@@ -163,7 +164,7 @@ async function runWho(args: string[]): Promise<number> {
 async function runDiff(args: string[]): Promise<number> {
   const parsed = sub(args, ACL_DIFF_SPEC, 'diff');
   if (!parsed) return 0;
-  const file = parsed.positionals[1];
+  const file = parsed.positionals[0];
   if (file === undefined)
     throw new MoorError('invalid-argument', 'acl diff: give the earlier export file', {
       hint: 'moor acl export -o json > acl.json; later: moor acl diff acl.json',
