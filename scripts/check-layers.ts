@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 export const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
   ['agent', 'gateway', 'controller', 'node-agent'],
-  ['cables', 'exports', 'dns', 'ha', 'acl'],
+  ['cables', 'exports', 'dns', 'ha'],
+  ['acl'],
   ['plan', 'egress', 'health'],
   ['broker'],
   ['k8s'],

@@ -1,6 +1,7 @@
 // DNS wire constants (RFC 1035, 2782, 6891) shared by the codec, the resolver and the server.
 
 export const TYPE_A = 1;
+export const TYPE_PTR = 12;
 export const TYPE_AAAA = 28;
 export const TYPE_SRV = 33;
 export const TYPE_OPT = 41;

@@ -21,6 +21,7 @@ import {
   RCODE_NOTIMP,
   TYPE_A,
   TYPE_OPT,
+  TYPE_PTR,
   TYPE_SRV,
 } from './constants.ts';
 import type { ParsedQuery, RejectedQuery } from './wire.ts';
@@ -73,6 +74,23 @@ export function encodeSrvRecords(records: readonly SrvRecordData[], ttl: number)
     off = rr.writeUInt16BE(SRV_WEIGHT, off);
     off = rr.writeUInt16BE(record.port, off);
     target.copy(rr, off);
+    parts.push(rr);
+    total += rr.length;
+    recordEnds.push(total);
+  }
+  return { bytes: Buffer.concat(parts, total), recordEnds };
+}
+
+/** PTR records (reverse DNS of egress IPs); names that cannot be encoded are skipped. */
+export function encodePtrRecords(names: readonly string[], ttl: number): EncodedRecords {
+  const parts: Buffer[] = [];
+  const recordEnds: number[] = [];
+  let total = 0;
+  for (const name of names) {
+    const target = encodeName(name);
+    if (target === null) continue;
+    const rr = Buffer.alloc(RECORD_FIXED_LENGTH + target.length);
+    target.copy(rr, writeRecordHeader(rr, 0, TYPE_PTR, ttl, target.length));
     parts.push(rr);
     total += rr.length;
     recordEnds.push(total);
