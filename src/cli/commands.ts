@@ -2,6 +2,7 @@
 // and ./specs/index.ts are the only places that name the commands.
 import { runAgent } from './agent-command.ts';
 import { runConfig } from './config-command.ts';
+import { runDiagnose } from './diagnose-command.ts';
 import { runExport, runUnexport } from './export-command.ts';
 import { runGateway } from './gateway-command.ts';
 import { runJoin, runLeave } from './join-command.ts';
@@ -36,6 +37,7 @@ const RUNNERS: Record<string, Command['run']> = {
   unexport: runUnexport,
   show: runShow,
   config: runConfig,
+  diagnose: (args) => runDiagnose(args, VERSION),
   version: runVersion,
 };
 

@@ -16,7 +16,16 @@ import { type HaTimings, timingsFor } from '../ha/timings.ts';
 import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
-import { cidrLast, contains, formatIpv4, parseCidr, parseIpv4, tryParseAddressInCidr } from '../net/ipv4.ts';
+import {
+  cidrLast,
+  contains,
+  formatIpv4,
+  parseCidr,
+  parseIpv4,
+  parseUnicastAddressOption,
+  parseUnicastCidrOption,
+  tryParseAddressInCidr,
+} from '../net/ipv4.ts';
 import { renderMetrics } from '../observability/metrics.ts';
 import { parseListenAddress, startMetricsServer } from '../observability/metricsServer.ts';
 import {
@@ -54,9 +63,15 @@ export async function runGateway(args: string[]): Promise<number> {
     throw new MoorError('invalid-argument', 'gateway: --cluster-cidr is required', {
       hint: "give the cluster's pod CIDR, e.g. --cluster-cidr 10.42.0.0/16",
     });
-  for (const c of [...clusterCidrs, ...serviceCidrs]) parseCidr(c);
+  for (const c of clusterCidrs) parseUnicastCidrOption('--cluster-cidr', c);
+  for (const c of serviceCidrs) parseUnicastCidrOption('--service-cidr', c);
+  for (const name of ['private-ip', 'public-ip', 'health-check-ip']) {
+    const value = stringOption(p, name);
+    if (value !== undefined) parseUnicastAddressOption(`--${name}`, value);
+  }
   const vip = stringOption(p, 'vip');
   const vipDev = stringOption(p, 'vip-interface');
+  if (vip !== undefined) parseVipOption(vip);
   if ((vip === undefined) !== (vipDev === undefined)) {
     throw new MoorError('invalid-argument', 'gateway: --vip and --vip-interface go together', {
       hint: 'give both (the floating address and the device that carries it), or neither',
@@ -93,6 +108,7 @@ export async function runGateway(args: string[]): Promise<number> {
   const kubeconfig = stringOption(p, 'kubeconfig');
   const cluster = new KubeRestClient(kubeconfig ? loadKubeconfig(kubeconfig) : inClusterConfig());
   const privateIp = stringOption(p, 'private-ip') ?? (await detectPrivateIp(runner));
+  parseUnicastAddressOption('the private IP', privateIp);
   let healthCheckIp = stringOption(p, 'health-check-ip');
   if (!healthCheckIp) {
     const inside = (await localAddresses(runner)).find((a) =>
@@ -206,4 +222,15 @@ function readHeartbeatSecret(path: string): Buffer {
       },
     );
   return secret;
+}
+
+/** --vip is an interface address with its prefix (10.99.10.10/24); the address must be unicast. */
+function parseVipOption(text: string): void {
+  const parsed = tryParseAddressInCidr(text);
+  if (!parsed.ok) {
+    throw new MoorError('invalid-argument', `--vip ${parsed.error}`, {
+      hint: 'give the floating address with its prefix, e.g. --vip 10.99.10.10/24',
+    });
+  }
+  parseUnicastAddressOption('--vip', text.slice(0, text.indexOf('/')));
 }

@@ -1,6 +1,6 @@
 // `moor gateway`.
 import type { CommandSpec, OptionSpec } from '../spec/types.ts';
-import { CHECK_BROKER_CERTIFICATE, PORT, RESYNC, WIREGUARD_DRIVER } from './shared.ts';
+import { CHECK_BROKER_CERTIFICATE, CIDR, LISTEN, PORT, RESYNC, WIREGUARD_DRIVER } from './shared.ts';
 
 export const DEFAULT_GATEWAY_STATE_DIR = '/var/lib/moor-gateway';
 export const DEFAULT_GATEWAY_METRICS_ADDRESS = '127.0.0.1:9477';
@@ -39,6 +39,7 @@ export const GATEWAY_SPEC: CommandSpec = {
       arg: 'CIDR',
       description: 'pod CIDR (repeatable)',
       config: 'command',
+      ...CIDR,
     },
     {
       name: 'service-cidr',
@@ -46,6 +47,7 @@ export const GATEWAY_SPEC: CommandSpec = {
       arg: 'CIDR',
       description: 'service CIDR (repeatable)',
       config: 'command',
+      ...CIDR,
     },
     {
       name: 'kubeconfig',
@@ -187,6 +189,7 @@ export const GATEWAY_SPEC: CommandSpec = {
         'Prometheus /metrics listen address; "off" disables; a passive gateway reports moor_gateway_active 0 and its moor_ha_* lines only',
       default: DEFAULT_GATEWAY_METRICS_ADDRESS,
       config: 'command',
+      ...LISTEN,
     },
   ],
 };

@@ -4,6 +4,7 @@
 import type { CommandSpec } from '../spec/types.ts';
 import { AGENT_SPEC } from './agent.ts';
 import { CONFIG_SPEC } from './config.ts';
+import { DIAGNOSE_SPEC } from './diagnose.ts';
 import { EXPORT_SPEC, UNEXPORT_SPEC } from './export.ts';
 import { GATEWAY_SPEC } from './gateway.ts';
 import { JOIN_SPEC, LEAVE_SPEC } from './join.ts';
@@ -27,5 +28,6 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   UNEXPORT_SPEC,
   SHOW_SPEC,
   CONFIG_SPEC,
+  DIAGNOSE_SPEC,
   VERSION_SPEC,
 ];
