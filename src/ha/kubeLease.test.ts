@@ -95,7 +95,7 @@ describe('KubeLease', () => {
     });
     // A record this instance returned keeps its acquireTime across renewals.
     await lease.write(next, renewed, signal);
-    expect((calls[1]?.body as { spec: { acquireTime: string } }).spec.acquireTime).toBe(
+    expect((calls[1]?.body as { spec: { acquireTime: string } } | undefined)?.spec.acquireTime).toBe(
       stored.spec.acquireTime,
     );
     conflict = true;
@@ -113,6 +113,8 @@ describe('KubeLease', () => {
     expect(calls[0]).toMatchObject({ verb: 'POST', path: PATH.replace('/moor-gateway-lock', '') });
     const current = await lease.read(signal);
     await lease.write(w, current, signal);
-    expect((calls[2]?.body as { spec: { leaseTransitions: number } }).spec.leaseTransitions).toBe(4);
+    expect(
+      (calls[2]?.body as { spec: { leaseTransitions: number } } | undefined)?.spec.leaseTransitions,
+    ).toBe(4);
   });
 });
