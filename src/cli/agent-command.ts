@@ -7,6 +7,7 @@ import { parseUpstream } from '../dns/forwarder.ts';
 import { MoorError } from '../errors.ts';
 import { renderMetrics } from '../observability/metrics.ts';
 import { parseListenAddress, startMetricsServer } from '../observability/metricsServer.ts';
+import { reportToSystemd } from './agent-systemd.ts';
 import { boolOption, intOption, listOption, parseCommandArgs, stringOption } from './args.ts';
 
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9476';
@@ -62,13 +63,14 @@ export async function runAgent(args: string[]): Promise<number> {
         : parseListenAddress(dnsListen, 'dns-listen');
   const dnsForward = listOption(parsed, 'dns-forward');
   for (const u of dnsForward) parseUpstream(u); // a clear error now rather than at the first query
+  const resyncMs = intOption(parsed, 'resync', 30, 1, 3600) * 1000;
   const agent = new HostAgent({
     ...(dnsForward.length > 0 ? { dnsForward } : {}),
     ...(dns ? { dns: dns === 'off' ? dns : { address: dns.host, port: dns.port } } : {}),
     stateDir: dir,
     runner: new ExecRunner(),
     log,
-    resyncMs: intOption(parsed, 'resync', 30, 1, 3600) * 1000,
+    resyncMs,
     ...(driver ? { driver } : {}),
   });
   const metricsAt = stringOption(parsed, 'metrics-address') ?? DEFAULT_METRICS_ADDRESS;
@@ -80,6 +82,7 @@ export async function runAgent(args: string[]): Promise<number> {
           return st ? renderMetrics(st) : undefined;
         });
   writePidFile(dir);
+  const systemd = reportToSystemd({ agent, dnsEnabled: dns !== 'off', resyncMs, log });
   await agent.start();
   log(`agent running (pid ${process.pid})`);
   await new Promise<void>((resolve) => {
@@ -90,8 +93,10 @@ export async function runAgent(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  systemd?.stopping();
   metrics?.close();
   await agent.stop();
+  systemd?.close();
   removePidFile(dir);
   return 0;
 }

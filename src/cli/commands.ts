@@ -6,13 +6,14 @@ export interface Command {
   help?: string;
 }
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.ts';
 
 import { AGENT_HELP, runAgent } from './agent-command.ts';
 import { EXPORT_HELP, runExport, runUnexport, UNEXPORT_HELP } from './export-command.ts';
 import { GATEWAY_HELP, runGateway } from './gateway-command.ts';
 import { JOIN_HELP, LEAVE_HELP, runJoin, runLeave } from './join-command.ts';
 import { runShow, runStatus, SHOW_HELP, STATUS_HELP } from './status-command.ts';
+import { versionLine } from './version.ts';
 
 export const commands: Command[] = [
   {
@@ -55,9 +56,9 @@ export const commands: Command[] = [
   },
   {
     name: 'version',
-    summary: 'print the moor version',
+    summary: 'print the moor version, commit and Node.js version (also --version)',
     async run() {
-      process.stdout.write(`moor ${VERSION}\n`);
+      process.stdout.write(versionLine());
       return 0;
     },
   },
