@@ -125,7 +125,11 @@ const deb = join(dist, `moor_${version}_amd64.deb`);
 rmSync(deb, { force: true });
 run('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', debRoot, deb]);
 
-// 3. The .rpm, from the same tree.
+// 3. The .rpm, from the same tree (MOOR_PACKAGE_FORMATS=deb skips it).
+if (process.env.MOOR_PACKAGE_FORMATS === 'deb') {
+  console.log(`built ${deb}`);
+  process.exit(0);
+}
 const rpmRoot = join(dist, 'rpm-root');
 rmSync(rpmRoot, { recursive: true, force: true });
 cpSync(stage, rpmRoot, { recursive: true });
@@ -162,7 +166,7 @@ run('rpmbuild', [
   '--define',
   '_tmpfilesdir /usr/lib/tmpfiles.d',
   '--define',
-  '_binary_payload w6.xzdio',
+  '_binary_payload w3.zstdio',
   join(top, 'SPECS', 'moor.spec'),
 ]);
 const rpm = join(dist, `moor-${rpmVersion}-1.x86_64.rpm`);
