@@ -11,9 +11,9 @@ MIRROR=${MOOR_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PROFILE=${1:-install}
 case "$PROFILE" in
 # systemd + dbus to boot it with systemd-nspawn; dnsmasq to prove the resolver drop-in under
-# the unit's hardening. moor's own dependencies are NOT here: `apt install ./moor_*.deb` must
+# the unit's hardening (dig asks it). moor's own dependencies are NOT here: `apt install ./moor_*.deb` must
 # pull them.
-install) INCLUDE=systemd,systemd-sysv,dbus,dnsmasq,procps,ca-certificates ;;
+install) INCLUDE=systemd,systemd-sysv,dbus,dnsmasq,bind9-dnsutils,procps,ca-certificates ;;
 # What the in-cluster commands (gateway, controller, node-agent) run besides moor itself.
 image) INCLUDE=iproute2,nftables,wireguard-tools,wireguard-go,fping,iputils-arping,ca-certificates ;;
 *) echo "error: unknown profile $PROFILE (install or image)" >&2; exit 2 ;;
