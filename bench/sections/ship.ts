@@ -35,7 +35,8 @@ export const shipSection: Section = {
     const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string })
       .version;
     const sea = join(REPO, 'dist', 'moor');
-    if (!existsSync(sea)) execFileSync(process.execPath, [join(REPO, 'scripts', 'build-sea.ts')], { cwd: REPO });
+    if (!existsSync(sea))
+      execFileSync(process.execPath, [join(REPO, 'scripts', 'build-sea.ts')], { cwd: REPO });
     const files = [
       ['single executable dist/moor', sea],
       ['  beside it: koffi.node', join(REPO, 'dist', 'koffi.node')],
@@ -43,12 +44,17 @@ export const shipSection: Section = {
       ['.rpm', join(REPO, 'dist', `moor-${version}-1.x86_64.rpm`)],
     ] as const;
     for (const [name, path] of files) {
-      if (existsSync(path)) ctx.figure({ name: `size: ${name}`, value: statSync(path).size / 1e6, unit: 'MB', digits: 1 });
+      if (existsSync(path))
+        ctx.figure({ name: `size: ${name}`, value: statSync(path).size / 1e6, unit: 'MB', digits: 1 });
       else ctx.note(`${path} not built (npm run package)`);
     }
     const seaMs = minMaxMedian(wallMs([sea, '--version']));
     const mjsMs = minMaxMedian(wallMs([process.execPath, join(REPO, 'dist', 'moor.mjs'), '--version']));
-    ctx.figure({ name: 'moor --version wall time (single executable), median', value: seaMs.median, unit: 'ms' });
+    ctx.figure({
+      name: 'moor --version wall time (single executable), median',
+      value: seaMs.median,
+      unit: 'ms',
+    });
     ctx.figure({ name: 'node dist/moor.mjs --version, median', value: mjsMs.median, unit: 'ms' });
 
     const env = await ctx.oracle();

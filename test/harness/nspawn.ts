@@ -141,9 +141,5 @@ export class BootedRoot {
 function readChildren(pid: number): number[] {
   const path = `/proc/${pid}/task/${pid}/children`;
   if (!pid || !existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number);
+  return readFileSync(path, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }

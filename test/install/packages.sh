@@ -29,8 +29,8 @@ pass() { echo "ok: $*"; }
 mkdir "$WORK/root"
 tar -C "$WORK/root" -xf "$ROOT_TAR"
 cp /etc/resolv.conf "$WORK/root/etc/resolv.conf"
-cp "$DEB" "$WORK/root/tmp/moor.deb"
-cp "$DEB2" "$WORK/root/tmp/moor-rebuilt.deb"
+cp "$DEB" "$WORK/root/root/moor.deb"
+cp "$DEB2" "$WORK/root/root/moor-rebuilt.deb"
 inroot() {
   systemd-nspawn --quiet --pipe --register=no --keep-unit -M "$MACHINE" -D "$WORK/root" \
     -E DEBIAN_FRONTEND=noninteractive /bin/sh -c "$1"
@@ -40,7 +40,7 @@ inroot() {
 for dep in wireguard-tools iproute2 nftables fping; do
   inroot "dpkg-query -W $dep >/dev/null 2>&1" && fail "$dep is already in the root; the test proves nothing"
 done
-inroot "apt-get update -qq && apt-get install -y -qq --no-install-recommends /tmp/moor.deb" >"$WORK/apt.log" 2>&1 ||
+inroot "apt-get update -qq && apt-get install -y -qq --no-install-recommends /root/moor.deb" >"$WORK/apt.log" 2>&1 ||
   { tail -20 "$WORK/apt.log"; fail "apt install ./moor.deb"; }
 for dep in wireguard-tools iproute2 nftables fping; do
   inroot "dpkg-query -W -f='\${Status}' $dep | grep -q 'install ok installed'" || fail "apt did not install $dep"
@@ -65,7 +65,7 @@ pass "unit, tmpfiles, conffile, completions, man page in place; verify clean; un
 
 # 2. Upgrade to a rebuilt package keeps an edited conffile and the state.
 inroot "echo '# edited by the admin' >> /etc/moor/config.yaml; mkdir -p /var/lib/moor; echo '{}' > /var/lib/moor/state.json"
-inroot "apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold /tmp/moor-rebuilt.deb" \
+inroot "apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold /root/moor-rebuilt.deb" \
   >"$WORK/upgrade.log" 2>&1 || { tail -20 "$WORK/upgrade.log"; fail "upgrade"; }
 new=$(inroot "dpkg-query -W -f='\${Version}' moor")
 [ "$new" = "$(dpkg-deb -f "$DEB2" Version)" ] || fail "after upgrade the version is $new"
@@ -79,7 +79,7 @@ inroot "test ! -e /usr/bin/moor && test -e /var/lib/moor/state.json && test -e /
 inroot "dpkg --purge moor" >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; fail purge; }
 grep -q 'still joined' "$WORK/purge.log" || fail "purge of a joined host did not say it keeps the state"
 inroot "test -e /var/lib/moor/state.json" || fail "purge removed the state of a joined host"
-inroot "apt-get install -y -qq --no-install-recommends /tmp/moor.deb && rm /var/lib/moor/state.json && apt-get purge -y -qq moor" \
+inroot "apt-get install -y -qq --no-install-recommends /root/moor.deb && rm /var/lib/moor/state.json && apt-get purge -y -qq moor" \
   >"$WORK/purge2.log" 2>&1 || { tail "$WORK/purge2.log"; fail "purge after leave"; }
 inroot "test ! -e /var/lib/moor && test ! -e /etc/moor" || fail "purge after leave left /var/lib/moor or /etc/moor"
 pass "remove keeps state; purge keeps a joined host's state and removes a left host's"

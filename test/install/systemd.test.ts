@@ -24,7 +24,8 @@ let box: BootedRoot;
 let joinMs = 0;
 
 beforeAll(async () => {
-  if (!existsSync(DEB)) throw new Error(`${DEB} is missing: run npm run package first (npm run test:install does)`);
+  if (!existsSync(DEB))
+    throw new Error(`${DEB} is missing: run npm run package first (npm run test:install does)`);
   run = TestRun.start();
   const topo = await buildTopology(run, {
     hosts: { broker: {}, vm1: {} },
@@ -32,15 +33,21 @@ beforeAll(async () => {
     routes: [{ host: 'vm1', to: 'default', via: '10.99.0.2' }],
   });
   const etcd = await startEtcd(run, topo.host('broker'));
-  const api = await startApiServer(run, { name: 'broker', host: topo.host('broker'), etcd, address: '10.99.0.2' });
+  const api = await startApiServer(run, {
+    name: 'broker',
+    host: topo.host('broker'),
+    etcd,
+    address: '10.99.0.2',
+  });
   const broker = await deployBroker(api.kubeConfig());
   const info = writeBrokerInfo(run.dir, api.url, broker);
 
   const root = freshRoot(run);
-  copyFileSync(DEB, join(root, 'tmp', 'moor.deb'));
+  // /root, not /tmp: nspawn mounts a fresh tmpfs on the container's /tmp.
+  copyFileSync(DEB, join(root, 'root', 'moor.deb'));
   copyFileSync('/etc/resolv.conf', join(root, 'etc', 'resolv.conf'));
   // wireguard-go: the container has no kernel WireGuard (it is the package's Recommends).
-  const apt = await inRoot(root, 'apt-get update -qq && apt-get install -y -qq /tmp/moor.deb wireguard-go');
+  const apt = await inRoot(root, 'apt-get update -qq && apt-get install -y -qq /root/moor.deb wireguard-go');
   if (apt.code !== 0) throw new Error(`apt install in the root failed:\n${apt.stdout}\n${apt.stderr}`);
   // The host asks its local dnsmasq, which is what makes moor integrate with it.
   writeFileSync(join(root, 'etc', 'resolv.conf'), 'nameserver 127.0.0.1\n');
