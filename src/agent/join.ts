@@ -2,8 +2,12 @@
 // broker-info.subm it checks the cluster ID is free, claims the host's address(es), and creates
 // the member ServiceAccount cluster-<id> with its RoleBinding and token Secret, exactly as
 // `subctl join` does. From then on the host keeps only that narrower token. Every step that
-// creates something registers its undo; a failure rolls back in reverse order.
+// creates something registers its undo; a failure rolls back in reverse order, and so does an
+// interruption (SIGTERM/SIGINT abort `signal`): it is checked before every broker request, never
+// after one, so an object the broker created always has its undo registered before we stop.
+import { rmSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
+import { join as joinPath } from 'node:path';
 import type { BrokerInfo } from '../broker/brokerInfo.ts';
 import { brokerServerUrl } from '../broker/brokerInfo.ts';
 import {
@@ -15,16 +19,20 @@ import {
   serviceAccountTokenPrefix,
 } from '../broker/names.ts';
 import { wireguardPsk } from '../broker/psk.ts';
+import { ProtectedAddressSource } from '../cables/protectedAddresses.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import { type HostNetworkPort, HostNetworkReader } from '../dataplane/host-network.ts';
 import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
 import { MoorError } from '../errors.ts';
 import { deleteIfExists, getIfExists } from '../k8s/objects.ts';
 import { brokerPaths, itemPath } from '../k8s/paths.ts';
-import { isConflict, isNotFound, KubeRestClient } from '../k8s/rest.ts';
-import { tryParseIpv4 } from '../net/ipv4.ts';
-import { allocateFromPool, checkAddressesFree, claimAddress } from './addresses.ts';
+import { isConflict, isNotFound, KubeRestClient, type KubeRestOptions } from '../k8s/rest.ts';
+import { parseUnicastAddressOption, parseUnicastCidrOption } from '../net/ipv4.ts';
+import { allocateFromPool, checkAddressesFree, claimAddress, refuseProtectedAddresses } from './addresses.ts';
+import { checkJoinFlags } from './joinFlags.ts';
 import { publishRegistration, registrationObjects, withdrawRegistration } from './registration.ts';
-import { type HostState, hasState, loadState, removeState, savePrivateKey, saveState } from './state.ts';
+import { type HostState, hasState, loadState, savePrivateKey, saveState } from './state.ts';
+import { prepareStateDir } from './stateDir.ts';
 import { detectPrivateIp } from './underlay.ts';
 
 export interface JoinRequest {
@@ -42,11 +50,15 @@ export interface JoinRequest {
   stateDir: string;
   /** How long to wait for the token controller to fill the member token Secret. */
   tokenTimeoutMs?: number;
+  /** Aborted by SIGTERM/SIGINT: join stops before its next broker request and rolls back. */
+  signal?: AbortSignal;
 }
 
 export interface JoinDeps {
   runner: CommandRunner;
   log: (line: string) => void;
+  /** Default gateways and nameservers (default: read from this host with `runner`). */
+  hostNetwork?: HostNetworkPort;
 }
 
 export interface JoinResult {
@@ -55,8 +67,46 @@ export interface JoinResult {
   alreadyJoined: boolean;
 }
 
+/** Stops before each request once `signal` is aborted; `finishing()` lets the rollback through. */
+class InterruptibleClient extends KubeRestClient {
+  #signal: AbortSignal | undefined;
+  constructor(options: KubeRestOptions, signal: AbortSignal | undefined) {
+    super(options);
+    this.#signal = signal;
+  }
+  finishing(): void {
+    this.#signal = undefined;
+  }
+  override request(method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
+    if (this.#signal?.aborted) return Promise.reject(interrupted(this.#signal));
+    return super.request(method, path, body, contentType);
+  }
+}
+
+function interrupted(signal: AbortSignal): MoorError {
+  const name = typeof signal.reason === 'string' ? signal.reason : 'a signal';
+  return new MoorError('interrupted', `join interrupted by ${name}`, {
+    hint: 'what it had created was rolled back (a step that failed is logged above); run `moor join` again to join',
+    exitCode: name === 'SIGINT' ? 130 : 143,
+  });
+}
+
 export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult> {
   assertValidClusterId(req.clusterId);
+  checkJoinFlags(req);
+  // Before anything else, and above all before the broker: a state directory that cannot hold
+  // the state must fail now, not after objects were created.
+  const prepared = prepareStateDir(req.stateDir, { probe: true });
+  try {
+    return await joinPrepared(req, deps);
+  } catch (err) {
+    // A directory this join created held nothing before; one that existed keeps what it had.
+    if (prepared.created !== undefined) rmSync(prepared.created, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function joinPrepared(req: JoinRequest, deps: JoinDeps): Promise<JoinResult> {
   if (hasState(req.stateDir)) {
     const existing = loadState(req.stateDir);
     if (existing.clusterId !== req.clusterId) {
@@ -67,14 +117,14 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
     deps.log(`already joined as ${existing.clusterId}; nothing to do`);
     return { state: existing, publicKey: '', alreadyJoined: true };
   }
-  for (const a of req.addresses) {
-    if (!tryParseIpv4(a).ok) {
-      throw new MoorError('invalid-argument', `--address ${a} is not an IPv4 address`, {
-        hint: 'give a bare address such as 100.70.0.10',
-      });
-    }
-  }
+  // Nothing is created before every address is known to be usable (special-purpose blocks such
+  // as loopback, link-local or multicast are never a host's address; see src/net/ipv4.ts).
+  for (const a of req.addresses) parseUnicastAddressOption('--address', a);
+  if (req.addresses.length === 0) parseUnicastCidrOption('--pool', req.pool);
+  if (req.privateIp !== undefined) parseUnicastAddressOption('--private-ip', req.privateIp);
+  if (req.publicIp !== undefined) parseUnicastAddressOption('--public-ip', req.publicIp);
   const privateIp = req.privateIp ?? (await detectPrivateIp(deps.runner));
+  if (req.privateIp === undefined) parseUnicastAddressOption('the detected private IP', privateIp);
   const publicIp = req.publicIp ?? '';
   for (const a of req.addresses) {
     if (a === privateIp || a === publicIp) {
@@ -87,14 +137,23 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
   wireguardPsk(info.ipsecPskString); // refuses an empty or default PSK before anything is created
   const server = brokerServerUrl(req.brokerUrl ?? info.brokerURL);
   const ns = info.namespace;
-  const admin = new KubeRestClient({
-    server,
-    token: info.token,
-    insecure: !req.checkBrokerCertificate,
-    ...(info.caCrt ? { caPem: info.caCrt } : {}),
-  });
+  const hostNeeds = await new ProtectedAddressSource({
+    host: deps.hostNetwork ?? new HostNetworkReader(deps.runner),
+    brokerServer: server,
+    log: deps.log,
+  }).read();
+  refuseProtectedAddresses(req.addresses, hostNeeds);
+  const admin = new InterruptibleClient(
+    {
+      server,
+      token: info.token,
+      insecure: !req.checkBrokerCertificate,
+      ...(info.caCrt ? { caPem: info.caCrt } : {}),
+    },
+    req.signal,
+  );
   const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
-  let member: KubeRestClient | undefined;
+  let member: InterruptibleClient | undefined;
   try {
     // Connectivity and authorization in one: subctl lists Clusters the same way.
     await admin.get(brokerPaths.clusters(ns));
@@ -123,7 +182,7 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
         claims.push(claim.claim);
       }
     } else {
-      const claim = await allocateFromPool(admin, ns, req.clusterId, req.pool);
+      const claim = await allocateFromPool(admin, ns, req.clusterId, req.pool, hostNeeds);
       undo.push({
         what: `address claim ${claim.claim}`,
         run: () => deleteIfExists(admin, itemPath(brokerPaths.configMaps(ns), claim.claim)),
@@ -139,13 +198,17 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
       req.clusterId,
       undo,
       req.tokenTimeoutMs ?? 30_000,
+      req.signal,
     );
-    member = new KubeRestClient({
-      server,
-      token: credential.token,
-      insecure: !req.checkBrokerCertificate,
-      ...(info.caCrt ? { caPem: info.caCrt } : {}),
-    });
+    member = new InterruptibleClient(
+      {
+        server,
+        token: credential.token,
+        insecure: !req.checkBrokerCertificate,
+        ...(info.caCrt ? { caPem: info.caCrt } : {}),
+      },
+      req.signal,
+    );
     const state: HostState = {
       version: 1,
       clusterId: req.clusterId,
@@ -176,18 +239,28 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
     };
     const keys = generateKeyPair();
     registrationObjects(state, keys.publicKey); // validates the objects before anything is stored
+    undo.push({
+      what: `state files in ${req.stateDir}`,
+      run: async () => {
+        for (const f of ['state.json', 'wireguard.key']) rmSync(joinPath(req.stateDir, f), { force: true });
+      },
+    });
     saveState(req.stateDir, state);
     savePrivateKey(req.stateDir, keys.privateKey);
-    undo.push({ what: `state directory ${req.stateDir}`, run: async () => removeState(req.stateDir) });
     // Publish with the member token: this proves the narrower credential works.
     const memberClient = member;
     undo.push({ what: 'Cluster and Endpoint', run: () => withdrawRegistration(memberClient, state) });
     await publishRegistration(member, state, keys.publicKey);
+    // A signal during the last request: the operator asked to stop, so the join does not stand.
+    if (req.signal?.aborted) throw interrupted(req.signal);
     deps.log(
       `joined the clusterset on ${server} as cluster "${req.clusterId}" with address(es) ${addresses.join(', ')}`,
     );
     return { state, publicKey: keys.publicKey, alreadyJoined: false };
   } catch (err) {
+    admin.finishing();
+    member?.finishing();
+    if (req.signal?.aborted) deps.log(`interrupted (${String(req.signal.reason)}): rolling back`);
     for (const step of undo.reverse()) {
       try {
         await step.run();
@@ -217,6 +290,7 @@ async function createMemberCredential(
   clusterId: string,
   undo: Array<{ what: string; run: () => Promise<unknown> }>,
   tokenTimeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<CreatedCredential> {
   const sa = serviceAccountName(clusterId);
   const rb = roleBindingName(clusterId);
@@ -295,6 +369,19 @@ async function createMemberCredential(
         },
       );
     }
-    await new Promise((r) => setTimeout(r, delay));
+    await sleep(delay, signal); // the next request throws once interrupted
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -3,13 +3,13 @@ import { MoorError } from '../errors.ts';
 import {
   mergeServiceImport,
   type ServiceImportInput,
-  type ServiceImportObject,
   sanitisedClusterId,
   serviceImportName,
   timestampAnnotationKey,
   withdrawFromServiceImport,
 } from './lighthouse.ts';
 import { aggregatePorts, clustersByExportTime } from './lighthousePorts.ts';
+import type { ServiceImportObject } from './lighthouseTypes.ts';
 
 const T_OLD = '1700000000000000000';
 const T_NEW = '1800000000000000000';
@@ -213,6 +213,15 @@ describe('mergeServiceImport: joining an existing import', () => {
     expect(merged(legacy).metadata.annotations['lighthouse.submariner.io/use-clusterset-ip']).toBe('false');
     const withIp = eastImport({ annotations: { 'lighthouse.submariner.io/use-clusterset-ip': 'true' } });
     expect(merged(withIp).metadata.annotations['lighthouse.submariner.io/use-clusterset-ip']).toBe('true');
+  });
+
+  it('never adds use-clusterset-ip to a Headless import (ClusterSetIP only)', () => {
+    const headless = { ...eastImport({ type: 'Headless' }), spec: { type: 'Headless', ports: [] } };
+    delete (headless.metadata.annotations as Record<string, string>)[
+      'lighthouse.submariner.io/use-clusterset-ip'
+    ];
+    const object = merged(headless, { type: 'Headless' });
+    expect(object.metadata.annotations).not.toHaveProperty('lighthouse.submariner.io/use-clusterset-ip');
   });
 
   it('keeps a Headless import’s ports as they are', () => {

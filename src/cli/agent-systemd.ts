@@ -1,10 +1,7 @@
-// The host agent under systemd (Type=notify): feeds the agent's status to the SystemdReporter
-// once a second and pings the watchdog at half of WatchdogSec. Does nothing without
+// The host agent under systemd (Type=notify): READY=1 when HostAgent.ready resolves, STATUS=
+// from the status document once a second, and WATCHDOG=1 at half of WatchdogSec while the
+// reconcile loop keeps completing runs (HostAgent.onReconciled). Does nothing without
 // $NOTIFY_SOCKET (a foreground run, the tests' agents).
-//
-// Until the reconciler core lands, loop progress is read from the status document's reconcile
-// counter and readiness waits for the engine's firstSync; with the core this should subscribe to
-// ReconcileLoop.onReconciled and await HostAgent.ready instead.
 import type { HostAgent } from '../agent/agent.ts';
 import { openNotifySocket, watchdogIntervalMs } from '../observability/sdNotify.ts';
 import { SystemdReporter } from '../observability/systemd.ts';
@@ -36,16 +33,17 @@ export function reportToSystemd(o: {
     socket,
     dnsEnabled: o.dnsEnabled,
     watchdogMs,
-    // A healthy loop starts a reconcile at least every resync period.
+    // A healthy loop completes a reconcile at least every resync period.
     maxSilenceMs: 2 * o.resyncMs + 10_000,
     log: o.log,
   });
-  let synced = false;
-  void o.agent.engine.firstSync.then(() => {
-    synced = true;
-    reporter.update(o.agent.engine.status(), synced);
+  let ready = false;
+  void o.agent.ready.then(() => {
+    ready = true;
+    reporter.update(o.agent.status(), ready);
   });
-  const timers = [setInterval(() => reporter.update(o.agent.engine.status(), synced), 1_000)];
+  const unsubscribe = o.agent.onReconciled(() => reporter.reconciled());
+  const timers = [setInterval(() => reporter.update(o.agent.status(), ready), 1_000)];
   if (watchdogMs !== undefined) timers.push(setInterval(() => reporter.watchdog(), watchdogMs));
   reporter.update(undefined, false);
   return {
@@ -54,6 +52,7 @@ export function reportToSystemd(o: {
     },
     close() {
       for (const t of timers) clearInterval(t);
+      unsubscribe();
       socket.close();
     },
   };

@@ -1,8 +1,8 @@
 // The dataplane's public surface: Basic ports with their real implementations, and the
 // idempotent helpers on top. Fakes for tests are exported from ./fakes.ts so that production
 // bundles never include them.
+export * from './diagnostics.ts';
 export * from './exec.ts';
-export * from './ip.ts';
 export * from './names.ts';
 export * from './netlink/addresses.ts';
 export * from './netlink/iproute.ts';
@@ -12,6 +12,7 @@ export { normalizeRoute, PROTO_BOOT, PROTO_KERNEL } from './netlink/route-spec.t
 export * from './netlink/route-table.ts';
 export * from './netlink/rules.ts';
 export * from './netlink/types.ts';
+export * from './netlink/underlay.ts';
 export * from './nftables/model.ts';
 export * from './nftables/nft.ts';
 export type {
@@ -24,6 +25,8 @@ export type {
 export * from './nftables/owned-table.ts';
 export { renderTableScript } from './nftables/render.ts';
 export * from './nftables/types.ts';
+export * from './ping/fping.ts';
+export * from './ping/types.ts';
 export * from './result.ts';
 export * from './wireguard/device.ts';
 export * from './wireguard/drivers.ts';

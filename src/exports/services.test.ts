@@ -50,6 +50,7 @@ describe('clustersetServices', () => {
         name: 'db',
         namespace: 'vms',
         type: 'ClusterSetIP',
+        // An unnamed port, shown as Lighthouse and `moor export` write it.
         ports: [{ protocol: 'TCP', port: 5432 }],
         clusters: [
           { clusterId: 'vm1', addresses: ['100.70.0.10'], ready: true, reachable: true, self: true },

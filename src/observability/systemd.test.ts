@@ -4,11 +4,10 @@ import { type ReadinessInput, readiness, SystemdReporter } from './systemd.ts';
 
 const up: ReadinessInput = {
   interface: { name: 'moor0' },
-  broker: { synced: true, lastError: null },
+  broker: { synced: true, lastError: null, serving: 'broker' },
   connections: [{ status: 'connected' }, { status: 'connecting' }],
   applyErrors: [],
-  counters: { reconciles: 3 },
-  dns: { listen: '242.0.0.1:53', ready: true },
+  dns: { listen: '242.0.0.1:53' },
 };
 
 function recorder(): NotifySocket & { sent: string[] } {
@@ -17,33 +16,38 @@ function recorder(): NotifySocket & { sent: string[] } {
 }
 
 describe('readiness', () => {
-  it('is ready with the tunnel, its routes and the DNS listener up, and counts connections', () => {
-    expect(readiness(up, true)).toEqual({
+  it('is ready once the agent is, and counts connections', () => {
+    expect(readiness(up, true, true)).toEqual({
       ready: true,
       status: '1/2 connections up on moor0; DNS on 242.0.0.1:53',
     });
+    expect(readiness(up, false, true).status).toBe('1/2 connections up on moor0');
   });
 
-  it('waits for the broker, the first whole reconcile, routes and the DNS listener', () => {
-    expect(readiness(undefined, true).ready).toBe(false);
-    const unsynced = { ...up, broker: { synced: false, lastError: 'connect ECONNREFUSED' } };
-    expect(readiness(unsynced, true)).toEqual({
+  it('is not ready before the agent is, and says what it waits for', () => {
+    expect(readiness(undefined, true, false)).toEqual({ ready: false, status: 'starting' });
+    const down = {
+      ...up,
+      broker: { synced: false, lastError: 'connect ECONNREFUSED', serving: 'none' as const },
+    };
+    expect(readiness(down, true, false)).toEqual({
       ready: false,
       status: 'waiting for the broker: connect ECONNREFUSED',
     });
-    expect(readiness(up, true, false).ready).toBe(false);
-    expect(readiness({ ...up, applyErrors: ['route: RTNETLINK answers: File exists'] }, true).status).toBe(
-      'tunnel moor0 not ready: route: RTNETLINK answers: File exists',
+    expect(readiness({ ...up, applyErrors: ['route: RTNETLINK answers: File exists'] }, true, false)).toEqual(
+      {
+        ready: false,
+        status: 'setting up moor0: route: RTNETLINK answers: File exists',
+      },
     );
-    const noDns = { ...up, dns: { listen: '', ready: false } };
-    expect(readiness(noDns, true).ready).toBe(false);
-    expect(readiness(noDns, false).ready).toBe(true);
   });
 
-  it('does not hold readiness back for an export or resolver problem, but shows it', () => {
-    expect(readiness({ ...up, applyErrors: ['export: web: denied'] }, true)).toEqual({
+  it('shows a broker outage served from the snapshot, and apply errors, without dropping readiness', () => {
+    const outage = { ...up, broker: { synced: false, lastError: 'timeout', serving: 'snapshot' as const } };
+    expect(readiness({ ...outage, applyErrors: ['export: web: denied'] }, true, true)).toEqual({
       ready: true,
-      status: '1/2 connections up on moor0; DNS on 242.0.0.1:53; 1 apply error(s)',
+      status:
+        '1/2 connections up on moor0; DNS on 242.0.0.1:53; broker unreachable, serving the last snapshot; 1 apply error(s)',
     });
   });
 });
@@ -59,12 +63,12 @@ describe('SystemdReporter', () => {
       log() {},
     });
     r.update(undefined, false);
-    r.update(up, false);
+    r.update({ ...up, broker: { synced: false, lastError: null, serving: 'none' } }, false);
     r.update(up, true);
     r.update(up, true);
     r.update({ ...up, connections: [{ status: 'connected' }, { status: 'connected' }] }, true);
     expect(socket.sent).toEqual([
-      'STATUS=starting: no reconcile yet\n',
+      'STATUS=starting\n',
       'STATUS=waiting for the broker\n',
       'READY=1\nSTATUS=1/2 connections up on moor0; DNS on 242.0.0.1:53\n',
       'STATUS=2/2 connections up on moor0; DNS on 242.0.0.1:53\n',
@@ -72,7 +76,7 @@ describe('SystemdReporter', () => {
     expect(r.ready).toBe(true);
   });
 
-  it('withholds WATCHDOG=1 once reconciles stop starting, and resumes when they do', () => {
+  it('withholds WATCHDOG=1 once reconciles stop completing, and resumes when they do', () => {
     const socket = recorder();
     let now = 0;
     const logs: string[] = [];
@@ -84,16 +88,14 @@ describe('SystemdReporter', () => {
       now: () => now,
       log: (l) => logs.push(l),
     });
-    r.update(up);
-    socket.sent.length = 0;
+    r.reconciled();
     now = 4000;
     r.watchdog();
-    now = 6000;
-    r.update(up); // same reconcile count: no progress
+    now = 6000; // 6 s without a completed reconcile
     r.watchdog();
     r.watchdog();
     now = 7000;
-    r.update({ ...up, counters: { reconciles: 4 } });
+    r.reconciled();
     r.watchdog();
     expect(socket.sent).toEqual(['WATCHDOG=1\n', 'WATCHDOG=1\n']);
     expect(logs.filter((l) => l.includes('withholding'))).toHaveLength(1);
@@ -114,7 +116,7 @@ describe('SystemdReporter', () => {
       maxSilenceMs: 5,
       log: (l) => logs.push(l),
     });
-    r.update(up);
+    r.update(up, true);
     r.watchdog();
     expect(r.ready).toBe(false);
     expect(logs).toEqual(['systemd: systemd notification to /run/x failed (errno 111)']);

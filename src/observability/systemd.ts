@@ -2,17 +2,16 @@
 // routes and the clusterset DNS listener are up; a STATUS= line with the connection count
 // whenever it changes; WATCHDOG=1 only while the reconcile loop makes progress, so a wedged
 // loop (or a stopped process) is killed and restarted by WatchdogSec. Readiness is a pure
-// function of the status document; the reporter only remembers what it already sent.
+// function of HostAgent.ready and the status document; the reporter only remembers what it sent.
 import type { NotifySocket } from './sdNotify.ts';
 
-/** The fields of the agent's status document (src/cables/status.ts) readiness depends on. */
+/** The fields of the agent's status document (src/cables/status.ts) the STATUS line uses. */
 export interface ReadinessInput {
   interface: { name: string };
-  broker: { synced: boolean; lastError: string | null };
+  broker: { synced: boolean; lastError: string | null; serving?: 'broker' | 'snapshot' | 'none' };
   connections: ReadonlyArray<{ status: string }>;
   applyErrors: readonly string[];
-  counters: { reconciles: number };
-  dns?: { listen: string; ready: boolean };
+  dns?: { listen: string };
 }
 
 export interface Readiness {
@@ -21,30 +20,33 @@ export interface Readiness {
   status: string;
 }
 
-/** Errors of the last reconcile that mean the tunnel or its routes are not in place. */
-const DATAPLANE_ERROR = /^(wireguard|link|address|route)\b/;
-
 /**
- * `synced` is true once a whole reconcile ran on a listed broker snapshot (the engine's
- * firstSync): status documents are also refreshed between reconciles, so the broker flag alone
- * could announce a device whose reconcile threw half-way.
+ * `agentReady`: HostAgent.ready resolved: the tunnel interface, its addresses and routes and the
+ * DNS listener are up (from the broker, or from the saved snapshot while the broker is down).
+ * The status document only words the STATUS line.
  */
-export function readiness(st: ReadinessInput | undefined, dnsEnabled: boolean, synced = true): Readiness {
-  if (!st) return { ready: false, status: 'starting: no reconcile yet' };
-  if (!st.broker.synced || !synced) {
-    const why = st.broker.lastError ? `: ${st.broker.lastError}` : '';
-    return { ready: false, status: `waiting for the broker${why}` };
+export function readiness(
+  st: ReadinessInput | undefined,
+  dnsEnabled: boolean,
+  agentReady: boolean,
+): Readiness {
+  if (!agentReady) {
+    if (!st) return { ready: false, status: 'starting' };
+    if (!st.broker.synced && st.broker.serving !== 'snapshot') {
+      const why = st.broker.lastError ? `: ${st.broker.lastError}` : '';
+      return { ready: false, status: `waiting for the broker${why}` };
+    }
+    const pending = st.applyErrors[0] ? `: ${st.applyErrors[0]}` : '';
+    return { ready: false, status: `setting up ${st.interface.name}${pending}` };
   }
-  const broken = st.applyErrors.find((e) => DATAPLANE_ERROR.test(e));
-  if (broken) return { ready: false, status: `tunnel ${st.interface.name} not ready: ${broken}` };
-  if (dnsEnabled && !st.dns?.listen)
-    return { ready: false, status: 'waiting for the clusterset DNS listener' };
+  if (!st) return { ready: true, status: 'ready' };
   const connected = st.connections.filter((c) => c.status === 'connected').length;
-  const dns = dnsEnabled && st.dns ? `; DNS on ${st.dns.listen}` : '';
+  const dns = dnsEnabled && st.dns?.listen ? `; DNS on ${st.dns.listen}` : '';
+  const outage = st.broker.serving === 'snapshot' ? '; broker unreachable, serving the last snapshot' : '';
   const errors = st.applyErrors.length > 0 ? `; ${st.applyErrors.length} apply error(s)` : '';
   return {
     ready: true,
-    status: `${connected}/${st.connections.length} connections up on ${st.interface.name}${dns}${errors}`,
+    status: `${connected}/${st.connections.length} connections up on ${st.interface.name}${dns}${outage}${errors}`,
   };
 }
 
@@ -53,19 +55,19 @@ export interface SystemdReporterOptions {
   dnsEnabled: boolean;
   /** Half of WatchdogSec (watchdogIntervalMs), or undefined without a watchdog. */
   watchdogMs: number | undefined;
-  /** The loop is wedged when it has not started a reconcile for this long (> the resync period). */
+  /** The loop is wedged when no reconcile completed for this long (> the resync period). */
   maxSilenceMs: number;
   now?: () => number;
   log: (line: string) => void;
 }
 
-/** Call update() with each fresh status (once a second) and watchdog() every watchdogMs. */
+/** Call update() with each fresh status (once a second), reconciled() after every completed
+ * reconcile, and watchdog() every watchdogMs. */
 export class SystemdReporter {
   private readonly o: SystemdReporterOptions;
   private readonly now: () => number;
   private sentReady = false;
   private lastStatus = '';
-  private reconciles = -1;
   private lastProgress: number;
   private withheld = false;
   private failed = false;
@@ -80,12 +82,13 @@ export class SystemdReporter {
     return this.sentReady;
   }
 
-  update(st: ReadinessInput | undefined, synced = true): void {
-    if (st && st.counters.reconciles !== this.reconciles) {
-      this.reconciles = st.counters.reconciles;
-      this.lastProgress = this.now();
-    }
-    const r = readiness(st, this.o.dnsEnabled, synced);
+  /** The reconcile loop completed a run: it is not wedged. */
+  reconciled(): void {
+    this.lastProgress = this.now();
+  }
+
+  update(st: ReadinessInput | undefined, agentReady: boolean): void {
+    const r = readiness(st, this.o.dnsEnabled, agentReady);
     const lines: string[] = [];
     if (r.ready && !this.sentReady) lines.push('READY=1');
     if (r.status !== this.lastStatus) lines.push(`STATUS=${r.status}`);
@@ -97,7 +100,7 @@ export class SystemdReporter {
     }
   }
 
-  /** WATCHDOG=1 while reconciles keep starting; withheld (and said once) when they stop. */
+  /** WATCHDOG=1 while reconciles keep completing; withheld (and said once) when they stop. */
   watchdog(): void {
     const silent = this.now() - this.lastProgress;
     if (silent > this.o.maxSilenceMs) {

@@ -3,8 +3,9 @@
 // fine), rejects what the real tools reject (unknown device, bad keys, host names), records
 // every call, and renders its state as canonical text for golden comparisons.
 import { MoorError } from '../../errors.ts';
-import { normalizeCidr, normalizeEndpoint } from '../ip.ts';
+import { normalizeCidr, normalizeSocketAddress } from '../../net/ipv4.ts';
 import { assertInterfaceName } from '../names.ts';
+import type { FakeNetlink } from '../netlink/fake.ts';
 import { compareText } from '../text.ts';
 import { assertWireGuardKey, publicKeyOf } from './keys.ts';
 import type {
@@ -44,8 +45,13 @@ export class FakeWireGuard implements WireGuardBasic {
    * the failure is pinned on that peer and the rest of the batch still lands). */
   readonly #rejectedPeers = new Map<string, string>();
 
-  constructor(driver: WireGuardDriverName = 'kernel') {
+  readonly #netlink: FakeNetlink | undefined;
+
+  /** With `netlink`, creating and deleting a device also adds and removes its link there, as
+   * the kernel does (so link, address and route helpers find it). */
+  constructor(driver: WireGuardDriverName = 'kernel', netlink?: FakeNetlink) {
     this.driver = driver;
+    this.#netlink = netlink;
   }
 
   failNext(op: FakeWireGuardCall['op'], message = `injected failure of ${op}`): void {
@@ -77,12 +83,14 @@ export class FakeWireGuard implements WireGuardBasic {
       fwmark: null,
       peers: new Map(),
     });
+    this.#netlink?.addLink(name, { mtu: 1420, kind: 'wireguard' });
   }
 
   async deleteInterface(name: string): Promise<void> {
     this.#enter({ op: 'deleteInterface', name });
     if (!this.#devices.delete(name))
       throw new MoorError('not-found', `WireGuard interface ${name} does not exist`);
+    if (this.#netlink) await this.#netlink.linkDelete(name);
   }
 
   async showDump(name: string): Promise<WgDump | undefined> {
@@ -130,14 +138,14 @@ export class FakeWireGuard implements WireGuardBasic {
   #validatePeer(publicKey: string, settings: WgPeerSettings): void {
     assertWireGuardKey(publicKey, 'the peer public key');
     if (settings.presharedKey) assertWireGuardKey(settings.presharedKey, 'the preshared key');
-    if (settings.endpoint !== undefined) normalizeEndpoint(settings.endpoint);
+    if (settings.endpoint !== undefined) normalizeSocketAddress(settings.endpoint);
     for (const prefix of settings.allowedIPs ?? []) normalizeCidr(prefix);
   }
 
   #applyPeer(name: string, d: FakeDevice, publicKey: string, settings: WgPeerSettings): void {
     const rejected = this.#rejectedPeers.get(publicKey);
     if (rejected !== undefined) throw new MoorError('system', `${name}: peer ${publicKey}: ${rejected}`);
-    const endpoint = settings.endpoint === undefined ? undefined : normalizeEndpoint(settings.endpoint);
+    const endpoint = settings.endpoint === undefined ? undefined : normalizeSocketAddress(settings.endpoint);
     const allowed = settings.allowedIPs?.map(normalizeCidr);
     const peer = d.peers.get(publicKey) ?? {
       publicKey,
@@ -207,7 +215,7 @@ export class FakeWireGuard implements WireGuardBasic {
     peer.latestHandshake = t.atSeconds;
     peer.rxBytes += t.rx ?? 0;
     peer.txBytes += t.tx ?? 0;
-    if (t.endpoint !== undefined) peer.endpoint = normalizeEndpoint(t.endpoint);
+    if (t.endpoint !== undefined) peer.endpoint = normalizeSocketAddress(t.endpoint);
   }
 
   /** Canonical sorted text of all devices, without private keys or counters. */

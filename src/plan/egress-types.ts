@@ -1,0 +1,99 @@
+// Plain data the egress planners work on: the parts of EgressGateway, EgressPolicy, Pod,
+// Namespace and Node objects that decide anything. The controller, the node agent and the
+// gateway read API objects into these shapes; the planners never see an API object.
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+/** A Kubernetes label selector. Absent or empty selects everything. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface IpRange {
+  start: string;
+  end: string;
+}
+
+export interface GatewayInput {
+  name: string;
+  generation?: number;
+  nodeSelector: LabelSelector;
+  pool: { cidrs?: string[]; ranges?: IpRange[]; exclude?: string[] };
+  interface: string;
+  subnet: string;
+  floatingIP: string;
+  vni: number;
+  vxlanPort?: number;
+}
+
+export type FailurePolicy = 'Closed' | 'Open';
+
+export interface Destination {
+  cidr: string;
+  except?: string[];
+}
+
+export interface PolicyInput {
+  name: string;
+  generation?: number;
+  namespaceSelector?: LabelSelector;
+  podSelector?: LabelSelector;
+  destinations: Destination[];
+  gateway: string;
+  /** Fixed IPs requested; absent means `count` IPs chosen by the controller. */
+  ips?: string[];
+  count?: number;
+  priority: number;
+  failurePolicy: FailurePolicy;
+  /** status.ips as the controller last wrote them: the allocations to keep (stickiness). */
+  statusIPs: string[];
+}
+
+export interface NodeInput {
+  name: string;
+  labels: Record<string, string>;
+  /** Every address the Node reports (InternalIP, ExternalIP); none may ever be an egress IP. */
+  addresses: string[];
+  ready: boolean;
+}
+
+export interface NamespaceInput {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface PodInput {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  /** status.podIP; absent until the CNI has given the pod an address. */
+  ip?: string;
+  node?: string;
+  hostNetwork?: boolean;
+  /** Succeeded and Failed pods hold no address any more and are never selected. */
+  phase?: string;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** A condition as a planner decides it; the controller adds lastTransitionTime and observedGeneration. */
+export interface PlannedCondition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/** Code-unit order: the same on every machine, unlike localeCompare. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function podKey(p: { namespace: string; name: string }): string {
+  return `${p.namespace}/${p.name}`;
+}

@@ -1,0 +1,198 @@
+// The egress API (k8s/egress/crds) as the real API server sees it: structural schemas with
+// defaults, CEL rules that refuse bad input with a message naming the field, status subresources
+// and printer columns.
+import { join } from 'node:path';
+import { ApiextensionsV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
+import { readYamlDocuments, waitForCrdsEstablished } from '../harness/kube.ts';
+import { createCrdRaw } from '../harness/raw-api.ts';
+import { TestRun } from '../harness/run.ts';
+import { buildTopology } from '../harness/topology.ts';
+
+const CRD_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'egress', 'crds');
+const GROUP = 'egress.moor.io';
+const VERSION = 'v1alpha1';
+
+let run: TestRun;
+let api: ApiServer;
+let custom: CustomObjectsApi;
+
+beforeAll(async () => {
+  run = TestRun.start();
+  const topo = await buildTopology(run, {
+    hosts: { api: {}, lan: {} },
+    links: [{ a: { host: 'api', address: '10.99.0.2/24' }, b: { host: 'lan', address: '10.99.0.1/24' } }],
+  });
+  const etcd = await startEtcd(run, topo.host('api'));
+  api = await startApiServer(run, { name: 'egress', host: topo.host('api'), etcd, address: '10.99.0.2' });
+  const kc = api.kubeConfig();
+  const crds = ['egressgateways.yaml', 'egresspolicies.yaml'].flatMap((f) =>
+    readYamlDocuments(join(CRD_DIR, f)),
+  );
+  for (const crd of crds) await createCrdRaw(api, crd);
+  await waitForCrdsEstablished(
+    kc,
+    crds.map((c) => c.metadata?.name ?? ''),
+  );
+  custom = kc.makeApiClient(CustomObjectsApi);
+});
+
+afterAll(async () => {
+  await run?.cleanup();
+});
+
+function gateway(name: string, spec: Record<string, unknown>): KubernetesObject & { spec: unknown } {
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'EgressGateway', metadata: { name }, spec };
+}
+function policy(name: string, spec: Record<string, unknown>): KubernetesObject & { spec: unknown } {
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'EgressPolicy', metadata: { name }, spec };
+}
+const createGateway = (body: object, dryRun?: string) =>
+  custom.createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: 'egressgateways',
+    body,
+    dryRun,
+  });
+const createPolicy = (body: object, dryRun?: string) =>
+  custom.createClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: 'egresspolicies',
+    body,
+    dryRun,
+  });
+
+const goodGateway = {
+  nodeSelector: { matchLabels: { 'egress.moor.io/gateway': 'east' } },
+  pool: {
+    cidrs: ['10.99.10.32/28'],
+    ranges: [{ start: '10.99.10.100', end: '10.99.10.110' }],
+    exclude: ['10.99.10.33'],
+  },
+  interface: 'eth0',
+  subnet: '10.99.10.0/24',
+  floatingIP: '10.99.10.254',
+  vni: 4100,
+};
+const goodPolicy = {
+  namespaceSelector: { matchLabels: { team: 'payments' } },
+  podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['checkout'] }] },
+  destinations: [{ cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] }],
+  gateway: 'east',
+};
+
+describe('egress CRDs on the real API server', () => {
+  it('accepts a gateway and a policy and fills the defaults', async () => {
+    const gw = (await createGateway(gateway('east', goodGateway))) as { spec: Record<string, unknown> };
+    expect(gw.spec.vxlanPort).toBe(4789);
+    const p = (await createPolicy(policy('checkout', goodPolicy))) as { spec: Record<string, unknown> };
+    expect(p.spec).toMatchObject({ priority: 0, failurePolicy: 'Closed' });
+  });
+
+  it('writes status only through the status subresource', async () => {
+    const status = {
+      ips: ['10.99.10.34'],
+      selectedPods: 2,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Allocated',
+          message: 'ok',
+          lastTransitionTime: '2026-12-01T08:00:00Z',
+        },
+      ],
+    };
+    const patched = (await custom.replaceClusterCustomObjectStatus({
+      group: GROUP,
+      version: VERSION,
+      plural: 'egresspolicies',
+      name: 'checkout',
+      body: { ...(await readPolicy('checkout')), status },
+    })) as { status: unknown };
+    expect(patched.status).toMatchObject(status);
+    // A write of the main resource ignores status: users cannot forge allocations that way.
+    const current = await readPolicy('checkout');
+    const replaced = (await custom.replaceClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'egresspolicies',
+      name: 'checkout',
+      body: { ...current, status: { ips: ['10.99.10.40'] } },
+    })) as { status: { ips: string[] } };
+    expect(replaced.status.ips).toEqual(['10.99.10.34']);
+  });
+
+  it('has printer columns for the firewall view', async () => {
+    const ext = api.kubeConfig().makeApiClient(ApiextensionsV1Api);
+    const crd = await ext.readCustomResourceDefinition({ name: 'egresspolicies.egress.moor.io' });
+    const columns = crd.spec.versions[0]?.additionalPrinterColumns?.map((c) => c.name);
+    expect(columns).toEqual(['Gateway', 'Egress-IPs', 'Priority', 'Pods', 'Active-Node', 'Ready', 'Age']);
+  });
+
+  const badGateways: Array<[string, Record<string, unknown>, string]> = [
+    ['a pool CIDR that is not IPv4', { pool: { cidrs: ['fd00::/64'] } }, 'must be an IPv4 CIDR'],
+    ['an empty pool', { pool: { exclude: ['10.99.10.1'] } }, 'the pool needs at least one CIDR or range'],
+    ['a floating IP outside the subnet', { floatingIP: '10.98.0.1' }, 'floatingIP must be inside subnet'],
+    [
+      'a pool CIDR outside the subnet',
+      { pool: { cidrs: ['10.98.0.0/28'] } },
+      'every pool CIDR must be inside subnet',
+    ],
+    [
+      'a range outside the subnet',
+      { pool: { ranges: [{ start: '10.99.10.1', end: '10.99.11.1' }] } },
+      'every pool range must be inside subnet',
+    ],
+    ['a VNI of 0', { vni: 0 }, 'spec.vni'],
+    ['an interface name with a slash', { interface: 'eth0/1' }, 'spec.interface'],
+  ];
+  for (const [what, change, message] of badGateways) {
+    it(`refuses a gateway with ${what}`, async () => {
+      await expect(createGateway(gateway('bad', { ...goodGateway, ...change }), 'All')).rejects.toMatchObject(
+        {
+          code: 422,
+          body: expect.stringContaining(message),
+        },
+      );
+    });
+  }
+
+  const badPolicies: Array<[string, Record<string, unknown>, string]> = [
+    ['both ips and count', { ips: ['10.99.10.34'], count: 2 }, 'set either ips or count, not both'],
+    ['a destination that is not a CIDR', { destinations: [{ cidr: '10.0.0.1' }] }, 'must be an IPv4 CIDR'],
+    [
+      'an exception outside its destination',
+      { destinations: [{ cidr: '10.50.0.0/16', except: ['10.60.0.0/24'] }] },
+      'every exception must be inside its destination cidr',
+    ],
+    ['no destinations', { destinations: [] }, 'spec.destinations'],
+    ['an unknown failurePolicy', { failurePolicy: 'Maybe' }, 'spec.failurePolicy'],
+    ['a fixed IP that is not IPv4', { ips: ['10.99.10.300'] }, 'must be an IPv4 address'],
+    [
+      'In without values',
+      { podSelector: { matchExpressions: [{ key: 'app', operator: 'In' }] } },
+      'In and NotIn need values',
+    ],
+  ];
+  for (const [what, change, message] of badPolicies) {
+    it(`refuses a policy with ${what}`, async () => {
+      await expect(createPolicy(policy('bad', { ...goodPolicy, ...change }), 'All')).rejects.toMatchObject({
+        code: 422,
+        body: expect.stringContaining(message),
+      });
+    });
+  }
+});
+
+async function readPolicy(name: string): Promise<Record<string, unknown>> {
+  return (await custom.getClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: 'egresspolicies',
+    name,
+  })) as Record<string, unknown>;
+}
