@@ -73,7 +73,8 @@ describe('moor-agent.service under systemd', () => {
       300_000,
     );
     joinMs = Date.now() - started;
-    const log = async () => (await box.sh('journalctl -u moor-agent.service -o cat --no-pager | tail -40')).stdout;
+    const log = async () =>
+      (await box.sh('journalctl -u moor-agent.service -o cat --no-pager | tail -40')).stdout;
     expect(joined.code, `${joined.stderr}\n--- journal ---\n${joined.code === 0 ? '' : await log()}`).toBe(0);
     const p = await box.show('moor-agent.service', [
       'ActiveState',
