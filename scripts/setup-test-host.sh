@@ -14,6 +14,7 @@ PACKAGES=(
   rpm lintian rpmlint fakeroot   # npm run package (rpmbuild) and the package linters
   umoci skopeo crun jq           # container image without a daemon (npm run image) and its test
   binutils                       # strip for the single executable
+  iptables                       # moor acl export -o iptables is loaded into a real firewall
   zsh groff-base man-db          # the generated zsh completion and man page are exercised
 )
 
