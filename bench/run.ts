@@ -8,6 +8,7 @@ import { ensureBundle } from './lib/bundle.ts';
 import { buildOracleEnv, type OracleEnv } from './lib/oracle-env.ts';
 import { Report } from './lib/report.ts';
 import type { Section, SectionContext } from './lib/section.ts';
+import { aclSection } from './sections/acl.ts';
 import { dnsSection } from './sections/dns.ts';
 import { failoverSection } from './sections/failover.ts';
 import { joinSection } from './sections/join.ts';
@@ -26,6 +27,7 @@ const SECTIONS: Section[] = [
   rssSection,
   failoverSection,
   dnsSection,
+  aclSection,
 ];
 const ALIASES: Record<string, string[]> = {
   restore: ['restart', 'failover'],
