@@ -322,4 +322,40 @@ describe('moor acl on a real firewall', () => {
         '+ allow 10.77.0.41 = finance/ledger (StatefulSet) policy ledger to 10.88.0.0/24\n',
     );
   });
+
+  it('a slice whose label disagrees with its policy is named on stderr and never exported', async () => {
+    const [good] = planMapping({
+      policies,
+      assignments: [
+        {
+          namespace: 'payments',
+          name: 'intruder',
+          node: 'w1',
+          podIP: '10.42.1.6',
+          policy: 'checkout',
+          egressIP: UNSELECTED,
+        },
+      ],
+      workloads: new Map(),
+      previous: [],
+      now: '2026-12-01T08:00:00Z',
+    }).slices;
+    if (!good) throw new Error('no slice');
+    const forged = {
+      ...mapSliceObject({ ...good, name: 'forged-0' }),
+      metadata: { name: 'forged-0', labels: { 'egress.moor.io/policy': 'ledger' } },
+    };
+    await custom.createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'egressmapslices',
+      body: forged,
+    });
+    const r = await acl(['export', '-o', 'cidr']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain(UNSELECTED);
+    expect(r.stderr).toContain(
+      'ignored EgressMapSlice/forged-0: label egress.moor.io/policy=ledger does not match policy checkout',
+    );
+  });
 });
