@@ -58,18 +58,22 @@ export async function runAcl(args: string[]): Promise<number> {
   return run(args);
 }
 
+/** Argument checks that need no cluster, done before any credentials are looked for. */
+function checkArguments(parsed: Parsed): void {
+  const workload = stringOption(parsed, 'workload');
+  if (workload !== undefined && !parseWorkloadFilter(workload))
+    throw new MoorError('invalid-argument', `--workload ${JSON.stringify(workload)} is not KIND/NAME`, {
+      hint: 'e.g. --workload Deployment/checkout',
+    });
+  enumOption(parsed, 'output');
+}
+
 async function filterFrom(parsed: Parsed, client: KubeRestClient): Promise<AclFilter> {
   const filter: AclFilter = {};
   const ns = stringOption(parsed, 'namespace');
   const policy = stringOption(parsed, 'policy');
   const workload = stringOption(parsed, 'workload');
-  if (workload !== undefined) {
-    if (!parseWorkloadFilter(workload))
-      throw new MoorError('invalid-argument', `--workload ${JSON.stringify(workload)} is not KIND/NAME`, {
-        hint: 'e.g. --workload Deployment/checkout',
-      });
-    filter.workload = workload;
-  }
+  if (workload !== undefined) filter.workload = workload;
   if (policy !== undefined) {
     if (!(await policyExists(client, policy)))
       throw new MoorError('not-found', `there is no EgressPolicy named "${policy}"`, {
@@ -90,6 +94,7 @@ async function filterFrom(parsed: Parsed, client: KubeRestClient): Promise<AclFi
 async function runExport(args: string[]): Promise<number> {
   const parsed = sub(args, ACL_EXPORT_SPEC, 'export');
   if (!parsed) return 0;
+  checkArguments(parsed);
   const client = clusterClient(parsed);
   try {
     const filter = await filterFrom(parsed, client);
@@ -128,6 +133,7 @@ async function runWho(args: string[]): Promise<number> {
       hint: 'give RFC 3339, e.g. 2026-11-24T14:02:00Z',
     });
   const at = atText === undefined ? now : new Date(Date.parse(atText)).toISOString();
+  checkArguments(parsed);
   const client = clusterClient(parsed);
   try {
     const [{ histories, problems }, mapping] = await Promise.all([
@@ -177,6 +183,7 @@ async function runDiff(args: string[]): Promise<number> {
     }).toString('utf8'),
     file,
   );
+  checkArguments(parsed);
   const client = clusterClient(parsed);
   try {
     const given = await filterFrom(parsed, client);

@@ -1,4 +1,5 @@
 // `moor acl export|who|diff`: the egress ACL for firewall teams.
+import { DEFAULT_RETENTION, parseRetention } from '../../plan/egress-history.ts';
 import type { CommandSpec, OptionSpec } from '../spec/types.ts';
 
 export const KUBECONFIG: OptionSpec = {
@@ -9,6 +10,22 @@ export const KUBECONFIG: OptionSpec = {
   defaultText: '~/.kube/config, else the in-cluster service account',
   env: 'KUBECONFIG',
   complete: 'file',
+};
+
+/**
+ * For `moor controller` (CONTROLLER_SPEC options, added when the controller writes the history):
+ * how long closed EgressIPHistory records are kept. 0 or junk is refused with parseRetention's
+ * message, on the command line and in the config file alike.
+ */
+export const ACL_HISTORY_RETENTION: OptionSpec = {
+  name: 'acl-history-retention',
+  kind: 'string',
+  arg: 'DURATION',
+  description: 'how long the egress IP history keeps a closed record',
+  default: DEFAULT_RETENTION,
+  config: 'command',
+  validate: (v) => parseRetention(v).ok,
+  allowed: 'a duration above 0 like 90d, 12h or 30m (at most 3660d)',
 };
 
 const FILTERS: OptionSpec[] = [
