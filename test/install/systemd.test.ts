@@ -74,7 +74,11 @@ describe('moor-agent.service under systemd', () => {
     );
     joinMs = Date.now() - started;
     const log = async () =>
-      (await box.sh('journalctl -u moor-agent.service -o cat --no-pager | tail -40')).stdout;
+      (
+        await box.sh(
+          'journalctl -u moor-agent.service -o cat --no-pager | tail -40; echo "--- wireguard-go.log ---"; tail -20 /var/lib/moor/wireguard-go.log',
+        )
+      ).stdout;
     expect(joined.code, `${joined.stderr}\n--- journal ---\n${joined.code === 0 ? '' : await log()}`).toBe(0);
     const p = await box.show('moor-agent.service', [
       'ActiveState',
