@@ -3,11 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATUS_FILE, writeSecretFile } from '../agent/state.ts';
-import type { RejectedEndpoint } from '../plan/members.ts';
+import type { Rejection } from '../plan/host.ts';
 import type { ConnectionStatus } from './connectionStatus.ts';
 
-/** A planner rejection, or an object so broken it could not even be parsed. */
-export type Rejection = Omit<RejectedEndpoint, 'code'> & { code: RejectedEndpoint['code'] | 'malformed' };
+export type { Rejection };
 
 export interface AgentStatus {
   version: 1;

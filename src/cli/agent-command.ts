@@ -4,53 +4,19 @@ import { removePidFile, writePidFile } from '../agent/service.ts';
 import { stateDir } from '../agent/state.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
 import { parseUpstream } from '../dns/forwarder.ts';
-import { MoorError } from '../errors.ts';
 import { renderMetrics } from '../observability/metrics.ts';
 import { parseListenAddress, startMetricsServer } from '../observability/metricsServer.ts';
-import { boolOption, intOption, listOption, parseCommandArgs, stringOption } from './args.ts';
-
-export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9476';
-
-export const AGENT_HELP = `Usage: moor agent [options]
-
-Run the host agent in the foreground: keep this host's registration on the broker, one
-WireGuard peer and the routes per clusterset member, and health checks. Stopping it leaves the
-tunnels up; \`moor leave\` removes them.
-
-Options:
-  --state-dir DIR            state written by \`moor join\` (default /var/lib/moor, or $MOOR_STATE_DIR)
-  --resync SECONDS           full reconcile period (default 30)
-  --wireguard-driver NAME    kernel or wireguard-go (default: kernel when available)
-  --metrics-address H:P      Prometheus /metrics (default ${DEFAULT_METRICS_ADDRESS}; "off" disables)
-  --dns-listen H:P           clusterset DNS server (default <clusterset address>:53; "off" disables)
-  --dns-forward IP[:PORT]    forward names outside the clusterset zones there (repeatable;
-                             default: answer them REFUSED)
-`;
+import { boolOption, enumOption, intOption, listOption, parseCommand, stringOption } from './args.ts';
+import { renderHelp } from './spec/help.ts';
+import { AGENT_SPEC, DEFAULT_METRICS_ADDRESS } from './specs/agent.ts';
 
 export async function runAgent(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(
-    'agent',
-    args,
-    {
-      'state-dir': { type: 'string' },
-      resync: { type: 'string' },
-      'wireguard-driver': { type: 'string' },
-      'metrics-address': { type: 'string' },
-      'dns-listen': { type: 'string' },
-      'dns-forward': { type: 'string', multiple: true },
-    },
-    0,
-  );
+  const parsed = parseCommand(AGENT_SPEC, args);
   if (boolOption(parsed, 'help')) {
-    process.stdout.write(AGENT_HELP);
+    process.stdout.write(renderHelp(['agent'], AGENT_SPEC));
     return 0;
   }
-  const driver = stringOption(parsed, 'wireguard-driver');
-  if (driver !== undefined && driver !== 'kernel' && driver !== 'wireguard-go') {
-    throw new MoorError('invalid-argument', `--wireguard-driver ${driver} is not supported`, {
-      hint: 'use kernel or wireguard-go',
-    });
-  }
+  const driver = enumOption(parsed, 'wireguard-driver') as 'kernel' | 'wireguard-go' | undefined;
   const dir = stateDir(stringOption(parsed, 'state-dir'));
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const dnsListen = stringOption(parsed, 'dns-listen');
@@ -68,7 +34,7 @@ export async function runAgent(args: string[]): Promise<number> {
     stateDir: dir,
     runner: new ExecRunner(),
     log,
-    resyncMs: intOption(parsed, 'resync', 30, 1, 3600) * 1000,
+    resyncMs: intOption(parsed, 'resync') * 1000,
     ...(driver ? { driver } : {}),
   });
   const metricsAt = stringOption(parsed, 'metrics-address') ?? DEFAULT_METRICS_ADDRESS;

@@ -1,70 +1,56 @@
-// The command table. Each command is a small module; this list is the only place that names them.
+// The command table: each command's spec (./specs/) paired with its implementation. This list
+// and ./specs/index.ts are the only places that name the commands.
+import { runAgent } from './agent-command.ts';
+import { runConfig } from './config-command.ts';
+import { runExport, runUnexport } from './export-command.ts';
+import { runGateway } from './gateway-command.ts';
+import { runJoin, runLeave } from './join-command.ts';
+import { renderHelp, renderUsage } from './spec/help.ts';
+import type { CommandSpec } from './spec/types.ts';
+import { COMMAND_SPECS } from './specs/index.ts';
+import { runShow, runStatus } from './status-command.ts';
+
 export interface Command {
-  name: string;
-  summary: string;
+  spec: CommandSpec;
   run(args: string[]): Promise<number>;
-  help?: string;
 }
 
 export const VERSION = '0.1.0';
 
-import { AGENT_HELP, runAgent } from './agent-command.ts';
-import { EXPORT_HELP, runExport, runUnexport, UNEXPORT_HELP } from './export-command.ts';
-import { GATEWAY_HELP, runGateway } from './gateway-command.ts';
-import { JOIN_HELP, LEAVE_HELP, runJoin, runLeave } from './join-command.ts';
-import { runShow, runStatus, SHOW_HELP, STATUS_HELP } from './status-command.ts';
+async function runVersion(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(renderHelp(['version'], specNamed('version')));
+    return 0;
+  }
+  process.stdout.write(`moor ${VERSION}\n`);
+  return 0;
+}
 
-export const commands: Command[] = [
-  {
-    name: 'join',
-    summary: 'join this host to a clusterset (broker-info.subm)',
-    run: runJoin,
-    help: JOIN_HELP,
-  },
-  {
-    name: 'leave',
-    summary: 'undo join: tunnels, routes, broker objects, state',
-    run: runLeave,
-    help: LEAVE_HELP,
-  },
-  { name: 'agent', summary: 'run the host agent in the foreground', run: runAgent, help: AGENT_HELP },
-  {
-    name: 'gateway',
-    summary: 'run the cluster end of the cables (gateway nodes)',
-    run: runGateway,
-    help: GATEWAY_HELP,
-  },
-  { name: 'status', summary: "show this host's membership and health", run: runStatus, help: STATUS_HELP },
-  {
-    name: 'export',
-    summary: "export one of this host's services to the clusterset",
-    run: runExport,
-    help: EXPORT_HELP,
-  },
-  {
-    name: 'unexport',
-    summary: 'withdraw an export of this host',
-    run: runUnexport,
-    help: UNEXPORT_HELP,
-  },
-  {
-    name: 'show',
-    summary: 'show connections, exports or clusterset services',
-    run: runShow,
-    help: SHOW_HELP,
-  },
-  {
-    name: 'version',
-    summary: 'print the moor version',
-    async run() {
-      process.stdout.write(`moor ${VERSION}\n`);
-      return 0;
-    },
-  },
-];
+const RUNNERS: Record<string, Command['run']> = {
+  join: runJoin,
+  leave: runLeave,
+  agent: runAgent,
+  gateway: runGateway,
+  status: runStatus,
+  export: runExport,
+  unexport: runUnexport,
+  show: runShow,
+  config: runConfig,
+  version: runVersion,
+};
+
+function specNamed(name: string): CommandSpec {
+  const spec = COMMAND_SPECS.find((s) => s.name === name);
+  if (!spec) throw new Error(`no spec for command ${name}`);
+  return spec;
+}
+
+export const commands: Command[] = COMMAND_SPECS.map((spec) => {
+  const run = RUNNERS[spec.name];
+  if (!run) throw new Error(`command ${spec.name} has a spec but no implementation`);
+  return { spec, run };
+});
 
 export function usage(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `Usage: moor <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "moor <command> --help" for a command's options.\n`;
+  return renderUsage(COMMAND_SPECS);
 }

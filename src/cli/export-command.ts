@@ -20,56 +20,18 @@ import {
   upsertExport,
 } from '../exports/store.ts';
 import { connectionsOf, exportsReport, formatPorts, servicesReport } from '../exports/view.ts';
-import { boolOption, type Parsed, parseCommandArgs, stringOption } from './args.ts';
+import { boolOption, enumOption, type Parsed, parseCommand, stringOption } from './args.ts';
+import { renderHelp } from './spec/help.ts';
+import type { CommandSpec } from './spec/types.ts';
+import { EXPORT_SPEC, UNEXPORT_SPEC } from './specs/export.ts';
+import { SHOW_EXPORTS_SPEC, SHOW_SERVICES_SPEC } from './specs/status.ts';
 import { renderTable } from './table.ts';
-
-export const EXPORT_HELP = `Usage: moor export service NAME --namespace NS --port PORT [--port PORT …] [options]
-
-Export a service running on this host to the clusterset, as a Lighthouse agent exports a
-Kubernetes service: pods in every cluster then reach it as NAME.NS.svc.clusterset.local at
-this host's clusterset address. The export is kept in the state directory; the agent re-asserts
-it and publishes its readiness, checked locally every 5 s. Running it again updates the export.
-
-Options:
-  -n, --namespace NS      namespace the service appears in (must not be kube-*/openshift*)
-  --port [NAME:]PORT[/PROTO]   a service port, protocol TCP (default), UDP or SCTP; repeatable,
-                          and every port needs a NAME when there are several
-  --health tcp|tcp:PORT|none   readiness: a TCP connect to 127.0.0.1 on the first TCP port (default),
-                          on PORT, or none (always ready)
-  --per-host-names        export as a headless service with this host's name, so it also answers
-                          as <host>.<cluster>.NAME.NS.svc.clusterset.local
-  --state-dir DIR         where moor keeps its state (default /var/lib/moor, or $MOOR_STATE_DIR)
-`;
-
-export const UNEXPORT_HELP = `Usage: moor unexport service NAME --namespace NS [--state-dir DIR]
-
-Withdraw this host's export of NAME.NS: delete its EndpointSlice from the broker, remove this
-cluster from the aggregated ServiceImport (deleting it when no other cluster exports the service),
-and forget the export. Running it again is harmless.
-`;
-
-export const SHOW_EXPORTS_HELP = `Usage: moor show exports [-o table|json] [--state-dir DIR]
-
-The services this host exports (from its state directory) with what the broker holds: whether
-the ServiceImport lists this cluster and whether this host's endpoint is published as ready.
-`;
-
-export const SHOW_SERVICES_HELP = `Usage: moor show services [-o table|json] [--state-dir DIR]
-
-Every service the clusterset exports, from the broker: type, ports, and per exporting cluster
-its address, whether it is ready, and whether this host reaches that cluster (its cable is
-connected, as reported by the agent; this host's own cluster always is).
-`;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function serviceArgs(command: string, args: string[], options: Parameters<typeof parseCommandArgs>[2]) {
-  const parsed = parseCommandArgs(
-    command,
-    args,
-    { ...options, namespace: { type: 'string', short: 'n' }, 'state-dir': { type: 'string' } },
-    2,
-  );
+function serviceArgs(spec: CommandSpec, args: string[]) {
+  const command = spec.name;
+  const parsed = parseCommand(spec, args);
   const [kind, name] = parsed.positionals;
   const usage = `moor ${command} service NAME --namespace NS`;
   if (boolOption(parsed, 'help')) return { parsed, help: true as const };
@@ -96,13 +58,9 @@ function serviceArgs(command: string, args: string[], options: Parameters<typeof
 }
 
 export async function runExport(args: string[]): Promise<number> {
-  const a = serviceArgs('export', args, {
-    port: { type: 'string', multiple: true },
-    health: { type: 'string' },
-    'per-host-names': { type: 'boolean' },
-  });
+  const a = serviceArgs(EXPORT_SPEC, args);
   if (a.help) {
-    process.stdout.write(EXPORT_HELP);
+    process.stdout.write(renderHelp(['export'], EXPORT_SPEC));
     return 0;
   }
   const perHostNames = boolOption(a.parsed, 'per-host-names');
@@ -145,9 +103,9 @@ export async function runExport(args: string[]): Promise<number> {
 }
 
 export async function runUnexport(args: string[]): Promise<number> {
-  const a = serviceArgs('unexport', args, {});
+  const a = serviceArgs(UNEXPORT_SPEC, args);
   if (a.help) {
-    process.stdout.write(UNEXPORT_HELP);
+    process.stdout.write(renderHelp(['unexport'], UNEXPORT_SPEC));
     return 0;
   }
   const state = loadState(a.dir);
@@ -230,27 +188,17 @@ function printExported(state: HostState, exp: StoredExport, ready: boolean, si: 
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function showArgs(subject: string, args: string[]) {
-  const parsed = parseCommandArgs(
-    `show ${subject}`,
-    args,
-    { output: { type: 'string', short: 'o' }, 'state-dir': { type: 'string' } },
-    1,
-  );
-  const output = stringOption(parsed, 'output') ?? 'table';
-  if (output !== 'table' && output !== 'json') {
-    throw new MoorError('invalid-argument', `-o ${output} is not supported`, {
-      hint: 'use -o table or -o json',
-    });
-  }
+function showArgs(spec: CommandSpec, args: string[]) {
+  const parsed = parseCommand(spec, args, { path: ['show', spec.name], consumedPositionals: 1 });
+  const output = enumOption(parsed, 'output') ?? 'table';
   return { help: boolOption(parsed, 'help'), output, dir: stateDir(stringOption(parsed, 'state-dir')) };
 }
 
 /** `moor show exports`; `args` as `moor show` got them (the subject word may be included). */
 export async function runShowExports(args: string[]): Promise<number> {
-  const { help, output, dir } = showArgs('exports', args);
+  const { help, output, dir } = showArgs(SHOW_EXPORTS_SPEC, args);
   if (help) {
-    process.stdout.write(SHOW_EXPORTS_HELP);
+    process.stdout.write(renderHelp(['show', 'exports'], SHOW_EXPORTS_SPEC));
     return 0;
   }
   const state = loadState(dir);
@@ -285,9 +233,9 @@ export async function runShowExports(args: string[]): Promise<number> {
 
 /** `moor show services`; `args` as `moor show` got them (the subject word may be included). */
 export async function runShowServices(args: string[]): Promise<number> {
-  const { help, output, dir } = showArgs('services', args);
+  const { help, output, dir } = showArgs(SHOW_SERVICES_SPEC, args);
   if (help) {
-    process.stdout.write(SHOW_SERVICES_HELP);
+    process.stdout.write(renderHelp(['show', 'services'], SHOW_SERVICES_SPEC));
     return 0;
   }
   const state = loadState(dir);

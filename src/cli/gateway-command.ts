@@ -16,79 +16,19 @@ import { parseListenAddress, startMetricsServer } from '../observability/metrics
 import {
   boolOption,
   boolStringOption,
+  enumOption,
   intOption,
   listOption,
-  parseCommandArgs,
+  parseCommand,
   stringOption,
 } from './args.ts';
-
-export const GATEWAY_HELP = `Usage: moor gateway --broker-info FILE --clusterid ID --cluster-cidr CIDR [options]
-
-Run a Submariner-compatible WireGuard gateway for a cluster that does not run Submariner. Run
-it on every gateway node; a Lease in the cluster elects the active one. The active gateway
-publishes the cluster's Cluster and Endpoint on the broker (fresh key per start), terminates
-cables from every member and routes their subnets, and holds --vip, the address the cluster's
-nodes route remote subnets to.
-
-Options:
-  --broker-info FILE       broker-info.subm whose token may write Clusters/Endpoints (a member token)
-  --clusterid ID           this cluster's ID
-  --cluster-cidr CIDR      pod CIDR (repeatable)
-  --service-cidr CIDR      service CIDR (repeatable)
-  --kubeconfig FILE        credentials for this cluster's API (default: in-cluster service account)
-  --private-ip IP          address other gateways reach this node at (default: source of the default route)
-  --public-ip IP           address other gateways reach this node at when it is behind NAT
-  --port N                 WireGuard UDP port (default 4500)
-  --health-check-ip IP     address remote gateways ping (default: this node's address inside a cluster CIDR)
-  --vip CIDR               floating address of the active gateway, e.g. 10.99.10.10/24
-  --vip-interface DEV      device that carries --vip
-  --interface NAME         WireGuard interface (default submariner)
-  --hostname NAME          host name in the Endpoint (default: this host's name)
-  --lease-namespace NS     namespace of the leader Lease (default moor-system)
-  --lease-name NAME        Lease name (default moor-gateway-lock)
-  --lease-duration S       seconds (default 15); --renew-deadline S (10); --retry-period S (2)
-  --identity NAME          leader-election identity (default <hostname>-moor-gateway)
-  --state-dir DIR          status and logs (default /var/lib/moor-gateway)
-  --wireguard-driver NAME  kernel or wireguard-go (default: kernel when available)
-  --check-broker-certificate=true|false
-  --metrics-address H:P    Prometheus /metrics (default 127.0.0.1:9477; "off" disables); a passive
-                           gateway reports moor_gateway_active 0 and nothing else
-`;
+import { renderHelp } from './spec/help.ts';
+import { DEFAULT_GATEWAY_METRICS_ADDRESS, DEFAULT_GATEWAY_STATE_DIR, GATEWAY_SPEC } from './specs/gateway.ts';
 
 export async function runGateway(args: string[]): Promise<number> {
-  const p = parseCommandArgs(
-    'gateway',
-    args,
-    {
-      'broker-info': { type: 'string' },
-      clusterid: { type: 'string' },
-      'cluster-cidr': { type: 'string', multiple: true },
-      'service-cidr': { type: 'string', multiple: true },
-      kubeconfig: { type: 'string' },
-      'private-ip': { type: 'string' },
-      'public-ip': { type: 'string' },
-      port: { type: 'string' },
-      'health-check-ip': { type: 'string' },
-      vip: { type: 'string' },
-      'vip-interface': { type: 'string' },
-      interface: { type: 'string' },
-      hostname: { type: 'string' },
-      'lease-namespace': { type: 'string' },
-      'lease-name': { type: 'string' },
-      'lease-duration': { type: 'string' },
-      'renew-deadline': { type: 'string' },
-      'retry-period': { type: 'string' },
-      identity: { type: 'string' },
-      'state-dir': { type: 'string' },
-      'wireguard-driver': { type: 'string' },
-      resync: { type: 'string' },
-      'check-broker-certificate': { type: 'string' },
-      'metrics-address': { type: 'string' },
-    },
-    0,
-  );
+  const p = parseCommand(GATEWAY_SPEC, args);
   if (boolOption(p, 'help')) {
-    process.stdout.write(GATEWAY_HELP);
+    process.stdout.write(renderHelp(['gateway'], GATEWAY_SPEC));
     return 0;
   }
   const need = (name: string) => {
@@ -116,16 +56,11 @@ export async function runGateway(args: string[]): Promise<number> {
       hint: 'give both (the floating address and the device that carries it), or neither',
     });
   }
-  const driver = stringOption(p, 'wireguard-driver');
-  if (driver !== undefined && driver !== 'kernel' && driver !== 'wireguard-go') {
-    throw new MoorError('invalid-argument', `--wireguard-driver ${driver} is not supported`, {
-      hint: 'use kernel or wireguard-go',
-    });
-  }
+  const driver = enumOption(p, 'wireguard-driver') as 'kernel' | 'wireguard-go' | undefined;
 
   const runner = new ExecRunner();
   const info = decodeBrokerInfo(readFileSync(infoPath));
-  const insecure = !boolStringOption(p, 'check-broker-certificate', true);
+  const insecure = !boolStringOption(p, 'check-broker-certificate');
   const broker = new KubeRestClient({
     server: brokerServerUrl(info.brokerURL),
     token: info.token,
@@ -142,7 +77,7 @@ export async function runGateway(args: string[]): Promise<number> {
     );
     healthCheckIp = inside?.address;
   }
-  const dir = stringOption(p, 'state-dir') ?? '/var/lib/moor-gateway';
+  const dir = stringOption(p, 'state-dir') ?? DEFAULT_GATEWAY_STATE_DIR;
   ensureStateDir(dir);
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   if (!healthCheckIp) log('no local address inside the cluster CIDRs: publishing no healthCheckIP');
@@ -162,7 +97,7 @@ export async function runGateway(args: string[]): Promise<number> {
       hostname: stringOption(p, 'hostname') ?? hostname(),
       privateIp,
       publicIp: stringOption(p, 'public-ip') ?? '',
-      port: intOption(p, 'port', 4500, 1, 65535),
+      port: intOption(p, 'port'),
       healthCheckIp,
     },
     broker,
@@ -173,15 +108,15 @@ export async function runGateway(args: string[]): Promise<number> {
     lease: {
       namespace: stringOption(p, 'lease-namespace') ?? 'moor-system',
       name: stringOption(p, 'lease-name') ?? 'moor-gateway-lock',
-      durationS: intOption(p, 'lease-duration', 15, 1, 3600),
-      renewDeadlineS: intOption(p, 'renew-deadline', 10, 1, 3600),
-      retryPeriodS: intOption(p, 'retry-period', 2, 1, 3600),
+      durationS: intOption(p, 'lease-duration'),
+      renewDeadlineS: intOption(p, 'renew-deadline'),
+      retryPeriodS: intOption(p, 'retry-period'),
       ...(identityOpt ? { identity: identityOpt } : {}),
     },
     stateDir: dir,
     runner,
     log,
-    resyncMs: intOption(p, 'resync', 30, 1, 3600) * 1000,
+    resyncMs: intOption(p, 'resync') * 1000,
     ...(driver ? { driver } : {}),
     onFatal: (reason) => {
       log(`fatal: ${reason}`);
@@ -189,7 +124,7 @@ export async function runGateway(args: string[]): Promise<number> {
       finish();
     },
   });
-  const metricsAt = stringOption(p, 'metrics-address') ?? '127.0.0.1:9477';
+  const metricsAt = stringOption(p, 'metrics-address') ?? DEFAULT_GATEWAY_METRICS_ADDRESS;
   const metrics =
     metricsAt === 'off'
       ? undefined

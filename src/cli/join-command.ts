@@ -10,51 +10,9 @@ import { type BrokerInfo, decodeBrokerInfo } from '../broker/brokerInfo.ts';
 import { suggestClusterId } from '../broker/names.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
 import { MoorError } from '../errors.ts';
-import {
-  boolOption,
-  boolStringOption,
-  intOption,
-  listOption,
-  parseCommandArgs,
-  stringOption,
-} from './args.ts';
-
-export const JOIN_HELP = `Usage: moor join BROKER-INFO [options]
-
-Make this host a member of the Submariner clusterset described by BROKER-INFO (the
-broker-info.subm written by \`subctl deploy-broker\`). The host gets its own clusterset
-address(es), registers as a cluster on the broker, and the agent builds WireGuard cables to
-every gateway. The broker admin token in the file is used only during join; the host keeps a
-member credential (ServiceAccount cluster-<id>) in its state directory (0600).
-
-Options:
-  --clusterid ID          cluster ID of this host (DNS-1123 label; default: from the host name)
-  --address IP            clusterset address of this host (repeatable); default: allocate one
-  --pool CIDR             pool to allocate from when no --address is given (default ${DEFAULT_ADDRESS_POOL})
-  --private-ip IP         underlay address gateways reach this host at (default: source of the default route)
-  --public-ip IP          address gateways reach this host at when it is behind NAT
-  --port N                WireGuard UDP port (default 4500)
-  --interface NAME        WireGuard interface name (default ${DEFAULT_INTERFACE})
-  --hostname NAME         host name published in the Endpoint (default: this host's name)
-  --broker-url URL        override the broker URL in the file
-  --check-broker-certificate=true|false   verify the broker's TLS certificate (default true)
-  --state-dir DIR         where moor keeps its state (default /var/lib/moor, or $MOOR_STATE_DIR)
-  --no-start              do not start the agent service
-`;
-
-export const LEAVE_HELP = `Usage: moor leave [BROKER-INFO] [options]
-
-Undo everything join created: stop the agent, remove the WireGuard interface with its addresses
-and routes, withdraw this host's Cluster and Endpoint from the broker, and delete the state
-directory. With BROKER-INFO (the admin credential) it also deletes the member ServiceAccount,
-its RoleBinding and token Secret, and the address claims. Running it again is harmless.
-
-Options:
-  --clusterid ID          clean up the broker for this cluster ID when this host has no state
-  --broker-url URL        override the broker URL in the file
-  --check-broker-certificate=true|false   verify the broker's TLS certificate (default true)
-  --state-dir DIR         where moor keeps its state (default /var/lib/moor, or $MOOR_STATE_DIR)
-`;
+import { boolOption, boolStringOption, intOption, listOption, parseCommand, stringOption } from './args.ts';
+import { renderHelp } from './spec/help.ts';
+import { JOIN_SPEC, LEAVE_SPEC } from './specs/join.ts';
 
 function readBrokerInfo(path: string): BrokerInfo {
   if (!existsSync(path)) {
@@ -74,27 +32,9 @@ function readBrokerInfo(path: string): BrokerInfo {
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function runJoin(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(
-    'join',
-    args,
-    {
-      clusterid: { type: 'string' },
-      address: { type: 'string', multiple: true },
-      pool: { type: 'string' },
-      'private-ip': { type: 'string' },
-      'public-ip': { type: 'string' },
-      port: { type: 'string' },
-      interface: { type: 'string' },
-      hostname: { type: 'string' },
-      'broker-url': { type: 'string' },
-      'check-broker-certificate': { type: 'string' },
-      'state-dir': { type: 'string' },
-      'no-start': { type: 'boolean' },
-    },
-    1,
-  );
+  const parsed = parseCommand(JOIN_SPEC, args);
   if (boolOption(parsed, 'help')) {
-    process.stdout.write(JOIN_HELP);
+    process.stdout.write(renderHelp(['join'], JOIN_SPEC));
     return 0;
   }
   const file = parsed.positionals[0];
@@ -120,9 +60,9 @@ export async function runJoin(args: string[]): Promise<number> {
       clusterId,
       addresses: listOption(parsed, 'address'),
       pool: stringOption(parsed, 'pool') ?? DEFAULT_ADDRESS_POOL,
-      port: intOption(parsed, 'port', 4500, 1, 65535),
+      port: intOption(parsed, 'port'),
       interfaceName: stringOption(parsed, 'interface') ?? DEFAULT_INTERFACE,
-      checkBrokerCertificate: boolStringOption(parsed, 'check-broker-certificate', true),
+      checkBrokerCertificate: boolStringOption(parsed, 'check-broker-certificate'),
       stateDir: dir,
       ...(privateIp ? { privateIp } : {}),
       ...(publicIp ? { publicIp } : {}),
@@ -139,19 +79,9 @@ export async function runJoin(args: string[]): Promise<number> {
 }
 
 export async function runLeave(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(
-    'leave',
-    args,
-    {
-      clusterid: { type: 'string' },
-      'broker-url': { type: 'string' },
-      'check-broker-certificate': { type: 'string' },
-      'state-dir': { type: 'string' },
-    },
-    1,
-  );
+  const parsed = parseCommand(LEAVE_SPEC, args);
   if (boolOption(parsed, 'help')) {
-    process.stdout.write(LEAVE_HELP);
+    process.stdout.write(renderHelp(['leave'], LEAVE_SPEC));
     return 0;
   }
   const file = parsed.positionals[0];
@@ -160,7 +90,7 @@ export async function runLeave(args: string[]): Promise<number> {
   const result = await leave(
     {
       stateDir: stateDir(stringOption(parsed, 'state-dir')),
-      checkBrokerCertificate: boolStringOption(parsed, 'check-broker-certificate', true),
+      checkBrokerCertificate: boolStringOption(parsed, 'check-broker-certificate'),
       ...(file ? { brokerInfo: readBrokerInfo(file) } : {}),
       ...(clusterId ? { clusterId } : {}),
       ...(brokerUrl ? { brokerUrl } : {}),

@@ -10,7 +10,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
+  const command = commands.find((c) => c.spec.name === name);
   if (!command) {
     process.stderr.write(`moor: unknown command "${name}"\n\n${usage()}`);
     return 2;

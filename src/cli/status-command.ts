@@ -3,39 +3,18 @@ import { existsSync } from 'node:fs';
 import { stateDir } from '../agent/state.ts';
 import { type AgentStatus, readStatus } from '../cables/status.ts';
 import { MoorError } from '../errors.ts';
-import { boolOption, parseCommandArgs, stringOption } from './args.ts';
+import { boolOption, enumOption, parseCommand, stringOption } from './args.ts';
 import { runShowExports, runShowServices } from './export-command.ts';
+import { renderHelp } from './spec/help.ts';
+import type { CommandSpec } from './spec/types.ts';
+import { SHOW_CONNECTIONS_SPEC, SHOW_SPEC, STATUS_SPEC } from './specs/status.ts';
 import { ago, renderTable } from './table.ts';
-
-export const STATUS_HELP = `Usage: moor status [-o table|json] [--state-dir DIR]
-
-Summary of this host's membership: cluster ID, addresses, WireGuard interface, broker watch,
-registration, connections by state, and broker objects that were rejected (and why).
-`;
-
-export const SHOW_HELP = `Usage: moor show connections|exports|services [-o table|json] [--state-dir DIR]
-
-connections  one line per clusterset member: status (connected, connecting, error), its
-             endpoint, the last WireGuard handshake, the health-check RTT, and its subnets
-exports      this host's exported services and whether the broker has them ready
-services     what the clusterset exports, from which members, and whether each is reachable
-`;
 
 const STALE_MS = 10_000;
 
-function load(args: string[], command: string, maxPositionals: number) {
-  const parsed = parseCommandArgs(
-    command,
-    args,
-    { output: { type: 'string', short: 'o' }, 'state-dir': { type: 'string' } },
-    maxPositionals,
-  );
-  const output = stringOption(parsed, 'output') ?? 'table';
-  if (output !== 'table' && output !== 'json') {
-    throw new MoorError('invalid-argument', `-o ${output} is not supported`, {
-      hint: 'use -o table or -o json',
-    });
-  }
+function load(args: string[], spec: CommandSpec, path: string[]) {
+  const parsed = parseCommand(spec, args, { path, consumedPositionals: path.length - 1 });
+  const output = enumOption(parsed, 'output') ?? 'table';
   const dir = stateDir(stringOption(parsed, 'state-dir'));
   return { parsed, output, dir };
 }
@@ -59,9 +38,9 @@ function requireStatus(dir: string): { status: AgentStatus; running: boolean } {
 }
 
 export async function runStatus(args: string[]): Promise<number> {
-  const { parsed, output, dir } = load(args, 'status', 0);
+  const { parsed, output, dir } = load(args, STATUS_SPEC, ['status']);
   if (boolOption(parsed, 'help')) {
-    process.stdout.write(STATUS_HELP);
+    process.stdout.write(renderHelp(['status'], STATUS_SPEC));
     return 0;
   }
   const { status, running } = requireStatus(dir);
@@ -116,18 +95,23 @@ export async function runStatus(args: string[]): Promise<number> {
 }
 
 export async function runShow(args: string[]): Promise<number> {
-  const { parsed, output, dir } = load(args, 'show', 1);
+  const { parsed } = load(args, SHOW_SPEC, ['show']);
   const what = parsed.positionals[0];
-  if (boolOption(parsed, 'help') || what === undefined) {
-    process.stdout.write(SHOW_HELP);
-    return what === undefined && !boolOption(parsed, 'help') ? 2 : 0;
+  if (what === undefined) {
+    process.stdout.write(renderHelp(['show'], SHOW_SPEC));
+    return boolOption(parsed, 'help') ? 0 : 2;
   }
   if (what === 'exports') return runShowExports(args);
   if (what === 'services') return runShowServices(args);
   if (what !== 'connections') {
     throw new MoorError('invalid-argument', `show: unknown subject "${what}"`, {
-      hint: 'moor show connections',
+      hint: 'moor show connections|exports|services',
     });
+  }
+  const { output, dir, parsed: sub } = load(args, SHOW_CONNECTIONS_SPEC, ['show', 'connections']);
+  if (boolOption(sub, 'help')) {
+    process.stdout.write(renderHelp(['show', 'connections'], SHOW_CONNECTIONS_SPEC));
+    return 0;
   }
   const { status } = requireStatus(dir);
   if (output === 'json') {

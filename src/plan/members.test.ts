@@ -4,7 +4,6 @@ import type { ClusterObject, EndpointObject } from '../broker/types.ts';
 import { MoorError } from '../errors.ts';
 import { overlaps, parseCidr, tryParseAddressOrCidr } from '../net/ipv4.ts';
 import { type Member, type PlanMembersInput, planMembers } from './members.ts';
-import { diffPeers, type PeerConfig } from './peerDiff.ts';
 
 const key = (n: number) => Buffer.alloc(32, n).toString('base64');
 const T1 = '2026-01-01T00:00:00Z';
@@ -432,17 +431,5 @@ describe('planMembers properties', () => {
       }),
       { numRuns: 300 },
     );
-  });
-});
-
-// ---- Feeding the peer diff ----------------------------------------------------------------------
-
-describe('planMembers output', () => {
-  it('diffs planned members against kernel peers directly', () => {
-    const { members } = plan([eastCluster], [endpoint('east')]);
-    const kernel: PeerConfig[] = [
-      { publicKey: key(1), endpoint: { host: '172.16.0.1', port: 4500 }, allowedIPs: ['10.1.0.0/16'] },
-    ];
-    expect(diffPeers(kernel, members).unchanged).toEqual(members);
   });
 });

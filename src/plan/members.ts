@@ -25,7 +25,12 @@ import {
   tryParseCidr,
   tryParseIpv4,
 } from '../net/ipv4.ts';
-import type { PeerEndpoint } from './peerDiff.ts';
+
+/** Where a member's WireGuard peer is reached. */
+export interface PeerEndpoint {
+  host: string;
+  port: number;
+}
 
 export interface SelfDescription {
   clusterId: string;

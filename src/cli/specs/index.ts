@@ -1,0 +1,31 @@
+// Every command's spec, in the order `moor --help` lists them. The command table
+// (../commands.ts) pairs each with its implementation; scripts/gen-docs.ts generates completion,
+// the man page and the default config file from this list alone.
+import type { CommandSpec } from '../spec/types.ts';
+import { AGENT_SPEC } from './agent.ts';
+import { CONFIG_SPEC } from './config.ts';
+import { EXPORT_SPEC, UNEXPORT_SPEC } from './export.ts';
+import { GATEWAY_SPEC } from './gateway.ts';
+import { JOIN_SPEC, LEAVE_SPEC } from './join.ts';
+import { SHOW_SPEC, STATUS_SPEC } from './status.ts';
+
+export const VERSION_SPEC: CommandSpec = {
+  name: 'version',
+  summary: 'print the moor version',
+  description: ['Print the moor version.'],
+  positionals: [],
+  options: [],
+};
+
+export const COMMAND_SPECS: readonly CommandSpec[] = [
+  JOIN_SPEC,
+  LEAVE_SPEC,
+  AGENT_SPEC,
+  GATEWAY_SPEC,
+  STATUS_SPEC,
+  EXPORT_SPEC,
+  UNEXPORT_SPEC,
+  SHOW_SPEC,
+  CONFIG_SPEC,
+  VERSION_SPEC,
+];

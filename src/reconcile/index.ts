@@ -1,0 +1,4 @@
+// The reconciler core: one loop shape for every daemon (see docs/architecture.md).
+export * from './clock.ts';
+export * from './loop.ts';
+export * from './outcome.ts';
