@@ -2,6 +2,7 @@
 // and ./specs/index.ts are the only places that name the commands.
 import { runAgent } from './agent-command.ts';
 import { runConfig } from './config-command.ts';
+import { runController } from './controller-command.ts';
 import { runExport, runUnexport } from './export-command.ts';
 import { runGateway } from './gateway-command.ts';
 import { runJoin, runLeave } from './join-command.ts';
@@ -31,6 +32,7 @@ const RUNNERS: Record<string, Command['run']> = {
   leave: runLeave,
   agent: runAgent,
   gateway: runGateway,
+  controller: runController,
   status: runStatus,
   export: runExport,
   unexport: runUnexport,

@@ -4,6 +4,7 @@
 import type { CommandSpec } from '../spec/types.ts';
 import { AGENT_SPEC } from './agent.ts';
 import { CONFIG_SPEC } from './config.ts';
+import { CONTROLLER_SPEC } from './controller.ts';
 import { EXPORT_SPEC, UNEXPORT_SPEC } from './export.ts';
 import { GATEWAY_SPEC } from './gateway.ts';
 import { JOIN_SPEC, LEAVE_SPEC } from './join.ts';
@@ -22,6 +23,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   LEAVE_SPEC,
   AGENT_SPEC,
   GATEWAY_SPEC,
+  CONTROLLER_SPEC,
   STATUS_SPEC,
   EXPORT_SPEC,
   UNEXPORT_SPEC,
