@@ -5,7 +5,8 @@
 // controller that starts during an API outage can never "forget" an allocation.
 import { hostname } from 'node:os';
 import { MoorError } from '../errors.ts';
-import { Reflector } from '../k8s/reflector.ts';
+import { egressPaths } from '../k8s/egress-paths.ts';
+import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import { planController, type StatusWrite } from '../plan/egress-controller.ts';
 import { EGRESS_GROUP, EGRESS_VERSION } from '../plan/egress-read.ts';
@@ -18,7 +19,6 @@ import {
   systemClock,
   waiting,
 } from '../reconcile/index.ts';
-import { egressPaths } from './paths.ts';
 
 export interface EgressControllerOptions {
   client: KubeRestClient;
@@ -35,27 +35,20 @@ export class EgressController {
   readonly loop: ReconcileLoop;
   readonly #o: EgressControllerOptions;
   readonly #clock: Clock;
-  readonly #reflectors: Record<'gateways' | 'policies' | 'nodes' | 'namespaces' | 'pods', Reflector>;
+  readonly #view: EgressView;
   readonly #identity: string;
+  #snapshot: EgressSnapshot | undefined;
 
   constructor(o: EgressControllerOptions) {
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
     this.#identity = o.identity ?? `${hostname()}-moor-controller`;
-    const reflector = (path: string, what: string) =>
-      new Reflector({
-        client: o.client,
-        path,
-        onChange: () => this.loop.markDirty(what),
-        onError: (err) => o.log(`controller: watching ${what} failed: ${err.message} (retrying)`),
-      });
-    this.#reflectors = {
-      gateways: reflector(egressPaths.gateways, 'gateways'),
-      policies: reflector(egressPaths.policies, 'policies'),
-      nodes: reflector(egressPaths.nodes, 'nodes'),
-      namespaces: reflector(egressPaths.namespaces, 'namespaces'),
-      pods: reflector(egressPaths.pods, 'pods'),
-    };
+    this.#view = new EgressView({
+      client: o.client,
+      collections: ['gateways', 'policies', 'nodes', 'namespaces', 'pods'],
+      onChange: (what) => this.loop.markDirty(what),
+      onError: (what, err) => o.log(`controller: watching ${what} failed: ${err.message} (retrying)`),
+    });
     this.loop = new ReconcileLoop({
       name: 'controller',
       reconcile: () => this.#reconcile(),
@@ -67,29 +60,21 @@ export class EgressController {
   }
 
   start(): void {
-    for (const r of Object.values(this.#reflectors)) r.start();
+    this.#view.start();
     this.loop.start();
   }
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await Promise.all(Object.values(this.#reflectors).map((r) => r.stop()));
+    await this.#view.stop();
   }
 
   async #reconcile(): Promise<ReconcileOutcome> {
-    const unsynced = Object.entries(this.#reflectors)
-      .filter(([, r]) => !r.synced)
-      .map(([k]) => k);
-    if (unsynced.length > 0) return waiting(`not listed yet: ${unsynced.join(', ')}`);
-    const r = this.#reflectors;
+    const snapshot = this.#view.snapshot();
+    if (!snapshot) return waiting(`not listed yet: ${this.#view.unsynced().join(', ')}`);
+    this.#snapshot = snapshot;
     const plan = planController(
-      {
-        gateways: r.gateways.list(),
-        policies: r.policies.list(),
-        nodes: r.nodes.list(),
-        namespaces: r.namespaces.list(),
-        pods: r.pods.list(),
-      },
+      snapshot,
       new Date(this.#clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     );
     const out = new OutcomeBuilder();
@@ -124,10 +109,8 @@ export class EgressController {
   }
 
   async #event(e: EventSpec): Promise<void> {
-    const list = e.kind === 'EgressPolicy' ? this.#reflectors.policies : this.#reflectors.gateways;
-    const obj = list.list().find((o) => o.metadata?.name === e.name) as
-      | { metadata?: { uid?: string } }
-      | undefined;
+    const list = e.kind === 'EgressPolicy' ? this.#snapshot?.policies : this.#snapshot?.gateways;
+    const obj = list?.find((o) => o.metadata?.name === e.name) as { metadata?: { uid?: string } } | undefined;
     const now = new Date(this.#clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     await this.#o.client.create(egressPaths.events(this.#o.eventNamespace), {
       apiVersion: 'v1',

@@ -1,6 +1,9 @@
 // The dataplane's public surface: Basic ports with their real implementations, and the
 // idempotent helpers on top. Fakes for tests are exported from ./fakes.ts so that production
 // bundles never include them.
+export * from './egress/iproute.ts';
+export * from './egress/reconcile.ts';
+export * from './egress/types.ts';
 export * from './exec.ts';
 export * from './ip.ts';
 export * from './names.ts';
