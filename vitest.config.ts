@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Unit tests (pure logic, fakes) live beside the code; end-to-end tests on real parts
 // (API server, namespaces, wireguard-go, nftables, dig) live in test/e2e and need root.
@@ -9,7 +9,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/harness/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/harness/**/*.test.ts', 'scripts/**/*.test.ts'],
+          // The layer check's fixture trees are inputs, not tests.
+          exclude: [...configDefaults.exclude, 'scripts/fixtures/**'],
           testTimeout: 20_000,
         },
       },

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'broker-forbidden'
   | 'broker-conflict'
   | 'not-found'
+  | 'interrupted'
+  | 'locked'
   | 'system'
   | 'internal';
 

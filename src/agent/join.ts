@@ -2,8 +2,12 @@
 // broker-info.subm it checks the cluster ID is free, claims the host's address(es), and creates
 // the member ServiceAccount cluster-<id> with its RoleBinding and token Secret, exactly as
 // `subctl join` does. From then on the host keeps only that narrower token. Every step that
-// creates something registers its undo; a failure rolls back in reverse order.
+// creates something registers its undo; a failure rolls back in reverse order, and so does an
+// interruption (SIGTERM/SIGINT abort `signal`): it is checked before every broker request, never
+// after one, so an object the broker created always has its undo registered before we stop.
+import { rmSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
+import { join as joinPath } from 'node:path';
 import type { BrokerInfo } from '../broker/brokerInfo.ts';
 import { brokerServerUrl } from '../broker/brokerInfo.ts';
 import {
@@ -20,11 +24,13 @@ import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
 import { MoorError } from '../errors.ts';
 import { deleteIfExists, getIfExists } from '../k8s/objects.ts';
 import { brokerPaths, itemPath } from '../k8s/paths.ts';
-import { isConflict, isNotFound, KubeRestClient } from '../k8s/rest.ts';
+import { isConflict, isNotFound, KubeRestClient, type KubeRestOptions } from '../k8s/rest.ts';
 import { tryParseIpv4 } from '../net/ipv4.ts';
 import { allocateFromPool, checkAddressesFree, claimAddress } from './addresses.ts';
+import { checkJoinFlags } from './joinFlags.ts';
 import { publishRegistration, registrationObjects, withdrawRegistration } from './registration.ts';
-import { type HostState, hasState, loadState, removeState, savePrivateKey, saveState } from './state.ts';
+import { type HostState, hasState, loadState, savePrivateKey, saveState } from './state.ts';
+import { prepareStateDir } from './stateDir.ts';
 import { detectPrivateIp } from './underlay.ts';
 
 export interface JoinRequest {
@@ -42,6 +48,8 @@ export interface JoinRequest {
   stateDir: string;
   /** How long to wait for the token controller to fill the member token Secret. */
   tokenTimeoutMs?: number;
+  /** Aborted by SIGTERM/SIGINT: join stops before its next broker request and rolls back. */
+  signal?: AbortSignal;
 }
 
 export interface JoinDeps {
@@ -55,8 +63,46 @@ export interface JoinResult {
   alreadyJoined: boolean;
 }
 
+/** Stops before each request once `signal` is aborted; `finishing()` lets the rollback through. */
+class InterruptibleClient extends KubeRestClient {
+  #signal: AbortSignal | undefined;
+  constructor(options: KubeRestOptions, signal: AbortSignal | undefined) {
+    super(options);
+    this.#signal = signal;
+  }
+  finishing(): void {
+    this.#signal = undefined;
+  }
+  override request(method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
+    if (this.#signal?.aborted) return Promise.reject(interrupted(this.#signal));
+    return super.request(method, path, body, contentType);
+  }
+}
+
+function interrupted(signal: AbortSignal): MoorError {
+  const name = typeof signal.reason === 'string' ? signal.reason : 'a signal';
+  return new MoorError('interrupted', `join interrupted by ${name}`, {
+    hint: 'what it had created was rolled back (a step that failed is logged above); run `moor join` again to join',
+    exitCode: name === 'SIGINT' ? 130 : 143,
+  });
+}
+
 export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult> {
   assertValidClusterId(req.clusterId);
+  checkJoinFlags(req);
+  // Before anything else, and above all before the broker: a state directory that cannot hold
+  // the state must fail now, not after objects were created.
+  const prepared = prepareStateDir(req.stateDir, { probe: true });
+  try {
+    return await joinPrepared(req, deps);
+  } catch (err) {
+    // A directory this join created held nothing before; one that existed keeps what it had.
+    if (prepared.created !== undefined) rmSync(prepared.created, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function joinPrepared(req: JoinRequest, deps: JoinDeps): Promise<JoinResult> {
   if (hasState(req.stateDir)) {
     const existing = loadState(req.stateDir);
     if (existing.clusterId !== req.clusterId) {
@@ -87,14 +133,17 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
   wireguardPsk(info.ipsecPskString); // refuses an empty or default PSK before anything is created
   const server = brokerServerUrl(req.brokerUrl ?? info.brokerURL);
   const ns = info.namespace;
-  const admin = new KubeRestClient({
-    server,
-    token: info.token,
-    insecure: !req.checkBrokerCertificate,
-    ...(info.caCrt ? { caPem: info.caCrt } : {}),
-  });
+  const admin = new InterruptibleClient(
+    {
+      server,
+      token: info.token,
+      insecure: !req.checkBrokerCertificate,
+      ...(info.caCrt ? { caPem: info.caCrt } : {}),
+    },
+    req.signal,
+  );
   const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
-  let member: KubeRestClient | undefined;
+  let member: InterruptibleClient | undefined;
   try {
     // Connectivity and authorization in one: subctl lists Clusters the same way.
     await admin.get(brokerPaths.clusters(ns));
@@ -139,13 +188,17 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
       req.clusterId,
       undo,
       req.tokenTimeoutMs ?? 30_000,
+      req.signal,
     );
-    member = new KubeRestClient({
-      server,
-      token: credential.token,
-      insecure: !req.checkBrokerCertificate,
-      ...(info.caCrt ? { caPem: info.caCrt } : {}),
-    });
+    member = new InterruptibleClient(
+      {
+        server,
+        token: credential.token,
+        insecure: !req.checkBrokerCertificate,
+        ...(info.caCrt ? { caPem: info.caCrt } : {}),
+      },
+      req.signal,
+    );
     const state: HostState = {
       version: 1,
       clusterId: req.clusterId,
@@ -176,18 +229,28 @@ export async function join(req: JoinRequest, deps: JoinDeps): Promise<JoinResult
     };
     const keys = generateKeyPair();
     registrationObjects(state, keys.publicKey); // validates the objects before anything is stored
+    undo.push({
+      what: `state files in ${req.stateDir}`,
+      run: async () => {
+        for (const f of ['state.json', 'wireguard.key']) rmSync(joinPath(req.stateDir, f), { force: true });
+      },
+    });
     saveState(req.stateDir, state);
     savePrivateKey(req.stateDir, keys.privateKey);
-    undo.push({ what: `state directory ${req.stateDir}`, run: async () => removeState(req.stateDir) });
     // Publish with the member token: this proves the narrower credential works.
     const memberClient = member;
     undo.push({ what: 'Cluster and Endpoint', run: () => withdrawRegistration(memberClient, state) });
     await publishRegistration(member, state, keys.publicKey);
+    // A signal during the last request: the operator asked to stop, so the join does not stand.
+    if (req.signal?.aborted) throw interrupted(req.signal);
     deps.log(
       `joined the clusterset on ${server} as cluster "${req.clusterId}" with address(es) ${addresses.join(', ')}`,
     );
     return { state, publicKey: keys.publicKey, alreadyJoined: false };
   } catch (err) {
+    admin.finishing();
+    member?.finishing();
+    if (req.signal?.aborted) deps.log(`interrupted (${String(req.signal.reason)}): rolling back`);
     for (const step of undo.reverse()) {
       try {
         await step.run();
@@ -217,6 +280,7 @@ async function createMemberCredential(
   clusterId: string,
   undo: Array<{ what: string; run: () => Promise<unknown> }>,
   tokenTimeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<CreatedCredential> {
   const sa = serviceAccountName(clusterId);
   const rb = roleBindingName(clusterId);
@@ -295,6 +359,19 @@ async function createMemberCredential(
         },
       );
     }
-    await new Promise((r) => setTimeout(r, delay));
+    await sleep(delay, signal); // the next request throws once interrupted
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -34,6 +34,8 @@ export interface LeaveDeps {
   log: (line: string) => void;
   /** Stops the agent and removes the host's interface, addresses, routes and DNS settings. */
   teardownHost: (state: HostState) => Promise<void>;
+  /** Stops the agent only (when the state is too damaged to tear the host down). */
+  stopAgent: () => Promise<void>;
 }
 
 export interface LeaveResult {
@@ -45,16 +47,37 @@ export interface LeaveResult {
 export async function leave(req: LeaveRequest, deps: LeaveDeps): Promise<LeaveResult> {
   const removed: string[] = [];
   const remaining: string[] = [];
-  const state = hasState(req.stateDir) ? loadState(req.stateDir) : undefined;
+  const present = hasState(req.stateDir);
+  let state: HostState | undefined;
+  try {
+    state = present ? loadState(req.stateDir) : undefined;
+  } catch (err) {
+    // A damaged state file must not make leave impossible (its fix is "leave and join again").
+    if (!(err instanceof MoorError) || err.code !== 'invalid-input' || !req.clusterId) {
+      throw err instanceof MoorError && err.code === 'invalid-input'
+        ? new MoorError('invalid-input', err.message, {
+            hint: `to leave anyway, run \`moor leave broker-info.subm --clusterid <id> --state-dir ${req.stateDir}\``,
+          })
+        : err;
+    }
+    deps.log(`${err.message}: leaving with --clusterid ${req.clusterId} instead`);
+    await deps.stopAgent();
+    remaining.push(
+      'the WireGuard interface, if one is left (the damaged state no longer names it): `ip link del <name>`',
+    );
+    if (!req.brokerInfo)
+      remaining.push(
+        `this host's objects on the broker: run \`moor leave broker-info.subm --clusterid ${req.clusterId}\``,
+      );
+  }
   const clusterId = state?.clusterId ?? req.clusterId;
   if (!clusterId) {
-    throw new MoorError(
-      'invalid-argument',
-      'this host has not joined (no state) and no --clusterid was given',
-      {
-        hint: 'to clean up a lost host on the broker, run `moor leave broker-info.subm --clusterid <id>`',
-      },
+    // Nothing joined here (a leave that already ran, or never a join): done, as the help promises.
+    deps.log(
+      `this host is not joined (no state in ${req.stateDir}): nothing to leave` +
+        (req.brokerInfo ? '; to clean up a lost host on the broker, add --clusterid <id>' : ''),
     );
+    return { removed, remaining };
   }
   if (state) {
     await deps.teardownHost(state);
@@ -146,7 +169,7 @@ export async function leave(req: LeaveRequest, deps: LeaveDeps): Promise<LeaveRe
         ` (deleting them needs the broker admin token: run \`moor leave broker-info.subm --clusterid ${clusterId}\`)`,
     );
   }
-  if (state) {
+  if (present) {
     removeState(req.stateDir);
     removed.push(`state directory ${req.stateDir}`);
   }

@@ -1,9 +1,14 @@
 // The host's persistent state: what `moor join` decided and the agent needs after any restart.
 // Everything here is secret or security-relevant (the member token, the PSK, the private key), so
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { STATUS_FILE } from '../cables/status.ts';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
+import { readInputFile } from '../inputFile.ts';
+import { errnoCode, systemError } from '../systemError.ts';
+import { prepareStateDir } from './stateDir.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/moor';
 export const DEFAULT_INTERFACE = 'moor0';
@@ -49,28 +54,43 @@ export interface HostState {
   credential: MemberCredential;
 }
 
+/** The state directory, absolute: --state-dir, else $MOOR_STATE_DIR, else the default. */
 export function stateDir(dir?: string): string {
-  return dir ?? process.env.MOOR_STATE_DIR ?? DEFAULT_STATE_DIR;
+  if (dir !== undefined && dir.trim() === '') {
+    // resolve('') is the working directory, which `moor leave` would then delete.
+    throw new MoorError('invalid-argument', '--state-dir is empty', {
+      hint: 'give a directory, such as the default /var/lib/moor',
+    });
+  }
+  return resolve(dir ?? (process.env.MOOR_STATE_DIR || DEFAULT_STATE_DIR));
 }
 
 const STATE_FILE = 'state.json';
+/** A state file holds a token, a CA and a few addresses: kilobytes. Anything near this is not ours. */
+const MAX_STATE_FILE_BYTES = 4 << 20;
 const KEY_FILE = 'wireguard.key';
-export const STATUS_FILE = 'status.json';
 
-export function writeSecretFile(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600); // mode is masked by umask on create
-  renameSync(tmp, path);
-}
+export { STATUS_FILE, writeSecretFile };
 
 export function ensureStateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  prepareStateDir(dir);
 }
 
+/** Whether `dir` holds a state file; an unreadable directory is an error, not "not joined". */
 export function hasState(dir: string): boolean {
-  return existsSync(join(dir, STATE_FILE));
+  try {
+    statSync(join(dir, STATE_FILE));
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return false;
+    if (code === 'ENOTDIR') {
+      throw new MoorError('invalid-argument', `state directory ${dir} is not a directory`, {
+        hint: 'pass the --state-dir this host joined with (default /var/lib/moor)',
+      });
+    }
+    throw systemError(err, `cannot read the state directory ${dir}`, { subject: dir });
+  }
 }
 
 export function saveState(dir: string, state: HostState): void {
@@ -80,14 +100,16 @@ export function saveState(dir: string, state: HostState): void {
 
 export function loadState(dir: string): HostState {
   const path = join(dir, STATE_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
+  if (!hasState(dir)) {
     throw new MoorError('not-found', `this host has not joined a clusterset (no ${path})`, {
       hint: 'run `moor join broker-info.subm --clusterid <id>` first, or pass --state-dir',
     });
   }
+  const text = readInputFile(path, {
+    what: 'state file',
+    maxBytes: MAX_STATE_FILE_BYTES,
+    hint: 'the state file is damaged: run `moor leave broker-info.subm --clusterid <id>` and join again',
+  }).toString('utf8');
   let state: HostState;
   try {
     state = JSON.parse(text) as HostState;

@@ -215,6 +215,15 @@ describe('mergeServiceImport: joining an existing import', () => {
     expect(merged(withIp).metadata.annotations['lighthouse.submariner.io/use-clusterset-ip']).toBe('true');
   });
 
+  it('never adds use-clusterset-ip to a Headless import (ClusterSetIP only)', () => {
+    const headless = { ...eastImport({ type: 'Headless' }), spec: { type: 'Headless', ports: [] } };
+    delete (headless.metadata.annotations as Record<string, string>)[
+      'lighthouse.submariner.io/use-clusterset-ip'
+    ];
+    const object = merged(headless, { type: 'Headless' });
+    expect(object.metadata.annotations).not.toHaveProperty('lighthouse.submariner.io/use-clusterset-ip');
+  });
+
   it('keeps a Headless import’s ports as they are', () => {
     const headless = { ...eastImport({ type: 'Headless' }), spec: { type: 'Headless', ports: [] } };
     expect(merged(headless, { type: 'Headless' }).spec.ports).toEqual([]);

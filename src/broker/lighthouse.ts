@@ -18,46 +18,26 @@ import {
   MCS_API_VERSION,
   TIMESTAMP_ANNOTATION_PREFIX,
 } from './lighthouseKeys.ts';
-import {
-  clustersByExportTime,
-  type ServiceImportPort,
-  toServiceImportPort,
-  unionByName,
-} from './lighthousePorts.ts';
+import { clustersByExportTime, toServiceImportPort, unionByName } from './lighthousePorts.ts';
 import { ownField, readServiceImport } from './lighthouseRead.ts';
+import type {
+  ClusterStatus,
+  ServiceImportObject,
+  ServiceImportPort,
+  ServiceImportType,
+  SessionAffinity,
+  SessionAffinityConfig,
+} from './lighthouseTypes.ts';
 import { assertValidClusterId, ensureValidName } from './names.ts';
 
-export type ServiceImportType = 'ClusterSetIP' | 'Headless';
-export type SessionAffinity = 'None' | 'ClientIP';
-
-export interface SessionAffinityConfig {
-  clientIP: { timeoutSeconds: number };
-}
-
-export interface ClusterStatus {
-  cluster: string;
-}
-
-/** Fields we own are typed; anything else an existing object carries is kept as it was. */
-export interface ServiceImportObject {
-  apiVersion: typeof MCS_API_VERSION;
-  kind: 'ServiceImport';
-  metadata: {
-    name: string;
-    namespace?: string;
-    annotations: Record<string, string>;
-    [field: string]: unknown;
-  };
-  spec: {
-    type: ServiceImportType;
-    ports: ServiceImportPort[];
-    sessionAffinity?: string;
-    sessionAffinityConfig?: unknown;
-    [field: string]: unknown;
-  };
-  status: { clusters: ClusterStatus[]; [field: string]: unknown };
-  [field: string]: unknown;
-}
+export type {
+  ClusterStatus,
+  ServiceImportObject,
+  ServiceImportPort,
+  ServiceImportType,
+  SessionAffinity,
+  SessionAffinityConfig,
+} from './lighthouseTypes.ts';
 
 export interface ServiceImportInput {
   clusterId: string;
@@ -120,7 +100,7 @@ export function sanitisedClusterId(clusterId: string): string {
 /**
  * Creates the aggregated ServiceImport, or merges our export into the existing one the way
  * `Distribute` does: refuse a type conflict, add our timestamp, default use-clusterset-ip to
- * "false", take session affinity only if we are now the oldest exporter, and list our cluster once.
+ * "false" on ClusterSetIP imports, take session affinity only if we are now the oldest exporter, and list our cluster once.
  * On update our ports are added to spec.ports by name; recompute the exact list with
  * `aggregatePorts` once our EndpointSlice is on the broker (spec §4.4 step 3).
  */
@@ -152,7 +132,14 @@ export function mergeServiceImport(existing: unknown, input: ServiceImportInput)
   }
   const spec = { ...object.spec };
   annotations[timestampAnnotationKey(input.clusterId)] = input.exportTimestampNs;
-  if (ownField(annotations, ANNOTATION_USE_CLUSTERSET_IP) === undefined) {
+  // The flag belongs to ClusterSetIP imports only (LH MutateOnCreate writes it for them alone);
+  // an older ClusterSetIP import without it gets the "false" default, as LH does on migration.
+  // LH's update path would add it to a Headless import too, where nothing reads it; we leave
+  // Headless imports without it, so they look exactly as their creator wrote them.
+  if (
+    object.spec.type === 'ClusterSetIP' &&
+    ownField(annotations, ANNOTATION_USE_CLUSTERSET_IP) === undefined
+  ) {
     annotations[ANNOTATION_USE_CLUSTERSET_IP] = 'false';
   }
   if (clustersByExportTime(annotations)[0] === sanitisedClusterId(input.clusterId)) {

@@ -4,14 +4,9 @@
 import type { ExportPort } from './lighthouseInput.ts';
 import { LABEL_SERVICE_NAME, LABEL_SOURCE_NAMESPACE, TIMESTAMP_ANNOTATION_PREFIX } from './lighthouseKeys.ts';
 import { ownField, portsBySourceCluster } from './lighthouseRead.ts';
+import type { ServiceImportPort } from './lighthouseTypes.ts';
 
-/** `mcsv1a1.ServicePort` as Go serialises it: name and protocol are omitted when empty. */
-export interface ServiceImportPort {
-  name?: string;
-  protocol?: string;
-  port: number;
-  appProtocol?: string;
-}
+export type { ServiceImportPort } from './lighthouseTypes.ts';
 
 /**
  * spec.ports of an aggregated ClusterSetIP import, computed like LH `setServicePorts`: the broker

@@ -2,7 +2,6 @@
 // of the wrong shape reads as `undefined` and the caller decides what that costs. The API server
 // has already checked types against the schema, so these guards matter for callers passing
 // objects from elsewhere, and they keep "__proto__" keys plain data.
-import type { ClusterStatus, ServiceImportObject } from './lighthouse.ts';
 import {
   LABEL_MANAGED_BY,
   LABEL_SERVICE_NAME,
@@ -11,7 +10,7 @@ import {
   MANAGED_BY_LIGHTHOUSE,
   MCS_API_VERSION,
 } from './lighthouseKeys.ts';
-import type { ServiceImportPort } from './lighthousePorts.ts';
+import type { ClusterStatus, ServiceImportObject, ServiceImportPort } from './lighthouseTypes.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -37,27 +36,36 @@ export function stringMap(value: unknown): Record<string, string> | undefined {
 }
 
 /**
- * A port list read like Lighthouse's `toServicePorts`: a missing name or protocol is "", a missing
- * port is 0; empty name and protocol are then omitted, as Go's `omitempty` writes them. `null`
- * or no list is []; any entry of the wrong type makes the whole list unreadable.
+ * One port entry read like Lighthouse's `toServicePorts`: a missing name or protocol is "", a
+ * missing port is 0; empty name and protocol are then omitted, as Go's `omitempty` writes them.
+ * A field of the wrong type gives the reason instead.
  */
+export function readPortEntry(item: unknown): ServiceImportPort | string {
+  if (!isJson(item)) return 'is not an object';
+  const name = ownField(item, 'name') ?? '';
+  const protocol = ownField(item, 'protocol') ?? '';
+  const port = ownField(item, 'port') ?? 0;
+  const appProtocol = ownField(item, 'appProtocol') ?? undefined;
+  if (typeof name !== 'string') return 'has a name that is not a string';
+  if (typeof protocol !== 'string') return 'has a protocol that is not a string';
+  if (typeof port !== 'number' || !Number.isInteger(port)) return `has invalid port ${JSON.stringify(port)}`;
+  if (appProtocol !== undefined && typeof appProtocol !== 'string') return 'has a non-string appProtocol';
+  const read: ServiceImportPort = { port };
+  if (name !== '') read.name = name;
+  if (protocol !== '') read.protocol = protocol;
+  if (appProtocol !== undefined) read.appProtocol = appProtocol;
+  return read;
+}
+
+/** A port list of `readPortEntry` ports. `null` or no list is []; any entry of the wrong type
+ * makes the whole list unreadable (a read-modify-write must not drop another member's port). */
 export function readPortList(value: unknown): ServiceImportPort[] | undefined {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) return undefined;
   const ports: ServiceImportPort[] = [];
   for (const item of value) {
-    if (!isJson(item)) return undefined;
-    const name = ownField(item, 'name') ?? '';
-    const protocol = ownField(item, 'protocol') ?? '';
-    const port = ownField(item, 'port') ?? 0;
-    const appProtocol = ownField(item, 'appProtocol') ?? undefined;
-    if (typeof name !== 'string' || typeof protocol !== 'string') return undefined;
-    if (typeof port !== 'number' || !Number.isInteger(port)) return undefined;
-    if (appProtocol !== undefined && typeof appProtocol !== 'string') return undefined;
-    const read: ServiceImportPort = { port };
-    if (name !== '') read.name = name;
-    if (protocol !== '') read.protocol = protocol;
-    if (appProtocol !== undefined) read.appProtocol = appProtocol;
+    const read = readPortEntry(item);
+    if (typeof read === 'string') return undefined;
     ports.push(read);
   }
   return ports;

@@ -2,11 +2,13 @@
 // and once a second, read by `moor status` and `moor show connections`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STATUS_FILE, writeSecretFile } from '../agent/state.ts';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import type { Rejection } from '../plan/host.ts';
 import type { ConnectionStatus } from './connectionStatus.ts';
 
 export type { Rejection };
+
+export const STATUS_FILE = 'status.json';
 
 export interface AgentStatus {
   version: 1;
@@ -15,13 +17,37 @@ export interface AgentStatus {
   clusterId: string;
   addresses: string[];
   interface: { name: string; driver: string; publicKey: string; listenPort: number; mtu: number | null };
-  broker: { server: string; namespace: string; synced: boolean; lastError: string | null };
-  registration: { published: boolean; endpointName: string | null; lastError: string | null };
+  broker: {
+    server: string;
+    namespace: string;
+    synced: boolean;
+    lastError: string | null;
+    /** When the current broker outage began; null while the broker answers. */
+    unreachableSince?: string | null;
+    /** Where the members come from: the live broker, or the last accepted snapshot (before the
+     * broker has been listed after a start). */
+    serving?: 'broker' | 'snapshot' | 'none';
+    /** When the snapshot was saved (its age is what `moor status` shows). */
+    snapshotSavedAt?: string | null;
+  };
+  /** `published` stays true through an outage: it is the last state the broker confirmed. */
+  registration: {
+    published: boolean;
+    endpointName: string | null;
+    lastError: string | null;
+    confirmedAt?: string | null;
+  };
   connections: ConnectionStatus[];
   rejected: Rejection[];
   /** Failures of the last reconcile (empty when everything applied). */
   applyErrors: string[];
-  counters: { reconciles: number; applyErrors: number; rejectedEndpoints: number };
+  counters: {
+    reconciles: number;
+    applyErrors: number;
+    rejectedEndpoints: number;
+    /** Failures by reconcile phase (wireguard, link, address, route, publish, dns, ...). */
+    errorsByPhase?: Record<string, number>;
+  };
   /** The host agent's clusterset DNS (absent on gateways or when disabled). */
   dns?: {
     listen: string;
@@ -29,6 +55,8 @@ export interface AgentStatus {
     services: number;
     problems: number;
     brokerError: string | null;
+    /** savedAt of the snapshot answers come from, before the broker is listed after a start. */
+    fromSnapshot?: string | null;
     resolver: { kind: string; summary: string; instructions: string } | null;
   };
   /** The host's own exported services. */

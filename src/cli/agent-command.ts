@@ -1,7 +1,8 @@
 // `moor agent`: run the host agent in the foreground (systemd runs it as moor-agent.service).
 import { HostAgent } from '../agent/agent.ts';
+import { acquireStateDirLock } from '../agent/lock.ts';
 import { removePidFile, writePidFile } from '../agent/service.ts';
-import { stateDir } from '../agent/state.ts';
+import { loadState, stateDir } from '../agent/state.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
 import { parseUpstream } from '../dns/forwarder.ts';
 import { renderMetrics } from '../observability/metrics.ts';
@@ -28,36 +29,44 @@ export async function runAgent(args: string[]): Promise<number> {
         : parseListenAddress(dnsListen, 'dns-listen');
   const dnsForward = listOption(parsed, 'dns-forward');
   for (const u of dnsForward) parseUpstream(u); // a clear error now rather than at the first query
-  const agent = new HostAgent({
-    ...(dnsForward.length > 0 ? { dnsForward } : {}),
-    ...(dns ? { dns: dns === 'off' ? dns : { address: dns.host, port: dns.port } } : {}),
-    stateDir: dir,
-    runner: new ExecRunner(),
-    log,
-    resyncMs: intOption(parsed, 'resync') * 1000,
-    ...(driver ? { driver } : {}),
-  });
-  const metricsAt = stringOption(parsed, 'metrics-address') ?? DEFAULT_METRICS_ADDRESS;
-  const metrics =
-    metricsAt === 'off'
-      ? undefined
-      : await startMetricsServer(parseListenAddress(metricsAt, 'metrics-address'), () => {
-          const st = agent.engine.status();
-          return st ? renderMetrics(st) : undefined;
-        });
-  writePidFile(dir);
-  await agent.start();
-  log(`agent running (pid ${process.pid})`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log(`${signal}: stopping; tunnels stay up`);
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  metrics?.close();
-  await agent.stop();
-  removePidFile(dir);
-  return 0;
+  loadState(dir); // "not joined" or "cannot read" before the lock, which lives in the directory
+  // One agent per state directory: a second one would fight the first over every peer and route.
+  const lock = acquireStateDirLock(dir, 'moor agent');
+  try {
+    const agent = new HostAgent({
+      ...(dnsForward.length > 0 ? { dnsForward } : {}),
+      ...(dns ? { dns: dns === 'off' ? dns : { address: dns.host, port: dns.port } } : {}),
+      stateDir: dir,
+      runner: new ExecRunner(),
+      log,
+      resyncMs: intOption(parsed, 'resync') * 1000,
+      ...(driver ? { driver } : {}),
+    });
+    const metricsAt = stringOption(parsed, 'metrics-address') ?? DEFAULT_METRICS_ADDRESS;
+    const metrics =
+      metricsAt === 'off'
+        ? undefined
+        : await startMetricsServer(parseListenAddress(metricsAt, 'metrics-address'), () => {
+            const st = agent.status();
+            return st ? renderMetrics(st) : undefined;
+          });
+    writePidFile(dir);
+    // A signal while starting stops the agent as soon as start() is done.
+    const stopped = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    try {
+      await agent.start();
+      log(`agent running (pid ${process.pid})`);
+      log(`${await stopped}: stopping; tunnels stay up`);
+    } finally {
+      metrics?.close();
+      await agent.stop();
+      removePidFile(dir);
+    }
+    return 0;
+  } finally {
+    lock.release();
+  }
 }

@@ -70,6 +70,7 @@ export async function runExport(args: string[]): Promise<number> {
       hint: 'give the service port(s), like --port 5432/TCP',
     });
   }
+  const state = loadState(a.dir); // "not joined" before anything else is read
   const existing = findExport(loadExports(a.dir), a.name, a.namespace);
   const exp = checkedExport({
     name: a.name,
@@ -83,7 +84,6 @@ export async function runExport(args: string[]): Promise<number> {
     // The first export's time stays: it orders exporters (oldest wins) across every cluster.
     exportedAt: existing?.exportedAt ?? unixNanos(new Date()),
   } satisfies StoredExport);
-  const state = loadState(a.dir);
   const ready = await checkExportHealth(exp);
   const client = memberClient(state);
   const previous = upsertExport(a.dir, exp);

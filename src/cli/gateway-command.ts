@@ -1,9 +1,9 @@
 // `moor gateway`: run the cluster end of the cables on a gateway node.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ensureStateDir } from '../agent/state.ts';
 import { detectPrivateIp, localAddresses } from '../agent/underlay.ts';
-import { brokerServerUrl, decodeBrokerInfo } from '../broker/brokerInfo.ts';
+import { brokerServerUrl } from '../broker/brokerInfo.ts';
+import { readBrokerInfoFile } from '../broker/brokerInfoFile.ts';
 import { assertValidClusterId } from '../broker/names.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
 import { MoorError } from '../errors.ts';
@@ -59,7 +59,7 @@ export async function runGateway(args: string[]): Promise<number> {
   const driver = enumOption(p, 'wireguard-driver') as 'kernel' | 'wireguard-go' | undefined;
 
   const runner = new ExecRunner();
-  const info = decodeBrokerInfo(readFileSync(infoPath));
+  const info = readBrokerInfoFile(infoPath);
   const insecure = !boolStringOption(p, 'check-broker-certificate');
   const broker = new KubeRestClient({
     server: brokerServerUrl(info.brokerURL),

@@ -1,12 +1,11 @@
 // `moor join` and `moor leave`.
-import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from '../agent/join.ts';
 import { leave } from '../agent/leave.ts';
-import { startAgentService } from '../agent/service.ts';
+import { startAgentService, stopAgent } from '../agent/service.ts';
 import { DEFAULT_ADDRESS_POOL, DEFAULT_INTERFACE, stateDir } from '../agent/state.ts';
 import { teardownHost } from '../agent/teardown.ts';
-import { type BrokerInfo, decodeBrokerInfo } from '../broker/brokerInfo.ts';
+import { readBrokerInfoFile } from '../broker/brokerInfoFile.ts';
 import { suggestClusterId } from '../broker/names.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
 import { MoorError } from '../errors.ts';
@@ -14,22 +13,33 @@ import { boolOption, boolStringOption, intOption, listOption, parseCommand, stri
 import { renderHelp } from './spec/help.ts';
 import { JOIN_SPEC, LEAVE_SPEC } from './specs/join.ts';
 
-function readBrokerInfo(path: string): BrokerInfo {
-  if (!existsSync(path)) {
-    throw new MoorError('invalid-argument', `broker-info file ${path} does not exist`, {
-      hint: 'pass the broker-info.subm written by `subctl deploy-broker`',
-    });
-  }
-  try {
-    return decodeBrokerInfo(readFileSync(path));
-  } catch (err) {
-    if (err instanceof MoorError)
-      throw new MoorError(err.code, `${path}: ${err.message}`, { hint: err.hint ?? '', cause: err });
-    throw err;
-  }
-}
-
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * SIGTERM and SIGINT during join abort it: join stops before its next broker request and rolls
+ * back what it created, as a failed join does. A second signal does not cut the rollback short
+ * (that would leave objects on the broker); SIGKILL still can.
+ */
+function rollBackOnSignals(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      log(`${name}: still rolling back the join, please wait`);
+      return;
+    }
+    log(`${name}: stopping the join and rolling back what it created`);
+    controller.abort(name);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
 
 export async function runJoin(args: string[]): Promise<number> {
   const parsed = parseCommand(JOIN_SPEC, args);
@@ -42,7 +52,7 @@ export async function runJoin(args: string[]): Promise<number> {
     throw new MoorError('invalid-argument', 'join: BROKER-INFO is missing', {
       hint: 'moor join broker-info.subm --clusterid <id>',
     });
-  const info = readBrokerInfo(file);
+  const info = readBrokerInfoFile(file);
   const clusterId = stringOption(parsed, 'clusterid') ?? suggestClusterId(hostname());
   if (!clusterId) {
     throw new MoorError('invalid-argument', `cannot derive a cluster ID from the host name "${hostname()}"`, {
@@ -54,6 +64,7 @@ export async function runJoin(args: string[]): Promise<number> {
   const publicIp = stringOption(parsed, 'public-ip');
   const brokerUrl = stringOption(parsed, 'broker-url');
   const host = stringOption(parsed, 'hostname');
+  const interruption = rollBackOnSignals();
   const result = await join(
     {
       brokerInfo: info,
@@ -68,9 +79,10 @@ export async function runJoin(args: string[]): Promise<number> {
       ...(publicIp ? { publicIp } : {}),
       ...(brokerUrl ? { brokerUrl } : {}),
       ...(host ? { hostname: host } : {}),
+      signal: interruption.signal,
     },
     { runner: new ExecRunner(), log },
-  );
+  ).finally(() => interruption.release());
   if (!boolOption(parsed, 'no-start')) log(await startAgentService(dir));
   process.stdout.write(
     `${JSON.stringify({ clusterId: result.state.clusterId, addresses: result.state.addresses })}\n`,
@@ -91,7 +103,7 @@ export async function runLeave(args: string[]): Promise<number> {
     {
       stateDir: stateDir(stringOption(parsed, 'state-dir')),
       checkBrokerCertificate: boolStringOption(parsed, 'check-broker-certificate'),
-      ...(file ? { brokerInfo: readBrokerInfo(file) } : {}),
+      ...(file ? { brokerInfo: readBrokerInfoFile(file) } : {}),
       ...(clusterId ? { clusterId } : {}),
       ...(brokerUrl ? { brokerUrl } : {}),
     },
@@ -99,6 +111,7 @@ export async function runLeave(args: string[]): Promise<number> {
       log,
       teardownHost: (state) =>
         teardownHost(state, new ExecRunner(), stateDir(stringOption(parsed, 'state-dir')), log),
+      stopAgent: () => stopAgent(stateDir(stringOption(parsed, 'state-dir'))),
     },
   );
   for (const r of result.removed) log(`removed ${r}`);

@@ -1,7 +1,10 @@
 // Entry point of the `moor` binary. Commands register themselves in ./commands.ts; this file
 // only parses the command word, runs it, and turns errors into one clear line and an exit code.
+// No error, expected or not, prints a stack trace unless MOOR_DEBUG=1 asks for it: system errors
+// are turned into MoorErrors where files and sockets are opened, and this is the net below that.
 
 import { MoorError } from '../errors.ts';
+import { errnoCode, systemError } from '../systemError.ts';
 import { commands, usage } from './commands.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -18,20 +21,35 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+function report(err: unknown): number {
+  const debug = process.env.MOOR_DEBUG === '1';
+  const known =
+    err instanceof MoorError
+      ? err
+      : errnoCode(err) !== undefined
+        ? systemError(err, 'a system call failed')
+        : undefined;
+  if (known) {
+    process.stderr.write(`moor: ${known.message}\n`);
+    if (known.hint) process.stderr.write(`  fix: ${known.hint}\n`);
+  } else {
+    process.stderr.write(`moor: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write('  fix: this is a bug in moor: please report it with the output of MOOR_DEBUG=1\n');
+  }
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return known?.exitCode ?? 70; // EX_SOFTWARE
+}
+
+// A long-running command (agent, gateway) must not die with a stack trace either.
+process.on('uncaughtException', (err) => {
+  process.exit(report(err));
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof MoorError) {
-      process.stderr.write(`moor: ${err.message}\n`);
-      if (err.hint) process.stderr.write(`  fix: ${err.hint}\n`);
-      process.exitCode = err.exitCode;
-    } else {
-      process.stderr.write(
-        `moor: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      process.exitCode = 1;
-    }
+    process.exitCode = report(err);
   },
 );

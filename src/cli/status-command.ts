@@ -1,6 +1,6 @@
 // `moor status` and `moor show connections`: what the agent reports in its status file.
 import { existsSync } from 'node:fs';
-import { stateDir } from '../agent/state.ts';
+import { hasState, stateDir } from '../agent/state.ts';
 import { type AgentStatus, readStatus } from '../cables/status.ts';
 import { MoorError } from '../errors.ts';
 import { boolOption, enumOption, parseCommand, stringOption } from './args.ts';
@@ -8,6 +8,7 @@ import { runShowExports, runShowServices } from './export-command.ts';
 import { renderHelp } from './spec/help.ts';
 import type { CommandSpec } from './spec/types.ts';
 import { SHOW_CONNECTIONS_SPEC, SHOW_SPEC, STATUS_SPEC } from './specs/status.ts';
+import { brokerLine, dnsLine, registrationLine } from './status-lines.ts';
 import { ago, renderTable } from './table.ts';
 
 const STALE_MS = 10_000;
@@ -22,7 +23,8 @@ function load(args: string[], spec: CommandSpec, path: string[]) {
 function requireStatus(dir: string): { status: AgentStatus; running: boolean } {
   const status = readStatus(dir);
   if (!status) {
-    const joined = existsSync(`${dir}/state.json`);
+    const joined = hasState(dir); // an unreadable directory is an error of its own, not "not joined"
+
     throw new MoorError(
       'not-found',
       joined ? 'the agent has not reported yet' : 'this host has not joined a clusterset',
@@ -55,15 +57,13 @@ export async function runStatus(args: string[]): Promise<number> {
     `agent:         ${running ? `running (pid ${status.pid})` : `NOT RUNNING (last report ${ago(status.updatedAt, Date.now())})`}`,
     `interface:     ${status.interface.name} (${status.interface.driver}, port ${status.interface.listenPort}, mtu ${status.interface.mtu ?? '?'})`,
     `public key:    ${status.interface.publicKey}`,
-    `broker:        ${status.broker.server} namespace ${status.broker.namespace}: ${status.broker.lastError ? `ERROR ${status.broker.lastError}` : status.broker.synced ? 'watching' : 'connecting'}`,
-    `registration:  ${status.registration.published ? 'published' : `NOT PUBLISHED${status.registration.lastError ? `: ${status.registration.lastError}` : ''}`}`,
+    `broker:        ${brokerLine(status, Date.now())}`,
+    `registration:  ${registrationLine(status, Date.now())}`,
     `connections:   ${count('connected')} connected, ${count('connecting')} connecting, ${count('error')} error`,
   ];
   if (status.dns) {
     const d = status.dns;
-    lines.push(
-      `dns:           ${d.listen} ${d.ready ? 'serving' : 'waiting for the broker'}, ${d.services} services${d.problems ? `, ${d.problems} bad objects skipped` : ''}${d.brokerError ? ` (broker: ${d.brokerError})` : ''}`,
-    );
+    lines.push(`dns:           ${dnsLine(d, Date.now())}`);
     if (d.resolver) {
       lines.push(`resolver:      ${d.resolver.summary}`);
       if (d.resolver.instructions)

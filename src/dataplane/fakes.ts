@@ -4,4 +4,5 @@ export * from './egress/fake.ts';
 export * from './fake-runner.ts';
 export * from './netlink/fake.ts';
 export * from './nftables/fake.ts';
+export * from './ping/fake.ts';
 export * from './wireguard/fake.ts';

@@ -5,7 +5,6 @@ export * from './egress/iproute.ts';
 export * from './egress/reconcile.ts';
 export * from './egress/types.ts';
 export * from './exec.ts';
-export * from './ip.ts';
 export * from './names.ts';
 export * from './netlink/addresses.ts';
 export * from './netlink/iproute.ts';
@@ -15,6 +14,7 @@ export { normalizeRoute, PROTO_BOOT, PROTO_KERNEL } from './netlink/route-spec.t
 export * from './netlink/route-table.ts';
 export * from './netlink/rules.ts';
 export * from './netlink/types.ts';
+export * from './netlink/underlay.ts';
 export * from './nftables/model.ts';
 export * from './nftables/nft.ts';
 export type {
@@ -27,6 +27,8 @@ export type {
 export * from './nftables/owned-table.ts';
 export { renderTableScript } from './nftables/render.ts';
 export * from './nftables/types.ts';
+export * from './ping/fping.ts';
+export * from './ping/types.ts';
 export * from './result.ts';
 export * from './wireguard/device.ts';
 export * from './wireguard/drivers.ts';

@@ -2,7 +2,7 @@
 // child stdio is a socketpair, which /dev/stdin cannot open (ENXIO) — so secrets go into a 0600
 // file inside a fresh 0700 directory, preferably on tmpfs (/dev/shm: never written to disk),
 // which is removed as soon as the command has finished, whatever happened.
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,4 +26,13 @@ export async function withSecretFiles<T>(secrets: string[], fn: (paths: string[]
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Atomic 0600 write (temp file, then rename): a reader never sees half a file, a crash leaves
+ * the old one. */
+export function writeSecretFile(path: string, content: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  chmodSync(tmp, 0o600); // mode is masked by umask on create
+  renameSync(tmp, path);
 }

@@ -3,6 +3,8 @@
 // Names outside this set (NXDOMAIN, unusual spellings) take the slow path in answer.ts, which runs
 // the same classify + resolve functions, so precomputation can only make answers faster, not
 // different.
+
+import type { ServicePort } from '../broker/lighthouseImports.ts';
 import {
   RCODE_NOERROR,
   RCODE_NOTIMP,
@@ -12,7 +14,6 @@ import {
   TYPE_AAAA,
   TYPE_SRV,
 } from './constants.ts';
-import type { ServicePort } from './k8s-objects.ts';
 import { classifyName, type Zone } from './names.ts';
 import type { RecordIndex, Rotation, ServiceRecords } from './records.ts';
 import { type Resolution, resolveServiceQuery } from './resolve.ts';

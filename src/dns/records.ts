@@ -11,7 +11,7 @@ import {
   readServiceImport,
   type ServicePort,
   show,
-} from './k8s-objects.ts';
+} from '../broker/lighthouseImports.ts';
 
 export interface EndpointRecord {
   readonly clusterId: string;

@@ -8,6 +8,8 @@ import { endpointSlice, serviceImport, serviceIpSlice, tcp, udp } from './testin
 // One clusterset seen from cluster "local": east, west and south are connected, north is not;
 // west's service is unhealthy.
 const HTTP = [tcp('http', 80), udp('dns', 53)];
+// A Service with one unnamed port, as real lighthouse-agents and `moor export` write it.
+const UNNAMED = [{ port: 7777, protocol: 'TCP' }];
 const fixture = buildRecordIndex({
   localClusterId: 'local',
   connectedClusters: ['east', 'west', 'south'],
@@ -16,6 +18,8 @@ const fixture = buildRecordIndex({
     serviceImport({ service: 'api', namespace: 'shop', ports: HTTP }),
     serviceImport({ service: 'vip', namespace: 'shop', ips: ['243.0.0.1'], ports: [tcp('grpc', 9090)] }),
     serviceImport({ service: 'down', namespace: 'shop' }),
+    serviceImport({ service: 'solo', namespace: 'shop', ips: ['243.0.0.7'], ports: UNNAMED }),
+    serviceImport({ service: 'bare', namespace: 'shop', ports: UNNAMED }),
     serviceImport({ service: 'empty', namespace: 'shop' }),
     serviceImport({ service: 'db', namespace: 'shop', type: 'Headless' }),
     serviceImport({ service: 'mixed', namespace: 'shop', type: 'Headless' }),
@@ -30,6 +34,9 @@ const fixture = buildRecordIndex({
     serviceIpSlice('api', 'shop', 'local', '10.0.0.20', [tcp('HTTP', 80)], false),
     serviceIpSlice('vip', 'shop', 'east', '10.1.0.30', [tcp('grpc', 9090)]),
     serviceIpSlice('down', 'shop', 'west', '10.2.0.40', [tcp('http', 80)], false),
+    serviceIpSlice('solo', 'shop', 'east', '10.1.0.70', UNNAMED),
+    serviceIpSlice('bare', 'shop', 'east', '10.1.0.80', UNNAMED),
+    serviceIpSlice('bare', 'shop', 'south', '10.3.0.80', UNNAMED),
     serviceIpSlice('down', 'shop', 'north', '10.4.0.40', [tcp('http', 80)]),
     endpointSlice({
       service: 'db',
@@ -159,6 +166,12 @@ describe('ClusterSetIP SRV answers', () => {
     ['clusterset IP: the aggregated spec ports', `vip.shop.${S}`, `SRV 9090 vip.shop.${S}`],
     ['no usable cluster', `down.shop.${S}`, 'NODATA'],
     ['unknown cluster', `_http._tcp.mars.web.shop.${S}`, 'NXDOMAIN'],
+    // An unnamed port (LH createSRVRecords): every unfiltered query answers it, no named filter does.
+    ['clusterset IP with an unnamed port', `solo.shop.${S}`, `SRV 7777 solo.shop.${S}`],
+    ['unnamed port, empty port label', `_._tcp.solo.shop.${S}`, `SRV 7777 solo.shop.${S}`],
+    ['unnamed port, named filter', `_http._tcp.solo.shop.${S}`, 'NODATA'],
+    ['unnamed port common to all clusters', `bare.shop.${S}`, `SRV 7777 bare.shop.${S}`],
+    ['unnamed port of one cluster', `south.bare.shop.${S}`, `SRV 7777 south.bare.shop.${S}`],
   ])('%s', (_why, name, expected) => {
     expect(run(name, SRV)).toBe(expected);
   });

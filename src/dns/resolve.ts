@@ -1,8 +1,9 @@
 // Lighthouse resolution semantics (LH coredns/resolver/resolver.go GetDNSRecords plus
 // coredns/plugin/handler.go and record.go) as one pure function of the record index. The answer
 // store precomputes its results; the slow path calls it directly, so both agree by construction.
+
+import type { ServicePort } from '../broker/lighthouseImports.ts';
 import { TYPE_A, TYPE_AAAA, TYPE_SRV } from './constants.ts';
-import type { ServicePort } from './k8s-objects.ts';
 import type { ServiceQuery } from './names.ts';
 import {
   type ClusterRecords,

@@ -1,18 +1,15 @@
-// Drop-in files for dnsmasq and unbound that forward only the clusterset zones to moor. Each file
-// starts with MARKER, so we only ever replace or delete a file we wrote.
+// Drop-in files for dnsmasq and unbound that forward only the clusterset zones to moor (pure
+// rendering; src/dataplane/resolver writes them). Each file starts with MARKER, so the installer
+// only ever replaces or deletes a file we wrote.
+import { MARKER } from '../dataplane/resolver/dropin-install.ts';
 import {
   type DnsServerAddress,
   dnsmasqServerSyntax,
   isLoopback,
   unboundServerSyntax,
-} from './resolver-host.ts';
+} from '../dataplane/resolver/host.ts';
 
-export const MARKER =
-  '# Written by moor: clusterset DNS goes to the moor agent. `moor leave` removes this file.';
-
-export function isOurs(content: string | null): boolean {
-  return content?.startsWith(MARKER) === true;
-}
+export { MARKER };
 
 /**
  * dnsmasq: `server=/<zone>/<addr>[#port]` sends the zone, and only it, to us.

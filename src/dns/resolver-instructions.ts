@@ -2,8 +2,9 @@
 // the clusterset zones to moor with whatever resolver the operator runs. moor never edits
 // /etc/resolv.conf: glibc cannot send one domain to one server, so any edit there would route
 // every lookup of the host through moor.
+
+import { type DnsServerAddress, resolvedServerSyntax } from '../dataplane/resolver/host.ts';
 import { MARKER, renderDnsmasqDropin, renderUnboundDropin } from './resolver-dropins.ts';
-import { type DnsServerAddress, resolvedServerSyntax } from './resolver-host.ts';
 
 export interface InstructionsInput {
   readonly server: DnsServerAddress;

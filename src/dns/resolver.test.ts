@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScriptedRunner } from '../dataplane/fake-runner.ts';
+import { detectResolver } from '../dataplane/resolver/detect.ts';
 import { MoorError } from '../errors.ts';
 import { HostResolverIntegration, type HostResolverOptions, RECORD_FILE } from './resolver.ts';
-import { detectResolver } from './resolver-detect.ts';
 import { MARKER } from './resolver-dropins.ts';
 
 const roots: string[] = [];

@@ -1,5 +1,5 @@
 // Routing the clusterset zones from the host's own resolver to moor's DNS server, without ever
-// changing how any other name resolves. `apply()` detects the resolver (resolver-detect.ts) and
+// changing how any other name resolves. `apply()` detects the resolver (src/dataplane/resolver) and
 // configures it; `ensure()` is cheap and idempotent, for every agent reconcile; `remove()` undoes
 // exactly what was done. What was done is recorded in the state directory *before* the host is
 // touched, so a crash half-way still leaves `remove()` (run by `moor leave`) something to undo.
@@ -7,18 +7,22 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import {
+  type DnsServerAddress,
+  DROPIN_NAME,
+  type DropinResolver,
+  type HostResolverPort,
+  type ResolverDetection,
+  type ResolverKind,
+  SystemHostResolver,
+} from '../dataplane/resolver/index.ts';
 import { MoorError } from '../errors.ts';
 import { DEFAULT_ZONE } from './constants.ts';
 import { normalizeZones } from './names.ts';
-import { DROPIN_NAME, detectResolver, type ResolverDetection, type ResolverKind } from './resolver-detect.ts';
-import { type DropinResolver, installDropin, removeDropin } from './resolver-dropin-install.ts';
 import { renderDnsmasqDropin, renderUnboundDropin } from './resolver-dropins.ts';
-import type { DnsServerAddress, HostAccess } from './resolver-host.ts';
 import { manualInstructions } from './resolver-instructions.ts';
-import { ensureResolvedLink, revertResolvedLink } from './resolver-resolved.ts';
 
-export type { ResolverDetection, ResolverKind } from './resolver-detect.ts';
-export type { DnsServerAddress } from './resolver-host.ts';
+export type { DnsServerAddress, ResolverDetection, ResolverKind } from '../dataplane/resolver/index.ts';
 
 export interface HostResolverOptions {
   runner: CommandRunner;
@@ -32,6 +36,8 @@ export interface HostResolverOptions {
   log: (line: string) => void;
   /** Every file path is taken under this directory; '/' (the default) on a real host. */
   root?: string;
+  /** The host's resolver; by default the real one under `root`, run through `runner`. */
+  host?: HostResolverPort;
 }
 
 export interface ResolverOutcome {
@@ -62,7 +68,7 @@ export const RECORD_FILE = 'dns-resolver.json';
 
 export class HostResolverIntegration {
   private readonly options: HostResolverOptions;
-  private readonly host: HostAccess;
+  private readonly host: HostResolverPort;
   /** clusterset.local first, then the custom domains, normalized. */
   readonly zones: readonly string[];
   private queue: Promise<unknown> = Promise.resolve();
@@ -83,11 +89,11 @@ export class HostResolverIntegration {
     const custom = options.customDomains.map((d) => d.trim().toLowerCase().replace(/\.$/, ''));
     this.zones = [...new Set([DEFAULT_ZONE, ...custom])];
     this.options = options;
-    this.host = { root: options.root ?? '/', runner: options.runner };
+    this.host = options.host ?? new SystemHostResolver({ runner: options.runner, root: options.root ?? '/' });
   }
 
   detect(): Promise<ResolverDetection> {
-    return detectResolver(this.host);
+    return this.host.detect();
   }
 
   /** Detects the resolver and configures it; switches integration when the host changed. */
@@ -128,7 +134,7 @@ export class HostResolverIntegration {
   }
 
   private async detectAndApply(): Promise<ResolverOutcome> {
-    const detection = await detectResolver(this.host);
+    const detection = await this.host.detect();
     const wanted = this.recordFor(detection);
     const previous = this.readRecord();
     const undone: string[] = [];
@@ -162,14 +168,14 @@ export class HostResolverIntegration {
     switch (record.kind) {
       case 'systemd-resolved': {
         const ifname = record.interfaceName ?? this.options.interfaceName;
-        const link = await ensureResolvedLink(this.host, ifname, this.options.server, this.zones);
+        const link = await this.host.ensureResolvedLink(ifname, this.options.server, this.zones);
         if (link.linkMissing) return result(`systemd-resolved: waiting for link ${ifname}`, link.applied, []);
         return result(`systemd-resolved: ${zones} → ${server} on link ${ifname}`, link.applied, []);
       }
       case 'dnsmasq':
       case 'unbound': {
         const file = record.file ?? '';
-        const dropin = await installDropin(this.host, record.kind, file, this.render(record.kind));
+        const dropin = await this.host.installDropin(record.kind, file, this.render(record.kind));
         const restartNeeded = record.kind === 'dnsmasq' && dropin.warnings.length > 0;
         return result(
           `${record.kind}: ${zones} → ${server} (${file})`,
@@ -187,7 +193,7 @@ export class HostResolverIntegration {
     switch (record.kind) {
       case 'systemd-resolved': {
         const ifname = record.interfaceName ?? this.options.interfaceName;
-        const reverted = await revertResolvedLink(this.host, ifname);
+        const reverted = await this.host.revertResolvedLink(ifname);
         return [
           reverted ? `resolvectl revert ${ifname}` : `link ${ifname} is gone, and its DNS settings with it`,
         ];
@@ -195,7 +201,7 @@ export class HostResolverIntegration {
       case 'dnsmasq':
       case 'unbound': {
         const file = record.file ?? '';
-        return (await removeDropin(this.host, record.kind, file)) ? [`removed ${file}`] : [];
+        return (await this.host.removeDropin(record.kind, file)) ? [`removed ${file}`] : [];
       }
       case 'manual':
         return [];

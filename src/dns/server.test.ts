@@ -1,12 +1,11 @@
-import { createSocket } from 'node:dgram';
-import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAnswerer } from './answer.ts';
 import { type DecodedMessage, decodeMessage, encodeQuery } from './message.ts';
 import { buildRecordIndex } from './records.ts';
 import { type DnsServer, type DnsServerOptions, startDnsServer } from './server.ts';
-import { FrameReader, frameMessage } from './tcp-framing.ts';
+import { frameMessage } from './tcp-framing.ts';
 import { endpointSlice, serviceImport, serviceIpSlice, tcp } from './testing.ts';
+import { tcpClient, udpExchange } from './testing-sockets.ts';
 
 const S = 'svc.clusterset.local';
 const index = buildRecordIndex({
@@ -45,56 +44,6 @@ function decode(buf: Buffer): DecodedMessage {
   const decoded = decodeMessage(buf);
   if (!decoded.ok) throw new Error(decoded.reason);
   return decoded.message;
-}
-
-/** Sends datagrams and resolves with the first reply, or null after `timeoutMs`. */
-function udpExchange(port: number, packets: Buffer[], timeoutMs = 2000): Promise<Buffer | null> {
-  const socket = createSocket('udp4');
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => finish(null), timeoutMs);
-    const finish = (reply: Buffer | null) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(reply);
-    };
-    socket.on('message', (msg) => finish(msg));
-    for (const packet of packets) socket.send(packet, port, '127.0.0.1');
-  });
-}
-
-/** A DNS-over-TCP client that collects decoded replies. */
-function tcpClient(port: number): {
-  socket: Socket;
-  replies: Buffer[];
-  closed: Promise<void>;
-  waitFor(n: number): Promise<Buffer[]>;
-} {
-  const socket = connect(port, '127.0.0.1');
-  const replies: Buffer[] = [];
-  const frames = new FrameReader();
-  const waiters: (() => void)[] = [];
-  socket.on('data', (chunk) => {
-    frames.push(chunk, (frame) => {
-      replies.push(Buffer.from(frame));
-      for (const w of waiters) w();
-      return true;
-    });
-  });
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-  const waitFor = (n: number) =>
-    new Promise<Buffer[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${replies.length} of ${n} replies`)), 5000);
-      const check = () => {
-        if (replies.length >= n) {
-          clearTimeout(timer);
-          resolve(replies);
-        }
-      };
-      waiters.push(check);
-      check();
-    });
-  return { socket, replies, closed, waitFor };
 }
 
 const query = (id: number, name: string, type = 1) => encodeQuery({ id, name, type });

@@ -1,7 +1,12 @@
 // UDP + TCP DNS listener on one address and port. The server only moves bytes: answers come from
 // the answerer, which never throws; should it ever do so anyway, the query is counted and dropped.
 // Nothing a client sends can crash or stall the process: every socket has an error listener, TCP
-// connections are capped in number, idle time, buffered input (one frame) and queued output.
+// connections are capped in number (in all and per client address), buffered input (one frame)
+// and queued output, and in time: a connection must deliver a complete message within the idle
+// timeout of the previous one (received bytes alone do not count as progress, so a client
+// trickling bytes cannot hold a slot), and one message within the message deadline of its first
+// byte. When every slot is taken, a client with fewer connections takes one from the client
+// holding the most. UDP shares nothing with TCP but the event loop, so it keeps answering.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import {
   type AddressInfo,
@@ -31,8 +36,13 @@ export interface DnsServerOptions {
   readonly answerer: { answer(query: Buffer, transport: Transport): AnswerResult };
   readonly forwarder?: DnsForwarder;
   readonly log?: DnsServerLog;
+  /** A connection that completes no message for this long is closed (bytes alone do not count). */
   readonly tcpIdleTimeoutMs?: number;
+  /** A message must be complete this long after its first byte arrived. */
+  readonly tcpMessageTimeoutMs?: number;
   readonly tcpMaxConnections?: number;
+  /** Connections per client address (IPv4 address, or IPv6 address). */
+  readonly tcpMaxConnectionsPerClient?: number;
   /** Queued, unsent reply bytes after which a TCP client that does not read is disconnected. */
   readonly tcpMaxQueuedBytes?: number;
   readonly maxInflightForwards?: number;
@@ -48,7 +58,13 @@ export interface DnsServerCounters {
   rcodes: Record<string, number>;
   tcpAccepted: number;
   tcpRejected: number;
+  /** Refused because that client address already held its share. */
+  tcpRejectedPerClient: number;
+  /** Closed to give a slot to a client with fewer connections. */
+  tcpEvicted: number;
   tcpIdleTimeouts: number;
+  /** Closed because a message was not complete within the message deadline. */
+  tcpMessageTimeouts: number;
   tcpBadFrames: number;
   tcpSlowReaders: number;
   tcpActive: number;
@@ -75,7 +91,10 @@ export function createDnsServerCounters(): DnsServerCounters {
     rcodes: {},
     tcpAccepted: 0,
     tcpRejected: 0,
+    tcpRejectedPerClient: 0,
+    tcpEvicted: 0,
     tcpIdleTimeouts: 0,
+    tcpMessageTimeouts: 0,
     tcpBadFrames: 0,
     tcpSlowReaders: 0,
     tcpActive: 0,
@@ -89,7 +108,9 @@ export function createDnsServerCounters(): DnsServerCounters {
 
 const DEFAULTS = {
   tcpIdleTimeoutMs: 10_000,
+  tcpMessageTimeoutMs: 5_000,
   tcpMaxConnections: 256,
+  tcpMaxConnectionsPerClient: 16,
   tcpMaxQueuedBytes: 1 << 20,
   maxInflightForwards: 256,
 };
@@ -109,6 +130,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const counters = createDnsServerCounters();
   const log: DnsServerLog = options.log ?? (() => {});
   const connections = new Set<Socket>();
+  /** Open connections by client address, oldest first (a Set keeps insertion order). */
+  const byClient = new Map<string, Set<Socket>>();
   let inflightForwards = 0;
 
   /** Answers one query and hands the reply (if any) to `send`. */
@@ -156,43 +179,118 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     send(result.message);
   };
 
+  /** Makes room for a client holding `held` connections, if one client holds more; else false. */
+  const evictForFairness = (held: number): boolean => {
+    let heaviest: Set<Socket> | undefined;
+    for (const set of byClient.values()) if (!heaviest || set.size > heaviest.size) heaviest = set;
+    const oldest = heaviest && heaviest.size > held + 1 ? heaviest.values().next().value : undefined;
+    if (!heaviest || oldest === undefined) return false;
+    counters.tcpEvicted++;
+    forget(oldest);
+    oldest.destroy();
+    return true;
+  };
+
+  const forget = (socket: Socket): void => {
+    if (!connections.delete(socket)) return;
+    const key = clientKeyOf.get(socket);
+    const set = key === undefined ? undefined : byClient.get(key);
+    set?.delete(socket);
+    if (key !== undefined && set?.size === 0) byClient.delete(key);
+    counters.tcpActive = connections.size;
+  };
+  const clientKeyOf = new WeakMap<Socket, string>();
+
   const onTcpConnection = (socket: Socket): void => {
     socket.on('error', () => counters.socketErrors++);
-    if (connections.size >= settings.tcpMaxConnections) {
+    const key = clientKey(socket.remoteAddress);
+    if (key === undefined) {
+      socket.destroy(); // already gone
+      return;
+    }
+    const held = byClient.get(key)?.size ?? 0;
+    if (held >= settings.tcpMaxConnectionsPerClient) {
+      counters.tcpRejected++;
+      counters.tcpRejectedPerClient++;
+      socket.destroy();
+      return;
+    }
+    if (connections.size >= settings.tcpMaxConnections && !evictForFairness(held)) {
       counters.tcpRejected++;
       socket.destroy();
       return;
     }
     counters.tcpAccepted++;
     connections.add(socket);
+    clientKeyOf.set(socket, key);
+    const mine = byClient.get(key) ?? new Set<Socket>();
+    byClient.set(key, mine);
+    mine.add(socket);
     counters.tcpActive = connections.size;
-    socket.on('close', () => {
-      connections.delete(socket);
-      counters.tcpActive = connections.size;
-    });
     socket.setNoDelay(true);
-    socket.setTimeout(settings.tcpIdleTimeoutMs, () => {
-      counters.tcpIdleTimeouts++;
+
+    const frames = new FrameReader();
+    // One timer per connection. The idle deadline moves on a completed message or a sent reply;
+    // a message's first byte can only bring the deadline closer.
+    let deadline = Date.now() + settings.tcpIdleTimeoutMs;
+    let binding: 'idle' | 'message' = 'idle';
+    let completed = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(onDeadline, Math.max(0, deadline - Date.now()));
+    };
+    const onDeadline = () => {
+      if (Date.now() < deadline) {
+        arm(); // moved later meanwhile
+        return;
+      }
+      if (binding === 'message') counters.tcpMessageTimeouts++;
+      else counters.tcpIdleTimeouts++;
       socket.destroy();
+    };
+    const progress = () => {
+      deadline = Date.now() + settings.tcpIdleTimeoutMs; // the timer re-arms itself when it fires
+      binding = 'idle';
+    };
+    arm();
+    socket.on('close', () => {
+      clearTimeout(timer);
+      forget(socket);
     });
     const send = (reply: Buffer) => {
       if (socket.destroyed) return;
+      progress();
       socket.write(frameMessage(reply));
       if (socket.writableLength > settings.tcpMaxQueuedBytes) {
         counters.tcpSlowReaders++;
         socket.destroy();
       }
     };
-    const frames = new FrameReader();
     const onFrame = (frame: Buffer): boolean => {
       counters.tcpQueries++;
+      completed++;
+      progress();
       handle(frame, 'tcp', send);
       return !socket.destroyed;
     };
     socket.on('data', (chunk: Buffer) => {
+      const partialBefore = frames.bufferedBytes > 0;
+      const completedBefore = completed;
       if (frames.push(chunk, onFrame) === 'bad-frame') {
         counters.tcpBadFrames++;
         socket.destroy();
+        return;
+      }
+      const newMessageStarted = frames.bufferedBytes > 0 && (!partialBefore || completed > completedBefore);
+      if (newMessageStarted) {
+        // It must be complete by its own deadline (never later than the idle one).
+        const due = Date.now() + settings.tcpMessageTimeoutMs;
+        if (due < deadline) {
+          deadline = due;
+          binding = 'message';
+          arm();
+        }
       }
     });
   };
@@ -236,6 +334,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       ]);
     },
   };
+}
+
+/** The address a connection limit counts against; IPv4-mapped IPv6 counts as the IPv4 address. */
+function clientKey(remoteAddress: string | undefined): string | undefined {
+  if (remoteAddress === undefined) return undefined;
+  return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.')
+    ? remoteAddress.slice(7)
+    : remoteAddress;
 }
 
 function definedOnly(options: DnsServerOptions): Partial<typeof DEFAULTS> {

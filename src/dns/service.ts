@@ -1,16 +1,24 @@
 // The host's Lighthouse-compatible DNS service: watches the broker's ServiceImports and Lighthouse
 // EndpointSlices, keeps the record index current, and serves it over UDP and TCP. The index is a
 // pure function of (objects, connected clusters); this class only decides *when* to rebuild it:
-// a short debounce after broker events (a relist or a burst of watch events becomes one rebuild),
-// and at once when the set of connected clusters really changes, so a cluster whose cable went
-// down stops being handed out by the very next query.
+// a short debounce after broker events (a relist or a burst of watch events becomes one rebuild,
+// on the shared ReconcileLoop), and at once when the set of connected clusters really changes, so
+// a cluster whose cable went down stops being handed out by the very next query. The objects of
+// the last rebuild are saved as a snapshot: after a restart with the broker down, known names are
+// answered from it until the broker has been listed again.
 import type { AddressInfo } from 'node:net';
+import type { Problem } from '../broker/lighthouseImports.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_LIGHTHOUSE } from '../broker/lighthouseKeys.ts';
 import { MoorError } from '../errors.ts';
 import { brokerPaths } from '../k8s/paths.ts';
 import { Reflector } from '../k8s/reflector.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
+import { type Clock, systemClock } from '../reconcile/clock.ts';
+import { ReconcileLoop } from '../reconcile/loop.ts';
+import { OutageReporter } from '../reconcile/outage.ts';
+import { NO_CHANGE } from '../reconcile/outcome.ts';
+import { isObjectLists, type SnapshotStore } from '../reconcile/snapshot.ts';
 import { createAnswerer, type DnsAnswerer } from './answer.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY_LIGHTHOUSE, type Problem } from './k8s-objects.ts';
 import { buildRecordIndex, type RecordIndex } from './records.ts';
 import { type DnsForwarder, type DnsServer, type DnsServerCounters, startDnsServer } from './server.ts';
 import { StartupGate } from './startup-gate.ts';
@@ -31,6 +39,9 @@ export interface ClustersetDnsOptions {
   debounceMs?: number;
   /** Answers names outside our zones (default: REFUSED). */
   forwarder?: DnsForwarder;
+  /** Saves the objects of every rebuild and serves them before the broker is listed. */
+  snapshots?: SnapshotStore;
+  clock?: Clock;
 }
 
 export interface ClustersetDnsStats {
@@ -38,6 +49,8 @@ export interface ClustersetDnsStats {
   ready: boolean;
   /** Set while the broker cannot be watched; answers then come from the last copy. */
   brokerError: string | null;
+  /** Answers come from the saved snapshot (the broker has not been listed since the start). */
+  fromSnapshot: string | null;
   services: number;
   /** Names with precomputed answers. */
   names: number;
@@ -66,7 +79,10 @@ export class ClustersetDns {
   /** Problems already logged: each is logged once while it persists, and again if it returns. */
   private loggedProblems = new Set<string>();
   private server: DnsServer | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ReconcileLoop;
+  private readonly outage: OutageReporter;
+  /** savedAt of the snapshot the index was built from, while it is. */
+  private snapshotServed: string | null = null;
   private started = false;
   private stopped = false;
   private rebuilds = 0;
@@ -86,8 +102,23 @@ export class ClustersetDns {
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
     });
     this.gate = new StartupGate(this.answerer);
-    const onChange = () => this.schedule();
-    const onError = (err: Error) => options.log(`DNS broker watch: ${err.message}`);
+    const clock = options.clock ?? systemClock;
+    this.loop = new ReconcileLoop({
+      name: 'dns',
+      clock,
+      log: options.log,
+      debounceMs: options.debounceMs ?? 50,
+      reconcile: async () => {
+        this.rebuild();
+        return NO_CHANGE;
+      },
+    });
+    this.outage = new OutageReporter({ what: 'DNS broker watch: broker', clock, log: options.log });
+    const onChange = () => {
+      this.outage.recovered();
+      this.loop.markDirty('broker');
+    };
+    const onError = (err: Error) => this.outage.failed(err.message);
     this.imports = new Reflector({
       client: options.client,
       path: brokerPaths.serviceImports(options.namespace),
@@ -117,14 +148,14 @@ export class ClustersetDns {
     });
     const bound = this.server.address();
     this.options.log(`DNS: listening on ${bound.address}:${bound.port} (udp+tcp)`);
+    this.serveSnapshot();
     this.imports.start();
     this.slices.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    await this.loop.stop();
     await Promise.all([this.imports.stop(), this.slices.stop()]);
     await this.server?.close();
     this.server = undefined;
@@ -171,6 +202,7 @@ export class ClustersetDns {
     return {
       ready: this.gate.ready,
       brokerError: error ? error.message : null,
+      fromSnapshot: this.snapshotServed,
       services: this.index?.services.size ?? 0,
       names: this.answerer.precomputedNames,
       problems: this.currentProblems.length,
@@ -182,29 +214,48 @@ export class ClustersetDns {
     };
   }
 
-  private schedule(): void {
-    if (this.stopped || this.timer) return;
-    // Not reset by later events: a steady stream of changes still shows up within one debounce.
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.rebuild();
-    }, this.options.debounceMs ?? 50);
+  /** Before the broker is listed: answer known names from the saved objects, if there are any. */
+  private serveSnapshot(): void {
+    const saved = this.options.snapshots?.load('dns', isObjectLists('serviceImports', 'endpointSlices'));
+    if (!saved || this.gate.ready) return;
+    this.snapshotObjects = saved.data;
+    this.snapshotServed = saved.savedAt;
+    this.rebuild();
+    this.options.log(`DNS: the broker is not listed yet; answering from the snapshot of ${saved.savedAt}`);
   }
+  private snapshotObjects: { serviceImports: unknown[]; endpointSlices: unknown[] } | undefined;
 
   private rebuild(): void {
     if (this.stopped) return;
     // Before both lists are in, an index would be half a picture (imports without their slices
-    // answer NODATA): keep the gate closed and build nothing.
-    if (!this.imports.synced || !this.slices.synced) return;
+    // answer NODATA): keep the gate closed and build nothing — unless a snapshot is served.
+    const live = this.imports.synced && this.slices.synced;
+    if (!live && !this.snapshotObjects) return;
+    const objects: { serviceImports: unknown[]; endpointSlices: unknown[] } = live
+      ? { serviceImports: this.imports.list(), endpointSlices: this.slices.list() }
+      : (this.snapshotObjects ?? { serviceImports: [], endpointSlices: [] });
+    if (live && this.snapshotObjects) {
+      this.snapshotObjects = undefined;
+      this.snapshotServed = null;
+      this.options.log('DNS: the broker is listed again; answering from it');
+    }
     const { index, problems } = buildRecordIndex(
       {
-        serviceImports: this.imports.list(),
-        endpointSlices: this.slices.list(),
+        ...objects,
         localClusterId: this.options.localClusterId,
         connectedClusters: this.connected,
       },
       this.index,
     );
+    if (live) {
+      try {
+        this.options.snapshots?.save('dns', objects, new Date());
+      } catch (err) {
+        this.options.log(
+          `DNS: cannot save the snapshot: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
     this.index = index;
     this.answerer.update(index);
     this.rebuilds += 1;
@@ -213,7 +264,7 @@ export class ClustersetDns {
     if (!this.gate.ready) {
       this.gate.open();
       this.options.log(
-        `DNS: answering from the broker: ${index.services.size} services, ${this.answerer.precomputedNames} names`,
+        `DNS: answering from the ${live ? 'broker' : 'snapshot'}: ${index.services.size} services, ${this.answerer.precomputedNames} names`,
       );
     }
   }

@@ -1,6 +1,5 @@
 // The few REST verbs exports need on the broker, as an interface: KubeRestClient provides them in
 // the product, and a strict in-memory fake in the unit tests.
-import type { HostState } from '../agent/state.ts';
 import {
   LABEL_MANAGED_BY,
   LABEL_SERVICE_NAME,
@@ -18,8 +17,24 @@ export interface BrokerApi {
   delete(path: string, body?: unknown): Promise<void>;
 }
 
+/** What exports need of the host's joined state; src/agent/state.ts `HostState` has these fields.
+ * Declared here so exports depend on nothing above them. */
+export interface ExportsMember {
+  readonly clusterId: string;
+  readonly hostname: string;
+  readonly addresses: readonly string[];
+  readonly broker: {
+    readonly server: string;
+    readonly namespace: string;
+    readonly caPem: string;
+    readonly insecure: boolean;
+    /** The member credential (ServiceAccount cluster-<id>). */
+    readonly token: string;
+  };
+}
+
 /** A client with the host's member credential (never the broker admin token). Close it after use. */
-export function memberClient(state: HostState): KubeRestClient {
+export function memberClient(state: ExportsMember): KubeRestClient {
   const b = state.broker;
   return new KubeRestClient({
     server: b.server,

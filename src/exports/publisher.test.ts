@@ -235,6 +235,37 @@ describe('ExportPublisher.publish', () => {
   });
 });
 
+describe('use-clusterset-ip (ClusterSetIP imports only)', () => {
+  it('joining a Headless import that a Lighthouse agent created leaves it without the flag', async () => {
+    const { broker, publisher } = setup();
+    broker.seed(SI, {
+      apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+      kind: 'ServiceImport',
+      metadata: {
+        name: 'db-vms',
+        annotations: {
+          'multicluster.kubernetes.io/service-name': 'db',
+          'lighthouse.submariner.io/sourceNamespace': 'vms',
+          'timestamp.submariner.io/east': T_OLD,
+        },
+      },
+      spec: { type: 'Headless', ports: [], sessionAffinity: 'None' },
+      status: { clusters: [{ cluster: 'east' }] },
+    });
+    await publisher.publish(db({ perHostNames: true }), { ready: true });
+    expect(si(broker)).toMatchObject({ status: { clusters: [{ cluster: 'east' }, { cluster: 'vm1' }] } });
+    expect(meta(si(broker)).annotations).not.toHaveProperty('lighthouse.submariner.io/use-clusterset-ip');
+  });
+
+  it('a Headless import we create has no flag; a ClusterSetIP one has "false"', async () => {
+    const { broker, publisher } = setup();
+    await publisher.publish(db({ perHostNames: true }), { ready: true });
+    expect(meta(si(broker)).annotations).not.toHaveProperty('lighthouse.submariner.io/use-clusterset-ip');
+    await publisher.publish(db({ name: 'web' }), { ready: true });
+    expect(meta(si(broker, 'web')).annotations?.['lighthouse.submariner.io/use-clusterset-ip']).toBe('false');
+  });
+});
+
 describe('ExportPublisher.withdraw', () => {
   it('deletes the slice and the import, with a resourceVersion precondition, when we were last', async () => {
     const { broker, publisher } = setup();

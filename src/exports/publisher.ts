@@ -2,11 +2,10 @@
 // merge into the aggregated ServiceImport, write our one EndpointSlice, recompute spec.ports from
 // every member's slices. Writes only what differs, so publishing the same export again writes
 // nothing; a failure undoes what that call created, so the broker never holds half an export.
-import type { HostState } from '../agent/state.ts';
 import type { ServiceImportInput } from '../broker/lighthouse.ts';
 import { buildExportEndpointSlice, type ExportEndpointSlice } from '../broker/lighthouseSlices.ts';
 import { MoorError } from '../errors.ts';
-import { type BrokerApi, deleteIfExists, getIfExists } from './brokerApi.ts';
+import { type BrokerApi, deleteIfExists, type ExportsMember, getIfExists } from './brokerApi.ts';
 import {
   ensureSlice,
   ourSliceNames,
@@ -68,7 +67,7 @@ export interface PublisherOptions {
   log?: (line: string) => void;
 }
 
-export function publisherIdentity(state: HostState): PublisherIdentity {
+export function publisherIdentity(state: ExportsMember): PublisherIdentity {
   const address = state.addresses[0];
   if (address === undefined) {
     throw new MoorError('invalid-input', 'this host has no clusterset address to export services on', {

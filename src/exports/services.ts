@@ -3,13 +3,12 @@
 // (spec §4.5): per cluster the first address (all addresses for headless), ready unless a
 // condition says false, and whether this host can reach that cluster (its cable is connected).
 import {
-  LABEL_IS_HEADLESS,
-  LABEL_SERVICE_NAME,
-  LABEL_SOURCE_CLUSTER,
-  LABEL_SOURCE_NAMESPACE,
-} from '../broker/lighthouseKeys.ts';
-import type { ServiceImportPort } from '../broker/lighthousePorts.ts';
-import { isJson, type Json, ownField, readServiceImport, stringMap } from '../broker/lighthouseRead.ts';
+  type LighthouseSlice,
+  type Problem,
+  readEndpointSlice,
+  readServiceImport,
+  type ServicePort,
+} from '../broker/lighthouseImports.ts';
 
 export interface ExportingCluster {
   clusterId: string;
@@ -27,7 +26,7 @@ export interface ClustersetService {
   name: string;
   namespace: string;
   type: string;
-  ports: ServiceImportPort[];
+  ports: readonly ServicePort[];
   clusters: ExportingCluster[];
 }
 
@@ -44,29 +43,29 @@ interface SliceData {
 /**
  * One entry per aggregated ServiceImport (those carrying the service-name annotation; legacy
  * per-cluster imports are skipped), clusters in status.clusters order, then clusters that only
- * have a slice. `connections` undefined means "unknown" (agent not reporting).
+ * have a slice. `connections` undefined means "unknown" (agent not reporting). Objects are read
+ * by the Lighthouse reader DNS uses, so what this shows and what DNS answers never disagree.
  */
 export function clustersetServices(
-  serviceImports: readonly Json[],
-  slices: readonly Json[],
+  serviceImports: readonly unknown[],
+  slices: readonly unknown[],
   ownClusterId: string,
   connections: readonly ConnectionSummary[] | undefined,
 ): ClustersetService[] {
-  const sliceData = slicesByService(slices);
+  // Unreadable parts are left out here; DNS reports them (`moor status`: dns problems).
+  const problems: Problem[] = [];
+  const readSlices = slices.flatMap((raw) => readEndpointSlice(raw, problems) ?? []);
   const services: ClustersetService[] = [];
   for (const raw of serviceImports) {
-    const si = readServiceImport(raw);
-    if (typeof si === 'string') continue;
-    const name = ownField(si.metadata.annotations, LABEL_SERVICE_NAME);
-    const namespace = ownField(si.metadata.annotations, LABEL_SOURCE_NAMESPACE);
-    if (name === undefined || namespace === undefined) continue;
-    const perCluster = sliceData.get(`${namespace}/${name}`) ?? new Map<string, SliceData>();
-    const clusterIds = [...new Set([...si.status.clusters.map((c) => c.cluster), ...perCluster.keys()])];
+    const si = readServiceImport(raw, problems);
+    if (si === null) continue;
+    const perCluster = slicesOf(readSlices, si.namespace, si.service, si.headless);
+    const clusterIds = [...new Set([...si.clusters, ...perCluster.keys()])];
     services.push({
-      name,
-      namespace,
-      type: si.spec.type,
-      ports: si.spec.ports,
+      name: si.service,
+      namespace: si.namespace,
+      type: si.headless ? 'Headless' : 'ClusterSetIP',
+      ports: si.ports,
       clusters: clusterIds.map((clusterId) => {
         const data = perCluster.get(clusterId);
         const self = clusterId === ownClusterId;
@@ -84,32 +83,25 @@ export function clustersetServices(
   return services.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
 }
 
-/** Broker slices grouped by `<ns>/<svc>`, then source cluster; a cluster's slices are merged. */
-function slicesByService(slices: readonly Json[]): Map<string, Map<string, SliceData>> {
-  const result = new Map<string, Map<string, SliceData>>();
+/** One service's slices by source cluster; a cluster's slices are merged. */
+function slicesOf(
+  slices: readonly LighthouseSlice[],
+  namespace: string,
+  service: string,
+  headless: boolean,
+): Map<string, SliceData> {
+  const byCluster = new Map<string, SliceData>();
   for (const slice of slices) {
-    const labels = isJson(slice.metadata) ? stringMap(slice.metadata.labels) : undefined;
-    if (labels === undefined) continue;
-    const name = ownField(labels, LABEL_SERVICE_NAME);
-    const namespace = ownField(labels, LABEL_SOURCE_NAMESPACE);
-    const cluster = ownField(labels, LABEL_SOURCE_CLUSTER);
-    if (name === undefined || namespace === undefined || cluster === undefined) continue;
-    const key = `${namespace}/${name}`;
-    const byCluster = result.get(key) ?? new Map<string, SliceData>();
-    result.set(key, byCluster);
-    const endpoints = Array.isArray(slice.endpoints) ? slice.endpoints.filter(isJson) : [];
-    const headless = ownField(labels, LABEL_IS_HEADLESS) === 'true';
-    const seen = byCluster.get(cluster) ?? { addresses: [], ready: false };
+    if (slice.namespace !== namespace || slice.service !== service) continue;
+    const seen = byCluster.get(slice.cluster) ?? { addresses: [], ready: false };
     // CoreDNS: ClusterSetIP uses endpoints[0] only; an endpoint is healthy unless ready is false.
-    const used = headless ? endpoints : endpoints.slice(0, 1);
+    const used = headless ? slice.endpoints : slice.endpoints.slice(0, 1);
     for (const endpoint of used) {
-      const addresses = Array.isArray(endpoint.addresses) ? endpoint.addresses : [];
-      const first = headless ? addresses : addresses.slice(0, 1);
-      for (const a of first) if (typeof a === 'string' && !seen.addresses.includes(a)) seen.addresses.push(a);
-      const conditions = isJson(endpoint.conditions) ? endpoint.conditions : {};
-      if (conditions.ready !== false) seen.ready = true;
+      const first = headless ? endpoint.addresses : endpoint.addresses.slice(0, 1);
+      for (const a of first) if (!seen.addresses.includes(a)) seen.addresses.push(a);
+      if (endpoint.ready !== false) seen.ready = true;
     }
-    byCluster.set(cluster, seen);
+    byCluster.set(slice.cluster, seen);
   }
-  return result;
+  return byCluster;
 }

@@ -4,14 +4,15 @@
 // atomically with 0600 like every file in the state directory.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureStateDir, writeSecretFile } from '../agent/state.ts';
 import {
   assertExportTimestamp,
   assertServiceIdentity,
   type ExportPort,
   validatedPorts,
 } from '../broker/lighthouseInput.ts';
+import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
+import { systemError } from '../systemError.ts';
 
 export const EXPORTS_FILE = 'exports.json';
 
@@ -45,8 +46,7 @@ export function loadExports(dir: string): StoredExport[] {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new MoorError('system', `cannot read ${path}: ${(err as Error).message}`, {
-      cause: err,
+    throw systemError(err, `cannot read ${path}`, {
       hint: 'run moor as root, or pass the --state-dir you joined with',
     });
   }
@@ -67,7 +67,6 @@ export function loadExports(dir: string): StoredExport[] {
 }
 
 export function saveExports(dir: string, exports: readonly StoredExport[]): void {
-  ensureStateDir(dir);
   const sorted = [...exports].sort((a, b) =>
     exportKey(a.name, a.namespace).localeCompare(exportKey(b.name, b.namespace)),
   );

@@ -1,10 +1,14 @@
 // The data behind `moor show exports` and `moor show services`, read from the store, the broker
 // and the agent's status file. Rendering stays in the CLI.
-import type { HostState } from '../agent/state.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY_LIGHTHOUSE } from '../broker/lighthouseKeys.ts';
-import type { AgentStatus } from '../cables/status.ts';
 import { brokerPaths } from '../k8s/paths.ts';
-import { type BrokerApi, getIfExists, listItems, withLabelSelector } from './brokerApi.ts';
+import {
+  type BrokerApi,
+  type ExportsMember,
+  getIfExists,
+  listItems,
+  withLabelSelector,
+} from './brokerApi.ts';
 import { ourSliceReady } from './endpointSliceWriter.ts';
 import { listsCluster, serviceImportPath } from './serviceImportWriter.ts';
 import { type ClustersetService, type ConnectionSummary, clustersetServices } from './services.ts';
@@ -38,7 +42,7 @@ export function describeHealth(exp: Pick<StoredExport, 'health' | 'ports'>): str
 
 export async function exportsReport(
   api: BrokerApi,
-  state: HostState,
+  state: ExportsMember,
   exports: readonly StoredExport[],
 ): Promise<{ reports: ExportReport[]; brokerError: string | null }> {
   const reports: ExportReport[] = exports.map((exp) => ({
@@ -69,8 +73,8 @@ export async function exportsReport(
 /** Every exported service of the clusterset, with reachability from the agent's status. */
 export async function servicesReport(
   api: BrokerApi,
-  state: HostState,
-  status: AgentStatus | undefined,
+  state: ExportsMember,
+  status: AgentReport | undefined,
   nowMs: number,
 ): Promise<ClustersetService[]> {
   const ns = state.broker.namespace;
@@ -84,9 +88,15 @@ export async function servicesReport(
   return clustersetServices(imports, slices, state.clusterId, connectionsOf(status, nowMs));
 }
 
+/** The part of the agent's status document (src/cables/status.ts) reachability comes from. */
+export interface AgentReport {
+  readonly updatedAt: string;
+  readonly connections: readonly ConnectionSummary[];
+}
+
 /** The agent's connections, or undefined when it has not reported recently. */
 export function connectionsOf(
-  status: AgentStatus | undefined,
+  status: AgentReport | undefined,
   nowMs: number,
 ): ConnectionSummary[] | undefined {
   if (status === undefined || !(nowMs - Date.parse(status.updatedAt) < STATUS_STALE_MS)) return undefined;

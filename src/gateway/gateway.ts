@@ -7,7 +7,8 @@
 // to be restarted clean by its supervisor (as Submariner's does).
 import { wireguardPsk } from '../broker/psk.ts';
 import { CableEngine } from '../cables/engine.ts';
-import type { AgentStatus } from '../cables/status.ts';
+import { brokerMemberCollections, createCablePorts } from '../cables/ports.ts';
+import { type AgentStatus, writeStatus } from '../cables/status.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
 import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
 import { LeaderElector } from '../k8s/leaderElection.ts';
@@ -102,28 +103,40 @@ export class GatewayService {
     if (o.vip) await claimVip(o.runner, o.vip, o.log);
     const id = o.identity;
     let publicKey = '';
-    const engine = new CableEngine({
-      clusterId: id.clusterId,
-      namespace: id.namespace,
-      client: o.broker,
-      interfaceName: o.interfaceName,
-      privateKey,
-      listenPort: id.port,
-      psk: wireguardPsk(o.psk),
-      selfAddresses: id.healthCheckIp ? [id.healthCheckIp] : [],
-      selfSubnets: [...id.serviceCidrs, ...id.clusterCidrs],
-      interfaceAddresses: [],
-      routeSource: id.healthCheckIp ?? '',
-      publish: () => publishGateway(o.broker, id, publicKey),
+    const ports = await createCablePorts({
       runner: o.runner,
-      log: o.log,
       stateDir: o.stateDir,
+      log: o.log,
       ...(o.driver ? { driver: o.driver } : {}),
+    });
+    const engine = new CableEngine({
+      cables: {
+        clusterId: id.clusterId,
+        privateKey,
+        listenPort: id.port,
+        selfAddresses: id.healthCheckIp ? [id.healthCheckIp] : [],
+        selfSubnets: [...id.serviceCidrs, ...id.clusterCidrs],
+        tunnel: {
+          interfaceName: o.interfaceName,
+          presharedKey: wireguardPsk(o.psk),
+          keepaliveSeconds: 10,
+          interfaceAddresses: [],
+          routeSource: id.healthCheckIp ?? '',
+        },
+        log: o.log,
+      },
+      ports,
+      members: brokerMemberCollections(o.broker, id.namespace),
+      broker: { server: o.broker.server, namespace: id.namespace },
+      driverName: ports.wireguard.driver,
+      publish: () => publishGateway(o.broker, id, publicKey),
+      writeStatus: (s) => writeStatus(o.stateDir, s),
+      log: o.log,
       ...(o.resyncMs ? { resyncMs: o.resyncMs } : {}),
     });
     publicKey = engine.publicKey;
     this.engine = engine;
-    await engine.start();
+    engine.start();
     o.log(`gateway ${this.elector.identity}: active`);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFpingLine } from './fpingOutput.ts';
+import { parseFpingLine } from '../dataplane/ping/fping-output.ts';
 import { HealthTracker } from './healthTracker.ts';
 
 describe('parseFpingLine', () => {

@@ -1,7 +1,7 @@
 // Connection health as Submariner's pinger judges it (spec §6.1): a probe every second; the
 // loss counter resets on every reply, and more than `maxLoss` (5) losses in a row mark the
 // target as failing. RTT statistics cover the last 1000 replies.
-import type { ProbeResult } from './fpingOutput.ts';
+import type { ProbeResult } from '../dataplane/ping/fping-output.ts';
 
 export interface RttStats {
   lastMs: number;

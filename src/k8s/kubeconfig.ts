@@ -1,8 +1,8 @@
 // Credentials for a cluster's own API server: a kubeconfig file (server, CA, bearer token), or
 // the in-cluster service account when running as a pod.
-import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { MoorError } from '../errors.ts';
+import { readInputFile } from '../inputFile.ts';
 import type { KubeRestOptions } from './rest.ts';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -27,27 +27,31 @@ export function loadKubeconfig(path: string): KubeRestOptions {
     new MoorError('invalid-input', `kubeconfig ${path}: ${what}`, {
       hint: 'give a kubeconfig with a server, its CA and a bearer token',
     });
-  let doc: KubeconfigFile;
+  const text = readFile(path, 'kubeconfig');
+  let parsed: unknown;
   try {
-    doc = parse(readFileSync(path, 'utf8')) as KubeconfigFile;
+    parsed = parse(text);
   } catch (err) {
-    throw new MoorError(
-      'invalid-input',
-      `cannot read kubeconfig ${path}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    throw bad(`it is not YAML: ${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)}`);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw bad('it is not a kubeconfig');
+  const doc = parsed as KubeconfigFile;
+  const list = <T>(v: T[] | undefined): T[] =>
+    Array.isArray(v) ? v.filter((e) => typeof e === 'object' && e) : [];
   const ctxName = doc['current-context'];
-  const ctx = (doc.contexts ?? []).find((c) => c.name === ctxName)?.context ?? doc.contexts?.[0]?.context;
+  const contexts = list(doc.contexts);
+  const ctx = contexts.find((c) => c.name === ctxName)?.context ?? contexts[0]?.context;
   if (!ctx) throw bad('no context');
-  const cluster = (doc.clusters ?? []).find((c) => c.name === ctx.cluster)?.cluster;
-  const user = (doc.users ?? []).find((u) => u.name === ctx.user)?.user;
+  const cluster = list(doc.clusters).find((c) => c.name === ctx.cluster)?.cluster;
+  const user = list(doc.users).find((u) => u.name === ctx.user)?.user;
   if (!cluster?.server) throw bad(`cluster "${ctx.cluster}" has no server`);
   const caPem = cluster['certificate-authority-data']
     ? Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8')
     : cluster['certificate-authority']
-      ? readFileSync(cluster['certificate-authority'], 'utf8')
+      ? readFile(cluster['certificate-authority'], 'certificate-authority file')
       : undefined;
-  const token = user?.token ?? (user?.tokenFile ? readFileSync(user.tokenFile, 'utf8').trim() : undefined);
+  const token = user?.token ?? (user?.tokenFile ? readFile(user.tokenFile, 'tokenFile').trim() : undefined);
   if (!token) throw bad(`user "${ctx.user}" has no bearer token (client certificates are not supported)`);
   return {
     server: cluster.server,
@@ -68,7 +72,16 @@ export function inClusterConfig(): KubeRestOptions {
   const server = host.includes(':') ? `https://[${host}]:${port}` : `https://${host}:${port}`;
   return {
     server,
-    token: readFileSync(`${SA_DIR}/token`, 'utf8').trim(),
-    caPem: readFileSync(`${SA_DIR}/ca.crt`, 'utf8'),
+    token: readFile(`${SA_DIR}/token`, 'service account token').trim(),
+    caPem: readFile(`${SA_DIR}/ca.crt`, 'service account CA'),
   };
+}
+
+/** Kubeconfigs, CAs and tokens are kilobytes; 4 MiB leaves room for big CA bundles. */
+function readFile(path: string, what: string): string {
+  return readInputFile(path, {
+    what,
+    maxBytes: 4 << 20,
+    hint: 'give a kubeconfig with a server, its CA and a bearer token',
+  }).toString('utf8');
 }

@@ -1,8 +1,12 @@
 // Keeps a local copy of one collection on the API server: list, then watch from the list's
 // resourceVersion; on a closed stream, watch again; on "410 Gone" or any error, back off and
 // list again. The copy survives outages unchanged (stale, not empty), so a broker that goes away
-// never tears down what is working. Every change calls `onChange`; consumers coalesce.
+// never tears down what is working. Every change calls `onChange`; consumers coalesce. Retries
+// back off exponentially with jitter (so a fleet of agents does not hammer a recovering API
+// server in step) and keep nothing per attempt: a week-long outage holds the same memory as a
+// minute-long one.
 import { MoorError } from '../errors.ts';
+import { type Clock, sleep, systemClock } from '../reconcile/clock.ts';
 import type { KubeRestClient, WatchEvent } from './rest.ts';
 
 export type KubeObject = Record<string, unknown> & {
@@ -10,7 +14,7 @@ export type KubeObject = Record<string, unknown> & {
 };
 
 export interface ReflectorOptions {
-  client: KubeRestClient;
+  client: ReflectorClient;
   /** Collection path, e.g. /apis/submariner.io/v1/namespaces/x/endpoints */
   path: string;
   labelSelector?: string;
@@ -18,7 +22,13 @@ export interface ReflectorOptions {
   onError?: (err: MoorError) => void;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  clock?: Clock;
+  /** 0..1, default Math.random (tests make it deterministic). */
+  random?: () => number;
 }
+
+/** The client surface a reflector needs (a fake in unit tests). */
+export type ReflectorClient = Pick<KubeRestClient, 'get' | 'watch'>;
 
 export class Reflector {
   private readonly options: ReflectorOptions;
@@ -28,6 +38,8 @@ export class Reflector {
   private syncedOnce = false;
   private error: MoorError | undefined;
   restarts = 0;
+  /** The delay before the latest retry (for tests and status). */
+  lastBackoffMs = 0;
 
   constructor(options: ReflectorOptions) {
     this.options = options;
@@ -68,7 +80,7 @@ export class Reflector {
           new MoorError('broker-unreachable', `no answer listing ${this.options.path} within ${timeoutMs} ms`)
         );
       }
-      await sleep(50);
+      await sleep(systemClock, 50);
     }
   }
 
@@ -91,20 +103,37 @@ export class Reflector {
         for (;;) {
           if (signal.aborted) return;
           let gone = false;
-          await this.options.client.watch(
-            this.query([
-              'watch=1',
-              'allowWatchBookmarks=true',
-              'timeoutSeconds=290',
-              `resourceVersion=${resourceVersion}`,
-            ]),
-            (event) => {
-              const rv = this.apply(event);
-              if (rv === 'gone') gone = true;
-              else if (rv) resourceVersion = rv;
-            },
-            signal,
-          );
+          // An event we cannot apply ends this watch with its error (thrown from the stream's
+          // data handler it would crash the process); the outer loop backs off and relists.
+          let failure: unknown;
+          const watchAbort = new AbortController();
+          const forward = () => watchAbort.abort();
+          signal.addEventListener('abort', forward, { once: true });
+          try {
+            await this.options.client.watch(
+              this.query([
+                'watch=1',
+                'allowWatchBookmarks=true',
+                'timeoutSeconds=290',
+                `resourceVersion=${resourceVersion}`,
+              ]),
+              (event) => {
+                if (failure !== undefined) return;
+                try {
+                  const rv = this.apply(event);
+                  if (rv === 'gone') gone = true;
+                  else if (rv) resourceVersion = rv;
+                } catch (err) {
+                  failure = err;
+                  watchAbort.abort();
+                }
+              },
+              watchAbort.signal,
+            );
+          } finally {
+            signal.removeEventListener('abort', forward);
+          }
+          if (failure !== undefined) throw failure;
           if (gone) break; // 410: our resourceVersion is too old; list again
         }
       } catch (err) {
@@ -115,7 +144,10 @@ export class Reflector {
             : new MoorError('system', `watching ${this.options.path}: ${String(err)}`, { cause: err });
         this.options.onError?.(this.error);
         this.restarts += 1;
-        await sleep(backoff, signal);
+        // Full jitter on the upper half: between backoff/2 and backoff.
+        const delay = Math.round(backoff / 2 + (backoff / 2) * (this.options.random ?? Math.random)());
+        this.lastBackoffMs = delay;
+        await sleep(this.options.clock ?? systemClock, delay, signal);
         backoff = Math.min(max, backoff * 2);
       }
     }
@@ -165,18 +197,4 @@ export class Reflector {
 
 function keyOf(object: KubeObject): string {
   return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

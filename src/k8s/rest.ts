@@ -68,13 +68,23 @@ export interface WatchEvent {
   object: Record<string, unknown>;
 }
 
+/** Longest watch event line we buffer. */
+const MAX_WATCH_LINE = 16 * 1024 * 1024;
+
 export class KubeRestClient {
   readonly server: string;
   private readonly options: KubeRestOptions;
   private readonly agent: Agent;
 
   constructor(options: KubeRestOptions) {
-    const url = new URL(options.server);
+    let url: URL;
+    try {
+      url = new URL(options.server);
+    } catch {
+      throw new MoorError('invalid-input', `broker URL ${JSON.stringify(options.server)} is not a URL`, {
+        hint: 'give the API server as https://host:port (--broker-url, or brokerURL in broker-info.subm)',
+      });
+    }
     if (url.protocol !== 'https:') {
       throw new MoorError('invalid-input', `broker URL ${options.server} is not https`, {
         hint: 'the broker API server must be reached over https',
@@ -187,6 +197,11 @@ export class KubeRestClient {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buffered += chunk;
+          // etcd caps an object at 1.5 MiB; a longer line is a broken or hostile stream.
+          if (buffered.length > MAX_WATCH_LINE) {
+            req.destroy(new Error(`watch ${path}: an event longer than ${MAX_WATCH_LINE} bytes`));
+            return;
+          }
           for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
             const line = buffered.slice(0, nl).trim();
             buffered = buffered.slice(nl + 1);

@@ -11,7 +11,7 @@ import {
   hostCidr,
   isHostAddressInside,
   isIpv4,
-  normaliseCidr,
+  normalizeCidr,
   overlaps,
   parseCidr,
   parseIpv4,
@@ -108,8 +108,8 @@ describe('IPv4 CIDRs', () => {
 
   it('normalises host bits when asked', () => {
     expect(parseCidr('10.1.2.3/16', { allowHostBits: true })).toEqual({ network: 0x0a010000, prefix: 16 });
-    expect(normaliseCidr('10.1.2.3/16')).toBe('10.1.0.0/16');
-    expect(normaliseCidr('0.0.0.0/0')).toBe('0.0.0.0/0');
+    expect(normalizeCidr('10.1.2.3/16')).toBe('10.1.0.0/16');
+    expect(normalizeCidr('0.0.0.0/0')).toBe('0.0.0.0/0');
   });
 
   it('keeps the address of interface-style CIDRs', () => {

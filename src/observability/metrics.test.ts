@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentStatus } from '../cables/status.ts';
 import { renderMetrics } from './metrics.ts';
 import { parseListenAddress } from './metricsServer.ts';
 
-const status: AgentStatus = {
+const status = {
   version: 1,
   updatedAt: '2026-11-23T00:00:00.000Z',
   pid: 1,

@@ -1,6 +1,5 @@
 // Prometheus text exposition of the agent's and gateway's status. Rendering is a pure function
 // of the status document, so what `moor status` shows and what is scraped never disagree.
-import type { AgentStatus } from '../cables/status.ts';
 
 const esc = (v: string) => v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
 const labels = (l: Record<string, string>) => {
@@ -15,7 +14,28 @@ interface Family {
   samples: Array<[Record<string, string>, number]>;
 }
 
-export function renderMetrics(status: AgentStatus): string {
+/** What the metrics are rendered from: the fields of the agent's and the gateway's status document
+ * (src/cables/status.ts AgentStatus) that they expose. Declared here, so observability depends on
+ * nothing above it. */
+export interface MetricsSource {
+  readonly connections: ReadonlyArray<{
+    readonly clusterId: string;
+    readonly status: string;
+    readonly rtt?: { readonly lastMs: number } | null;
+    readonly rxBytes: number;
+    readonly txBytes: number;
+  }>;
+  readonly rejected: ReadonlyArray<{ readonly code: string }>;
+  readonly counters: {
+    readonly reconciles: number;
+    readonly applyErrors: number;
+    readonly rejectedEndpoints: number;
+  };
+  readonly broker: { readonly synced: boolean; readonly lastError: string | null };
+  readonly registration: { readonly published: boolean };
+}
+
+export function renderMetrics(status: MetricsSource): string {
   const states = ['connected', 'connecting', 'error'] as const;
   const rejectedByCode = new Map<string, number>();
   for (const r of status.rejected) rejectedByCode.set(r.code, (rejectedByCode.get(r.code) ?? 0) + 1);

@@ -1,6 +1,7 @@
 // Serves /metrics for Prometheus. Loopback by default: the figures name clusterset members.
 import { createServer, type Server } from 'node:http';
 import { MoorError } from '../errors.ts';
+import { errnoCode, systemError } from '../systemError.ts';
 
 export function parseListenAddress(text: string, option = 'metrics-address'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
@@ -16,6 +17,7 @@ export function parseListenAddress(text: string, option = 'metrics-address'): { 
 export async function startMetricsServer(
   address: { host: string; port: number },
   render: () => string | undefined,
+  option = 'metrics-address',
 ): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
@@ -29,9 +31,27 @@ export async function startMetricsServer(
     }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, resolve);
-  });
+  const at = address.host.includes(':')
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    server.close();
+    throw systemError(err, `cannot serve metrics on --${option} ${at}`, {
+      subject: at,
+      ...(errnoCode(err) === 'EADDRINUSE'
+        ? { hint: `another program (another moor?) listens there: choose another --${option}, or "off"` }
+        : {}),
+    });
+  }
+  // Errors after listening (none are expected on a listening socket) must not crash the agent.
+  server.on('error', () => {});
   return server;
 }

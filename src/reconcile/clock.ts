@@ -7,18 +7,14 @@ export type TimerHandle = { readonly __timer: unique symbol } | object;
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  /** Never keeps the process alive on its own (timers are unref'd). */
+  /** Keeps the process alive like any timer: a daemon waiting out a backoff must not exit. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 

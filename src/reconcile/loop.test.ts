@@ -209,3 +209,40 @@ describe('OutcomeBuilder', () => {
     });
   });
 });
+
+describe('ReconcileLoop retries', () => {
+  it('retries a failed run with a doubling delay, and stops retrying once it is clean', async () => {
+    const clock = new FakeClock();
+    const runs: Array<{ reason: string; at: number }> = [];
+    let failing = true;
+    const loop = new ReconcileLoop({
+      name: 'r',
+      clock,
+      debounceMs: 0,
+      retryMs: 100,
+      maxRetryMs: 400,
+      log: () => {},
+      reconcile: async (reason) => {
+        runs.push({ reason, at: clock.now() - start });
+        return failing ? new OutcomeBuilder().fail('route', new Error('EBUSY')).build() : NO_CHANGE;
+      },
+    });
+    const start = clock.now();
+    loop.markDirty('x');
+    await clock.advance(1500);
+    expect(runs.slice(0, 5)).toEqual([
+      { reason: 'x', at: 0 },
+      { reason: 'retry', at: 100 },
+      { reason: 'retry', at: 300 },
+      { reason: 'retry', at: 700 },
+      { reason: 'retry', at: 1100 },
+    ]);
+    failing = false;
+    await clock.advance(400);
+    const count = runs.length;
+    await clock.advance(10_000);
+    expect(runs).toHaveLength(count);
+    expect(clock.pending).toBe(0);
+    await loop.stop();
+  });
+});

@@ -17,6 +17,11 @@ export interface ReconcileLoopOptions {
   debounceMs?: number;
   /** Periodic resync; absent or 0: none. */
   resyncMs?: number;
+  /** After a run with errors, run again ('retry') after this long, doubling up to maxRetryMs
+   * while failures go on; absent or 0: wait for the next mark or resync. */
+  retryMs?: number;
+  /** Default: resyncMs, or 30 s. */
+  maxRetryMs?: number;
   /** While errors persist, a summary line at most this often. Default 5 minutes. */
   errorSummaryMs?: number;
   clock?: Clock;
@@ -40,6 +45,8 @@ export class ReconcileLoop {
   #reasons = new Set<string>();
   #debounce: TimerHandle | undefined;
   #resync: TimerHandle | undefined;
+  #retry: TimerHandle | undefined;
+  #retryDelay = 0;
   #running: Promise<void> | undefined;
   #started = false;
   #stopped = false;
@@ -81,8 +88,10 @@ export class ReconcileLoop {
     this.#stopped = true;
     if (this.#debounce) this.#clock.clearTimeout(this.#debounce);
     if (this.#resync) this.#clock.clearTimeout(this.#resync);
+    if (this.#retry) this.#clock.clearTimeout(this.#retry);
     this.#debounce = undefined;
     this.#resync = undefined;
+    this.#retry = undefined;
     await this.#running;
     this.#notifyIdle();
   }
@@ -171,6 +180,7 @@ export class ReconcileLoop {
       this.counters.errorsByPhase[e.phase] = (this.counters.errorsByPhase[e.phase] ?? 0) + 1;
     }
     this.#logOutcome(outcome);
+    this.#scheduleRetry(outcome);
     for (const cb of this.#listeners) {
       try {
         cb(outcome);
@@ -207,6 +217,23 @@ export class ReconcileLoop {
       this.#lastSummaryAt = now;
     }
     this.#activeErrors = current;
+  }
+
+  #scheduleRetry(outcome: ReconcileOutcome): void {
+    const first = this.#o.retryMs ?? 0;
+    if (outcome.errors.length === 0 || first <= 0) {
+      this.#retryDelay = 0;
+      if (this.#retry) this.#clock.clearTimeout(this.#retry);
+      this.#retry = undefined;
+      return;
+    }
+    if (this.#retry || this.#stopped) return;
+    const max = this.#o.maxRetryMs ?? (this.#o.resyncMs || 30_000);
+    this.#retryDelay = this.#retryDelay === 0 ? first : Math.min(max, this.#retryDelay * 2);
+    this.#retry = this.#clock.setTimeout(() => {
+      this.#retry = undefined;
+      this.markDirty('retry');
+    }, this.#retryDelay);
   }
 
   #notifyIdle(): void {

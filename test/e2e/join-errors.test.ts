@@ -6,6 +6,7 @@ import { CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
 import { type BrokerFixture, deployBroker, writeBrokerInfo } from '../harness/broker.ts';
+import { expectOneMessage } from '../harness/cli-output.ts';
 import { exec } from '../harness/exec.ts';
 import { serviceAccountWithRole } from '../harness/kube.ts';
 import { moor } from '../harness/moor.ts';
@@ -73,15 +74,6 @@ async function expectNothingCreated(stateDir: string, clusterId: string): Promis
     items: Array<{ spec: { cluster_id: string } }>;
   };
   expect(eps.items.filter((e) => e.spec.cluster_id === clusterId)).toEqual([]);
-}
-
-function expectOneMessage(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  const errors = lines.filter((l) => l.startsWith('moor:'));
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(pattern);
-  expect(lines.some((l) => l.trim().startsWith('fix:'))).toBe(true);
-  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
 }
 
 describe('moor join refuses bad input cleanly', () => {

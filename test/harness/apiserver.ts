@@ -70,6 +70,10 @@ export interface ApiServer {
   kubeConfigYaml(token?: string): string;
   apiserver: RunningProcess;
   controllerManager: RunningProcess | undefined;
+  /** Stop the kube-apiserver process (a broker outage); etcd and the data stay. */
+  stopApiServer(): Promise<void>;
+  /** Start it again with the same flags and wait until it is ready. */
+  restartApiServer(): Promise<void>;
 }
 
 export async function startApiServer(run: TestRun, options: ApiServerOptions): Promise<ApiServer> {
@@ -86,7 +90,7 @@ export async function startApiServer(run: TestRun, options: ApiServerOptions): P
   const tokenFile = join(dir, 'tokens.csv');
   writeFileSync(tokenFile, `${adminToken},moor-test-admin,moor-test-admin,system:masters\n`, { mode: 0o600 });
 
-  const apiserver = host.spawn(`apiserver-${name}`, [
+  const apiserverArgv = [
     kubeBinary('kube-apiserver'),
     `--etcd-servers=${options.etcd.url}`,
     `--etcd-prefix=/registry-${name}`,
@@ -106,15 +110,18 @@ export async function startApiServer(run: TestRun, options: ApiServerOptions): P
     '--allow-privileged=true',
     '--profiling=false',
     '--v=1',
-  ]);
+  ];
+  const apiserver = host.spawn(`apiserver-${name}`, apiserverArgv);
 
   const bridge = await bridgeToNamespace(run, host, '127.0.0.1', port);
   const localUrl = `https://127.0.0.1:${bridge.port}`;
-  await waitFor(
-    `kube-apiserver ${name} /readyz`,
-    async () => ((await httpsGet(`${localUrl}/readyz`, pki.caPem, adminToken)) === 200 ? true : undefined),
-    { process: apiserver, timeoutMs: 90_000, intervalMs: 250 },
-  );
+  const ready = (proc: RunningProcess) =>
+    waitFor(
+      `kube-apiserver ${name} /readyz`,
+      async () => ((await httpsGet(`${localUrl}/readyz`, pki.caPem, adminToken)) === 200 ? true : undefined),
+      { process: proc, timeoutMs: 90_000, intervalMs: 250 },
+    );
+  await ready(apiserver);
 
   const kubeConfigFor = (server: string, token: string): KubeConfig => {
     const kc = new KubeConfig();
@@ -137,6 +144,12 @@ export async function startApiServer(run: TestRun, options: ApiServerOptions): P
     kubeConfigYaml: (token = adminToken) => kubeConfigFor(url, token).exportConfig(),
     apiserver,
     controllerManager: undefined,
+    stopApiServer: () => server.apiserver.stop(),
+    restartApiServer: async () => {
+      await server.apiserver.stop();
+      server.apiserver = host.spawn(`apiserver-${name}-again`, apiserverArgv);
+      await ready(server.apiserver);
+    },
   };
 
   if (options.controllerManager ?? true) {

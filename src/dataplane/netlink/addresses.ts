@@ -3,7 +3,7 @@
 // `manage` narrows it (e.g. to an egress pool on a shared underlay device). Link-local and host
 // scope addresses belong to the kernel and are never touched.
 import { MoorError } from '../../errors.ts';
-import { normalizeAddressCidr } from '../ip.ts';
+import { normalizeAddressCidr } from '../../net/ipv4.ts';
 import { assertInterfaceName } from '../names.ts';
 import { type ApplyResult, attempt, emptyResult } from '../result.ts';
 import type { NetlinkBasic } from './types.ts';

@@ -4,7 +4,13 @@
 // missing objects are errors (EEXIST / ESRCH). Every call is recorded; dump() renders the whole
 // state as sorted text for golden comparisons.
 import { MoorError } from '../../errors.ts';
-import { type IpFamily, ipFamily, normalizeAddressCidr, normalizeCidr, prefixContains } from '../ip.ts';
+import {
+  type IpFamily,
+  ipFamily,
+  normalizeAddressCidr,
+  normalizeCidr,
+  prefixContains,
+} from '../../net/ipv4.ts';
 import { assertInterfaceName } from '../names.ts';
 import { compareText } from '../text.ts';
 import { describeRoute, PROTO_KERNEL, routeKey } from './route-spec.ts';
@@ -51,8 +57,20 @@ export class FakeNetlink implements NetlinkBasic {
   ];
   #nextIndex = 1;
 
+  readonly #failNext = new Map<keyof NetlinkBasic, string>();
+
   #record(op: keyof NetlinkBasic, ...args: unknown[]): void {
     this.calls.push({ op, args: structuredClone(args) });
+    const failure = this.#failNext.get(op);
+    if (failure !== undefined) {
+      this.#failNext.delete(op);
+      throw fail(failure);
+    }
+  }
+
+  /** Make the next call of `op` fail once, as the kernel would (to test error paths). */
+  failNext(op: keyof NetlinkBasic, message = 'Device or resource busy'): void {
+    this.#failNext.set(op, message);
   }
 
   #link(name: string): Link {

@@ -1,8 +1,8 @@
 // The real NetlinkBasic over iproute2 (`ip -j -N`): one command per method. A native netlink
 // binding would save the process spawns; `ip` keeps us dependency-free and its JSON is stable.
 import { MoorError } from '../../errors.ts';
+import { type IpFamily, normalizeAddressCidr, normalizeIp } from '../../net/ipv4.ts';
 import { type CommandRunner, commandFailureOf } from '../exec.ts';
-import { type IpFamily, normalizeAddressCidr, normalizeIp } from '../ip.ts';
 import { assertInterfaceName } from '../names.ts';
 import {
   parseAddresses,

@@ -3,7 +3,7 @@
 // when listing all), `dev`/`protocol` when filtering by them, `protocol` when it is "boot",
 // `scope` when universe, `metric` when 0. The filter fills those back in.
 import { MoorError } from '../../errors.ts';
-import { type IpFamily, normalizeAddressCidr, normalizeCidr, normalizeIp } from '../ip.ts';
+import { type IpFamily, normalizeAddressCidr, normalizeCidr, normalizeIp } from '../../net/ipv4.ts';
 import { PROTO_BOOT, routeTypeFromNumber, scopeFromNumber } from './route-spec.ts';
 import {
   type Address,

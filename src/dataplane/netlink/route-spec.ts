@@ -2,7 +2,7 @@
 // kernel apply (iproute.c iproute_modify, fib tables): without this, "10.1.0.0/16 dev wg0"
 // would never compare equal to what `ip route show` prints and every reconcile would rewrite it.
 import { MoorError } from '../../errors.ts';
-import { ipFamily, normalizeCidr, normalizeIp } from '../ip.ts';
+import { ipFamily, normalizeCidr, normalizeIp } from '../../net/ipv4.ts';
 import { MAIN_TABLE, type Route, type RouteScope, type RouteSpec, type RouteType } from './types.ts';
 
 /** RTPROT_BOOT: what `ip route add` records when no proto is given. */

@@ -5,7 +5,7 @@
 // iproute2's rt_protos (0-4 kernel, 8-18, 42 babel, 99 openr, 186-192 routing daemons). A
 // route of someone else with the key of one we want is reported as a conflict and left alone.
 import { MoorError } from '../../errors.ts';
-import type { IpFamily } from '../ip.ts';
+import type { IpFamily } from '../../net/ipv4.ts';
 import { assertInterfaceName } from '../names.ts';
 import { type ApplyResult, attempt, emptyResult } from '../result.ts';
 import { describeRoute, normalizeRoute, routeKey, sameRoute } from './route-spec.ts';
@@ -63,8 +63,12 @@ export class RouteTable {
   }
 
   /** Make our routes in this table exactly `desired`: replace missing or different ones first,
-   * then delete ours that are no longer wanted (add before delete, no blackhole in between). */
-  async reconcile(desiredSpecs: RouteSpec[]): Promise<ApplyResult<RouteChange>> {
+   * then delete ours that are no longer wanted (add before delete, no blackhole in between).
+   * `additive`: only add missing routes; change and delete nothing (last known good state). */
+  async reconcile(
+    desiredSpecs: RouteSpec[],
+    opts: { additive?: boolean } = {},
+  ): Promise<ApplyResult<RouteChange>> {
     const desired = new Map<string, Route>();
     for (const spec of desiredSpecs) {
       const route = this.#normalize(spec);
@@ -84,7 +88,7 @@ export class RouteTable {
       const have = current.get(key) ?? [];
       const ours = have.find((r) => r.proto === this.proto);
       const foreign = have.find((r) => r.proto !== this.proto);
-      if (ours && sameRoute(ours, want)) continue;
+      if (ours && (sameRoute(ours, want) || opts.additive)) continue;
       const change: RouteChange = { op: 'replace', route: want, reason: ours ? 'changed' : 'missing' };
       if (foreign && !ours) {
         result.errors.push({
@@ -102,7 +106,7 @@ export class RouteTable {
       await attempt(result, change, () => this.#netlink.routeReplace(want));
     }
     for (const [key, have] of current) {
-      if (desired.has(key)) continue;
+      if (desired.has(key) || opts.additive) continue;
       for (const r of have.filter((x) => x.proto === this.proto)) {
         await attempt(result, { op: 'delete', route: r }, () => this.#netlink.routeDel(r));
       }

@@ -1,7 +1,7 @@
 // Our policy routing rules, owned by protocol number like our routes (see route-table.ts).
 // Added before stale ones are deleted; identical rules are left alone.
 import { MoorError } from '../../errors.ts';
-import { type IpFamily, normalizeCidr } from '../ip.ts';
+import { type IpFamily, normalizeCidr } from '../../net/ipv4.ts';
 import { type ApplyResult, attempt, emptyResult } from '../result.ts';
 import { MOOR_ROUTE_PROTO } from './route-table.ts';
 import type { NetlinkBasic, Rule } from './types.ts';

@@ -1,6 +1,6 @@
 // The netlink Basic port: links, addresses, routes and rules, one method per `ip` operation.
 // Values are canonical (see ../ip.ts) so helpers can compare them with plain string equality.
-import type { IpFamily } from '../ip.ts';
+import type { IpFamily } from '../../net/ipv4.ts';
 
 export interface Link {
   name: string;

@@ -4,7 +4,7 @@
 // persistent keepalive). Absent values print as "(none)", a zero fwmark/keepalive as "off".
 // Anything else is rejected loudly: a silent misparse would make the reconciler rewrite peers.
 import { MoorError } from '../../errors.ts';
-import { normalizeCidr, normalizeEndpoint } from '../ip.ts';
+import { normalizeCidr, normalizeSocketAddress } from '../../net/ipv4.ts';
 import type { WgDump, WgInterfaceState, WgPeerState } from './types.ts';
 
 export function parseWgDump(text: string): WgDump {
@@ -51,7 +51,7 @@ function optional(v: string): string | null {
 // compares unequal to the desired one, which is the safe direction.
 function canonicalEndpoint(v: string): string {
   try {
-    return normalizeEndpoint(v);
+    return normalizeSocketAddress(v);
   } catch {
     return v;
   }

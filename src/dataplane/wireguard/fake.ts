@@ -3,7 +3,7 @@
 // fine), rejects what the real tools reject (unknown device, bad keys, host names), records
 // every call, and renders its state as canonical text for golden comparisons.
 import { MoorError } from '../../errors.ts';
-import { normalizeCidr, normalizeEndpoint } from '../ip.ts';
+import { normalizeCidr, normalizeSocketAddress } from '../../net/ipv4.ts';
 import { assertInterfaceName } from '../names.ts';
 import { compareText } from '../text.ts';
 import { assertWireGuardKey, publicKeyOf } from './keys.ts';
@@ -130,14 +130,14 @@ export class FakeWireGuard implements WireGuardBasic {
   #validatePeer(publicKey: string, settings: WgPeerSettings): void {
     assertWireGuardKey(publicKey, 'the peer public key');
     if (settings.presharedKey) assertWireGuardKey(settings.presharedKey, 'the preshared key');
-    if (settings.endpoint !== undefined) normalizeEndpoint(settings.endpoint);
+    if (settings.endpoint !== undefined) normalizeSocketAddress(settings.endpoint);
     for (const prefix of settings.allowedIPs ?? []) normalizeCidr(prefix);
   }
 
   #applyPeer(name: string, d: FakeDevice, publicKey: string, settings: WgPeerSettings): void {
     const rejected = this.#rejectedPeers.get(publicKey);
     if (rejected !== undefined) throw new MoorError('system', `${name}: peer ${publicKey}: ${rejected}`);
-    const endpoint = settings.endpoint === undefined ? undefined : normalizeEndpoint(settings.endpoint);
+    const endpoint = settings.endpoint === undefined ? undefined : normalizeSocketAddress(settings.endpoint);
     const allowed = settings.allowedIPs?.map(normalizeCidr);
     const peer = d.peers.get(publicKey) ?? {
       publicKey,
@@ -207,7 +207,7 @@ export class FakeWireGuard implements WireGuardBasic {
     peer.latestHandshake = t.atSeconds;
     peer.rxBytes += t.rx ?? 0;
     peer.txBytes += t.tx ?? 0;
-    if (t.endpoint !== undefined) peer.endpoint = normalizeEndpoint(t.endpoint);
+    if (t.endpoint !== undefined) peer.endpoint = normalizeSocketAddress(t.endpoint);
   }
 
   /** Canonical sorted text of all devices, without private keys or counters. */

@@ -2,7 +2,7 @@
 // and list the minimal changes. A peer whose key, preshared key, endpoint, allowed IPs and
 // keepalive already match is not touched, because reconfiguring a peer can interrupt traffic.
 import { MoorError } from '../../errors.ts';
-import { normalizeCidr, normalizeEndpoint } from '../ip.ts';
+import { normalizeCidr, normalizeSocketAddress } from '../../net/ipv4.ts';
 import { assertWireGuardKey, publicKeyOf } from './keys.ts';
 import type { WgDump, WgInterfaceSettings, WgPeerSettings, WgPeerState } from './types.ts';
 
@@ -88,7 +88,7 @@ export function normalizeDesired(d: WireGuardDesired): WireGuardDesired {
     return {
       publicKey: p.publicKey,
       presharedKey: p.presharedKey ?? null,
-      ...(p.endpoint === undefined ? {} : { endpoint: normalizeEndpoint(p.endpoint) }),
+      ...(p.endpoint === undefined ? {} : { endpoint: normalizeSocketAddress(p.endpoint) }),
       allowedIPs,
       persistentKeepalive: p.persistentKeepalive ?? 0,
     };

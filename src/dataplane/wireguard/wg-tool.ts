@@ -2,8 +2,8 @@
 // generic netlink and to wireguard-go over its UAPI socket, with the same command line).
 // Secrets travel in short-lived 0600 files (see secret-file.ts), never in argv (visible in /proc).
 import { MoorError } from '../../errors.ts';
+import { normalizeCidr, normalizeSocketAddress } from '../../net/ipv4.ts';
 import { type CommandRunner, commandFailureOf } from '../exec.ts';
-import { normalizeCidr, normalizeEndpoint } from '../ip.ts';
 import { assertInterfaceName } from '../names.ts';
 import { withSecretFiles } from '../secret-file.ts';
 import { parseWgDump } from './dump.ts';
@@ -44,7 +44,7 @@ function peerArgs(publicKey: string, s: WgPeerSettings): string[] {
     assertWireGuardKey(s.presharedKey, 'the preshared key');
     argv.push('preshared-key', `${SECRET_SLOT}${s.presharedKey}`);
   }
-  if (s.endpoint !== undefined) argv.push('endpoint', normalizeEndpoint(s.endpoint));
+  if (s.endpoint !== undefined) argv.push('endpoint', normalizeSocketAddress(s.endpoint));
   if (s.allowedIPs !== undefined) argv.push('allowed-ips', s.allowedIPs.map(normalizeCidr).join(','));
   if (s.persistentKeepalive !== undefined) {
     assertPort(s.persistentKeepalive, 'persistent keepalive');

@@ -4,12 +4,12 @@ import {
   formatIp,
   normalizeAddressCidr,
   normalizeCidr,
-  normalizeEndpoint,
   normalizeIp,
-  parseEndpoint,
+  normalizeSocketAddress,
   parseIp,
+  parseSocketAddress,
   prefixContains,
-} from './ip.ts';
+} from './ipv4.ts';
 
 describe('IP parsing and canonical form', () => {
   test.each([
@@ -62,8 +62,8 @@ describe('prefixes and endpoints', () => {
   });
 
   test('endpoints need an IP literal and brackets for IPv6', () => {
-    expect(parseEndpoint('10.0.0.1:4500')).toEqual({ ip: '10.0.0.1', port: 4500, family: 4 });
-    expect(normalizeEndpoint('[FD99:0::2]:4500')).toBe('[fd99::2]:4500');
+    expect(parseSocketAddress('10.0.0.1:4500')).toEqual({ ip: '10.0.0.1', port: 4500, family: 4 });
+    expect(normalizeSocketAddress('[FD99:0::2]:4500')).toBe('[fd99::2]:4500');
     for (const bad of [
       'gw.example.com:4500',
       'fd99::2:4500',
@@ -72,7 +72,7 @@ describe('prefixes and endpoints', () => {
       '10.0.0.1:65536',
       '10.0.0.1',
     ]) {
-      expect(() => parseEndpoint(bad)).toThrow(/not a valid endpoint/);
+      expect(() => parseSocketAddress(bad)).toThrow(/not a valid endpoint/);
     }
   });
 

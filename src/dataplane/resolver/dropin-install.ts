@@ -10,19 +10,17 @@
 // leaves a gap of well under a second; it happens only when the file changes (join, new custom
 // domains), never on a routine ensure. unbound re-reads everything on `unbound-control reload`
 // (or SIGHUP, which is what Debian's `systemctl reload unbound` sends).
-import { MoorError } from '../errors.ts';
-import type { ResolverKind } from './resolver-detect.ts';
-import { isOurs } from './resolver-dropins.ts';
-import {
-  at,
-  exists,
-  type HostAccess,
-  hasSystemd,
-  probe,
-  readText,
-  removeFile,
-  writeText,
-} from './resolver-host.ts';
+import { MoorError } from '../../errors.ts';
+import type { ResolverKind } from './detect.ts';
+import { at, exists, type HostAccess, hasSystemd, probe, readText, removeFile, writeText } from './host.ts';
+
+/** The first line of every drop-in moor writes; a file without it is never replaced or removed. */
+export const MARKER =
+  '# Written by moor: clusterset DNS goes to the moor agent. `moor leave` removes this file.';
+
+export function isOurs(content: string | null): boolean {
+  return content?.startsWith(MARKER) === true;
+}
 
 export type DropinResolver = Extract<ResolverKind, 'dnsmasq' | 'unbound'>;
 

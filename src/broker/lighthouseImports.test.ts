@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  isDnsLabel,
-  KEY_SERVICE_NAME,
-  LABEL_IS_HEADLESS,
-  type Problem,
-  readEndpointSlice,
-  readServiceImport,
-  show,
-} from './k8s-objects.ts';
-import { endpointSlice, serviceImport, tcp, udp } from './testing.ts';
+import { isDnsLabel, type Problem, readEndpointSlice, readServiceImport, show } from './lighthouseImports.ts';
+import { LABEL_IS_HEADLESS, LABEL_SERVICE_NAME } from './lighthouseKeys.ts';
+import { endpointSlice, serviceImport, tcp, udp } from './lighthouseTesting.ts';
 
 type Json = Record<string, unknown>;
 
@@ -46,6 +39,7 @@ describe('readServiceImport', () => {
         headless: false,
         ips: ['243.0.0.1'],
         ports: [{ name: 'http', protocol: 'TCP', port: 80, appProtocol: '' }],
+        clusters: [],
       },
       problems: [],
     });
@@ -68,12 +62,12 @@ describe('readServiceImport', () => {
     ],
     [
       'annotation of the wrong type',
-      variant(valid, (c) => ((c.metadata.annotations as Json)[KEY_SERVICE_NAME] = 42)),
+      variant(valid, (c) => ((c.metadata.annotations as Json)[LABEL_SERVICE_NAME] = 42)),
       /not an aggregated/,
     ],
     [
       'service name that is no DNS label',
-      variant(valid, (c) => ((c.metadata.annotations as Json)[KEY_SERVICE_NAME] = 'Web.Front')),
+      variant(valid, (c) => ((c.metadata.annotations as Json)[LABEL_SERVICE_NAME] = 'Web.Front')),
       /invalid service/,
     ],
     ['missing spec', variant(valid, (c) => delete (c as Json).spec), /missing spec/],
@@ -95,7 +89,7 @@ describe('readServiceImport', () => {
     const obj = variant(valid, (c) => {
       c.spec.ports = [
         tcp('http', 80),
-        { protocol: 'TCP', port: 81 },
+        { name: 7, protocol: 'TCP', port: 81 },
         { name: 'x', protocol: 'ICMP', port: 1 },
         'junk',
       ];
@@ -106,7 +100,7 @@ describe('readServiceImport', () => {
     expect(result?.ips).toEqual(['243.0.0.2']);
     expect(problems.map((p) => p.reason)).toEqual([
       'spec.ips is not a list of strings',
-      'spec.ports[1] has no name',
+      'spec.ports[1] has a name that is not a string',
       'spec.ports[2] has unknown protocol "ICMP"',
       'spec.ports[3] is not an object',
     ]);
@@ -115,6 +109,33 @@ describe('readServiceImport', () => {
       namespace: 'submariner-k8s-broker',
       name: 'web-shop',
     });
+  });
+});
+
+describe('unnamed ports', () => {
+  it('a port without a name is valid, as real lighthouse-agents and `moor export` write it', () => {
+    const obj = serviceImport({
+      service: 'db',
+      namespace: 'shop',
+      ports: [{ port: 7777, protocol: 'TCP' }],
+      ips: ['243.0.0.7'],
+    });
+    const { result, problems } = readSi(obj);
+    expect(problems).toEqual([]);
+    expect(result?.ports).toEqual([{ name: '', protocol: 'TCP', port: 7777, appProtocol: '' }]);
+  });
+
+  it('an unnamed EndpointSlice port reads as name ""', () => {
+    const slice = endpointSlice({
+      service: 'db',
+      namespace: 'shop',
+      cluster: 'east',
+      ports: [{ port: 7777, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['10.1.0.7'], ready: true }],
+    });
+    const { result, problems } = readEps(slice);
+    expect(problems).toEqual([]);
+    expect(result?.ports).toEqual([{ name: '', protocol: 'TCP', port: 7777, appProtocol: '' }]);
   });
 });
 

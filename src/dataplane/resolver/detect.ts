@@ -11,7 +11,7 @@ import {
   readText,
   resolvConfNameservers,
   serviceRunning,
-} from './resolver-host.ts';
+} from './host.ts';
 
 export type ResolverKind = 'systemd-resolved' | 'dnsmasq' | 'unbound' | 'manual';
 

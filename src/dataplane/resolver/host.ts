@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { CommandResult, CommandRunner } from '../dataplane/exec.ts';
+import type { CommandResult, CommandRunner } from '../exec.ts';
 
 export interface HostAccess {
   /** '/' on a real host. */

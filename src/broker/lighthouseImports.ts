@@ -1,16 +1,22 @@
-// Narrowing of untrusted broker objects (plain JSON as the API server returns them) into the few
-// fields DNS needs. Nothing here throws: a field of the wrong type makes only the smallest
-// enclosing element (port, address, endpoint, object) be skipped, and the reason is recorded.
-// Lighthouse itself dereferences port name/protocol/port without checks (spec §4.3), so a broken
-// object from one cluster could take its resolver down; we do not inherit that.
-
-export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
-export const MANAGED_BY_LIGHTHOUSE = 'lighthouse-agent.submariner.io';
-export const KEY_SERVICE_NAME = 'multicluster.kubernetes.io/service-name';
-export const KEY_SOURCE_NAMESPACE = 'lighthouse.submariner.io/sourceNamespace';
-export const LABEL_SOURCE_CLUSTER = 'multicluster.kubernetes.io/source-cluster';
-export const LABEL_IS_HEADLESS = 'lighthouse.submariner.io/is-headless';
-export const ANNOTATION_PUBLISH_NOT_READY = 'lighthouse.submariner.io/publish-not-ready-addresses';
+// The one reader of what the clusterset imports: aggregated ServiceImports and Lighthouse
+// EndpointSlices (plain JSON as the API server returns them), narrowed to the fields consumers
+// need. DNS (src/dns/records.ts) and `moor show services` (src/exports/services.ts) both read
+// through here, so they can never disagree about what a broker object means. Nothing here throws:
+// a field of the wrong type makes only the smallest enclosing element (port, address, endpoint,
+// object) be skipped, and the reason is recorded. Lighthouse itself dereferences port
+// name/protocol/port without checks (spec §4.3), so a broken object from one cluster could take
+// its resolver down; we do not inherit that.
+import { isDns1123Label } from './lighthouseInput.ts';
+import {
+  ANNOTATION_PUBLISH_NOT_READY,
+  LABEL_IS_HEADLESS,
+  LABEL_MANAGED_BY,
+  LABEL_SERVICE_NAME,
+  LABEL_SOURCE_CLUSTER,
+  LABEL_SOURCE_NAMESPACE,
+  MANAGED_BY_LIGHTHOUSE,
+} from './lighthouseKeys.ts';
+import { isJson, type Json, ownField, readPortEntry } from './lighthouseRead.ts';
 
 export interface Problem {
   readonly kind: 'ServiceImport' | 'EndpointSlice';
@@ -37,6 +43,9 @@ export interface ImportedService {
   /** spec.ips (the clusterset IP); validated by the index builder. */
   readonly ips: readonly string[];
   readonly ports: readonly ServicePort[];
+  /** status.clusters, the exporting clusters in the order they joined; entries that are not
+   * `{cluster: string}` are skipped. */
+  readonly clusters: readonly string[];
 }
 
 export interface SliceEndpoint {
@@ -58,25 +67,14 @@ export interface LighthouseSlice {
   readonly endpoints: readonly SliceEndpoint[];
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Own property only, so keys such as "constructor" or "__proto__" can never come from a prototype. */
-function field(obj: Json, key: string): unknown {
-  return Object.hasOwn(obj, key) ? obj[key] : undefined;
-}
-
 function stringField(obj: Json, key: string): string | undefined {
-  const value = field(obj, key);
+  const value = ownField(obj, key);
   return typeof value === 'string' ? value : undefined;
 }
 
 function objectField(obj: Json, key: string): Json | undefined {
-  const value = field(obj, key);
-  return isObject(value) ? value : undefined;
+  const value = ownField(obj, key);
+  return isJson(value) ? value : undefined;
 }
 
 /** A short, never-throwing rendering of an untrusted value for problem messages. */
@@ -89,11 +87,9 @@ export function show(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /** Kubernetes DNS-1123 label: what namespaces, cluster IDs and endpoint host names must be. */
 export function isDnsLabel(value: string): boolean {
-  return DNS_LABEL.test(value);
+  return isDns1123Label(value);
 }
 
 interface ObjectIdentity {
@@ -103,7 +99,7 @@ interface ObjectIdentity {
 }
 
 function identify(obj: unknown): ObjectIdentity | null {
-  if (!isObject(obj)) return null;
+  if (!isJson(obj)) return null;
   const metadata = objectField(obj, 'metadata');
   if (!metadata) return null;
   return {
@@ -125,24 +121,41 @@ export function readServiceImport(obj: unknown, problems: Problem[]): ImportedSe
   };
   if (!id) return report('not an object with metadata');
   const annotations = objectField(id.metadata, 'annotations') ?? {};
-  const service = stringField(annotations, KEY_SERVICE_NAME);
-  const namespace = stringField(annotations, KEY_SOURCE_NAMESPACE);
+  const service = stringField(annotations, LABEL_SERVICE_NAME);
+  const namespace = stringField(annotations, LABEL_SOURCE_NAMESPACE);
   if (service === undefined || namespace === undefined) {
     return report(
-      `not an aggregated ServiceImport: needs annotations ${KEY_SERVICE_NAME} and ${KEY_SOURCE_NAMESPACE}`,
+      `not an aggregated ServiceImport: needs annotations ${LABEL_SERVICE_NAME} and ${LABEL_SOURCE_NAMESPACE}`,
     );
   }
   if (!isDnsLabel(service) || !isDnsLabel(namespace))
     return report(`invalid service/namespace ${show(service)}/${show(namespace)}`);
   const spec = objectField(obj as Json, 'spec');
   if (!spec) return report('missing spec');
-  const type = field(spec, 'type');
+  const type = ownField(spec, 'type');
   if (type !== 'Headless' && type !== 'ClusterSetIP') return report(`unsupported spec.type ${show(type)}`);
-  const rawIps = field(spec, 'ips') ?? [];
+  const rawIps = ownField(spec, 'ips') ?? [];
   const ips = Array.isArray(rawIps) ? rawIps.filter((ip): ip is string => typeof ip === 'string') : [];
   if (!Array.isArray(rawIps) || ips.length !== rawIps.length) report('spec.ips is not a list of strings');
-  const ports = readPorts(field(spec, 'ports'), 'spec.ports', report);
-  return { objectName: id.name, service, namespace, headless: type === 'Headless', ips, ports };
+  const ports = readPorts(ownField(spec, 'ports'), 'spec.ports', report);
+  const status = objectField(obj as Json, 'status') ?? {};
+  const rawClusters = ownField(status, 'clusters') ?? [];
+  const clusters = Array.isArray(rawClusters)
+    ? rawClusters.map((c) => (isJson(c) ? ownField(c, 'cluster') : undefined))
+    : [];
+  const listed = clusters.filter((c): c is string => typeof c === 'string');
+  if (!Array.isArray(rawClusters) || listed.length !== clusters.length) {
+    report('status.clusters is not a list of {cluster}');
+  }
+  return {
+    objectName: id.name,
+    service,
+    namespace,
+    headless: type === 'Headless',
+    ips,
+    ports,
+    clusters: listed,
+  };
 }
 
 /**
@@ -160,12 +173,12 @@ export function readEndpointSlice(obj: unknown, problems: Problem[]): Lighthouse
   if (!id) return report('not an object with metadata');
   const labels = objectField(id.metadata, 'labels');
   if (!labels || stringField(labels, LABEL_MANAGED_BY) !== MANAGED_BY_LIGHTHOUSE) return null;
-  const service = stringField(labels, KEY_SERVICE_NAME);
-  const namespace = stringField(labels, KEY_SOURCE_NAMESPACE);
+  const service = stringField(labels, LABEL_SERVICE_NAME);
+  const namespace = stringField(labels, LABEL_SOURCE_NAMESPACE);
   const cluster = stringField(labels, LABEL_SOURCE_CLUSTER);
   if (service === undefined || namespace === undefined || cluster === undefined) {
     return report(
-      `missing one of the labels ${KEY_SERVICE_NAME}, ${KEY_SOURCE_NAMESPACE}, ${LABEL_SOURCE_CLUSTER}`,
+      `missing one of the labels ${LABEL_SERVICE_NAME}, ${LABEL_SOURCE_NAMESPACE}, ${LABEL_SOURCE_CLUSTER}`,
     );
   }
   if (!isDnsLabel(cluster)) return report(`invalid source cluster ${show(cluster)}`);
@@ -173,12 +186,12 @@ export function readEndpointSlice(obj: unknown, problems: Problem[]): Lighthouse
     return report(`legacy pre-0.15 slice without ${LABEL_IS_HEADLESS}; ignored`);
   }
   const slice = obj as Json;
-  const addressType = field(slice, 'addressType');
+  const addressType = ownField(slice, 'addressType');
   if (addressType !== undefined && addressType !== 'IPv4') {
     return report(`addressType ${show(addressType)} not served (Lighthouse answers A records only)`);
   }
   const annotations = objectField(id.metadata, 'annotations') ?? {};
-  const rawEndpoints = field(slice, 'endpoints') ?? [];
+  const rawEndpoints = ownField(slice, 'endpoints') ?? [];
   if (!Array.isArray(rawEndpoints)) return report('endpoints is not a list');
   const endpoints: SliceEndpoint[] = [];
   rawEndpoints.forEach((raw, i) => {
@@ -192,20 +205,20 @@ export function readEndpointSlice(obj: unknown, problems: Problem[]): Lighthouse
     namespace,
     cluster,
     publishNotReady: stringField(annotations, ANNOTATION_PUBLISH_NOT_READY) === 'true',
-    ports: readPorts(field(slice, 'ports'), 'ports', report),
+    ports: readPorts(ownField(slice, 'ports'), 'ports', report),
     endpoints,
   };
 }
 
 function readEndpoint(raw: unknown, where: string, report: (reason: string) => null): SliceEndpoint | null {
-  if (!isObject(raw)) return report(`${where} is not an object`);
-  const rawAddresses = field(raw, 'addresses');
+  if (!isJson(raw)) return report(`${where} is not an object`);
+  const rawAddresses = ownField(raw, 'addresses');
   if (!Array.isArray(rawAddresses) || !rawAddresses.every((a) => typeof a === 'string')) {
     return report(`${where}.addresses is not a list of strings`);
   }
-  const conditions = field(raw, 'conditions') ?? {};
-  if (!isObject(conditions)) return report(`${where}.conditions is not an object`);
-  const ready = field(conditions, 'ready') ?? null;
+  const conditions = ownField(raw, 'conditions') ?? {};
+  if (!isJson(conditions)) return report(`${where}.conditions is not an object`);
+  const ready = ownField(conditions, 'ready') ?? null;
   if (ready !== null && typeof ready !== 'boolean')
     return report(`${where}.conditions.ready is not a boolean`);
 
@@ -237,19 +250,20 @@ function readPorts(raw: unknown, where: string, report: (reason: string) => null
   return ports;
 }
 
+/**
+ * One port, read as Lighthouse reads it (LH `toServicePorts` / `mcsServicePortsFrom`): a missing
+ * name is "", which is valid for a Service with one unnamed port: real lighthouse-agents and
+ * `moor export` write `{port: 7777, protocol: TCP}`. Such a port is answered by a plain SRV query
+ * (no `_port._proto.` prefix) and by no filtered one, as upstream. Protocol and port must be
+ * usable; appProtocol defaults to "".
+ */
 function readPort(entry: unknown, at: string, report: (reason: string) => null): ServicePort | null {
-  if (!isObject(entry)) return report(`${at} is not an object`);
-  const name = field(entry, 'name');
-  const protocol = field(entry, 'protocol');
-  const port = field(entry, 'port');
-  const appProtocol = field(entry, 'appProtocol') ?? '';
-  if (typeof name !== 'string') return report(`${at} has no name`);
-  if (typeof protocol !== 'string' || !PROTOCOLS.includes(protocol)) {
-    return report(`${at} has unknown protocol ${show(protocol)}`);
+  const read = readPortEntry(entry);
+  if (typeof read === 'string') return report(`${at} ${read}`);
+  const { name = '', protocol, port, appProtocol = '' } = read;
+  if (protocol === undefined || !PROTOCOLS.includes(protocol)) {
+    return report(`${at} has unknown protocol ${show(protocol ?? '')}`);
   }
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    return report(`${at} has invalid port ${show(port)}`);
-  }
-  if (typeof appProtocol !== 'string') return report(`${at} has a non-string appProtocol`);
+  if (port < 1 || port > 65535) return report(`${at} has invalid port ${show(port)}`);
   return { name, protocol: protocol as PortProtocol, port, appProtocol };
 }

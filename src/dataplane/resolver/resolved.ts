@@ -5,8 +5,8 @@
 // resolved's built-in negative trust anchors include "local", so DNSSEC=yes does not reject our
 // unsigned answers. These per-link settings live in resolved's memory and vanish when the link is
 // re-created, hence `ensureResolvedLink` reads them and sets only what is missing.
-import { MoorError } from '../errors.ts';
-import { type DnsServerAddress, type HostAccess, probe, resolvedServerSyntax } from './resolver-host.ts';
+import { MoorError } from '../../errors.ts';
+import { type DnsServerAddress, type HostAccess, probe, resolvedServerSyntax } from './host.ts';
 
 export interface ResolvedLinkResult {
   /** Commands that changed something (empty when the link was already right). */
