@@ -1,5 +1,6 @@
 // REST paths of the egress objects and the core objects the egress components read.
-import { EGRESS_GROUP, EGRESS_VERSION } from '../plan/egress-read.ts';
+export const EGRESS_GROUP = 'egress.moor.io';
+export const EGRESS_VERSION = 'v1alpha1';
 
 const base = `/apis/${EGRESS_GROUP}/${EGRESS_VERSION}`;
 

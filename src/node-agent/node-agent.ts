@@ -118,7 +118,12 @@ export class NodeAgent {
       'rule',
       await reconcileRules(
         netlink,
-        desired.rules.map((r) => ({ family: 4, priority: r.priority ?? RULE_PRIORITY, table: r.table, fwmark: r.fwmark })),
+        desired.rules.map((r) => ({
+          family: 4,
+          priority: r.priority ?? RULE_PRIORITY,
+          table: r.table,
+          fwmark: r.fwmark,
+        })),
         { families: [4] },
       ),
       (c) => `${c.op} fwmark 0x${(c.rule.fwmark ?? 0).toString(16)} table ${c.rule.table}`,

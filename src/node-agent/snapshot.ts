@@ -5,13 +5,7 @@
 import type { KubeObject } from '../k8s/reflector.ts';
 import type { NodeEgressInput } from '../plan/egress-node.ts';
 import { isCandidatePod, resolvePods } from '../plan/egress-pods.ts';
-import {
-  readGateway,
-  readGatewayStatus,
-  readNamespace,
-  readPod,
-  readPolicy,
-} from '../plan/egress-read.ts';
+import { readGateway, readGatewayStatus, readNamespace, readPod, readPolicy } from '../plan/egress-read.ts';
 import type { NamespaceInput, PodInput, PolicyInput } from '../plan/egress-types.ts';
 
 export interface NodeAgentConfig {
@@ -25,7 +19,13 @@ export interface NodeAgentConfig {
 export function nodeEgressInput(
   config: NodeAgentConfig,
   underlayMtu: number,
-  snapshot: { gateways: KubeObject[]; policies: KubeObject[]; namespaces: KubeObject[]; pods: KubeObject[]; nodes: KubeObject[] },
+  snapshot: {
+    gateways: KubeObject[];
+    policies: KubeObject[];
+    namespaces: KubeObject[];
+    pods: KubeObject[];
+    nodes: KubeObject[];
+  },
 ): NodeEgressInput {
   const groups = [];
   for (const raw of snapshot.gateways) {
@@ -48,7 +48,9 @@ export function nodeEgressInput(
   const local = snapshot.pods
     .map(readPod)
     .filter((p): p is PodInput => p !== undefined && p.node === config.nodeName && isCandidatePod(p));
-  const namespaces = snapshot.namespaces.map(readNamespace).filter((n): n is NamespaceInput => n !== undefined);
+  const namespaces = snapshot.namespaces
+    .map(readNamespace)
+    .filter((n): n is NamespaceInput => n !== undefined);
   const resolution = resolvePods({
     policies: policies.map((p) => ({ ...p, ips: p.statusIPs })),
     namespaces,

@@ -16,8 +16,7 @@ import type {
   PolicyInput,
 } from './egress-types.ts';
 
-export const EGRESS_GROUP = 'egress.moor.io';
-export const EGRESS_VERSION = 'v1alpha1';
+export { EGRESS_GROUP, EGRESS_VERSION } from '../k8s/egress-paths.ts';
 
 export interface ObjectMeta {
   name: string;
