@@ -3,6 +3,7 @@
 import { runAgent } from './agent-command.ts';
 import { runConfig } from './config-command.ts';
 import { runController } from './controller-command.ts';
+import { runEgressGateway, runNodeAgent } from './egress-daemon-commands.ts';
 import { runExport, runUnexport } from './export-command.ts';
 import { runGateway } from './gateway-command.ts';
 import { runJoin, runLeave } from './join-command.ts';
@@ -33,6 +34,8 @@ const RUNNERS: Record<string, Command['run']> = {
   agent: runAgent,
   gateway: runGateway,
   controller: runController,
+  'node-agent': runNodeAgent,
+  'egress-gateway': runEgressGateway,
   status: runStatus,
   export: runExport,
   unexport: runUnexport,

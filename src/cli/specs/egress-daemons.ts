@@ -1,0 +1,119 @@
+// `moor node-agent` and `moor egress-gateway`.
+import type { CommandSpec, OptionSpec } from '../spec/types.ts';
+import { RESYNC } from './shared.ts';
+
+const KUBECONFIG: OptionSpec = {
+  name: 'kubeconfig',
+  kind: 'string',
+  arg: 'FILE',
+  description: "credentials for this cluster's API",
+  defaultText: 'in-cluster service account',
+  config: 'command',
+  complete: 'file',
+};
+
+const NODE_NAME: OptionSpec = {
+  name: 'node-name',
+  kind: 'string',
+  arg: 'NAME',
+  description: "this Node's name (the Downward API gives it as spec.nodeName)",
+  env: 'NODE_NAME',
+  config: 'command',
+};
+
+export const NODE_AGENT_SPEC: CommandSpec = {
+  name: 'node-agent',
+  summary: "steer this node's selected pods to their egress gateway (DaemonSet)",
+  description: [
+    "Steer the egress traffic of this node's pods that an EgressPolicy selects into a VXLAN to their gateway group's floating IP, by an nft mark and policy routing, using nothing of the CNI's internals. Traffic that cannot be steered is dropped on the node (failurePolicy Closed), also while the agent is down and for a pod the agent has not seen yet. See docs/egress.md.",
+    '--node-name, --underlay-interface and --cluster-cidr are required.',
+  ],
+  positionals: [],
+  options: [
+    KUBECONFIG,
+    NODE_NAME,
+    {
+      name: 'underlay-interface',
+      kind: 'string',
+      arg: 'DEV',
+      description: 'the LAN device the VXLAN devices are bound to',
+      config: 'command',
+    },
+    {
+      name: 'cluster-cidr',
+      kind: 'list',
+      arg: 'CIDR',
+      description: 'pod and service CIDRs: cluster-internal, never steered (repeatable)',
+      config: 'command',
+    },
+    {
+      name: 'pod-cidr',
+      kind: 'list',
+      arg: 'CIDR',
+      description: "this node's pod CIDR(s), for the guard that holds back pods not seen yet",
+      defaultText: "the Node's spec.podCIDRs",
+      config: 'command',
+    },
+    { ...RESYNC, config: 'command' },
+  ],
+};
+
+export const EGRESS_GATEWAY_SPEC: CommandSpec = {
+  name: 'egress-gateway',
+  summary: 'hold the static egress IPs of the groups this node belongs to (DaemonSet)',
+  description: [
+    "Program the SNAT map (pod IP to egress IP), the guards and the VXLAN device of every EgressGateway whose nodeSelector selects this node, on active and standby nodes alike; the node that holds a group's Lease also holds its floating IP and egress IPs and announces them with gratuitous ARP. See docs/egress.md.",
+    '--node-name is required.',
+  ],
+  positionals: [],
+  options: [
+    KUBECONFIG,
+    NODE_NAME,
+    {
+      name: 'lease-namespace',
+      kind: 'string',
+      arg: 'NS',
+      description: "namespace of the groups' Leases",
+      default: 'moor-egress',
+      config: 'command',
+    },
+    {
+      name: 'identity',
+      kind: 'string',
+      arg: 'NAME',
+      description: 'lease identity',
+      defaultText: 'the node name',
+    },
+    {
+      name: 'lease-duration',
+      kind: 'int',
+      arg: 'SECONDS',
+      min: 1,
+      max: 300,
+      description: 'how long a lease lasts without renewal',
+      default: 4,
+      config: 'command',
+    },
+    {
+      name: 'renew-deadline-ms',
+      kind: 'int',
+      arg: 'MS',
+      min: 100,
+      max: 300_000,
+      description: 'the holder steps down (drops its addresses) when it could not renew for this long',
+      default: 3000,
+      config: 'command',
+    },
+    {
+      name: 'retry-period-ms',
+      kind: 'int',
+      arg: 'MS',
+      min: 50,
+      max: 60_000,
+      description: 'lease renewal and acquisition period',
+      default: 500,
+      config: 'command',
+    },
+    { ...RESYNC, config: 'command' },
+  ],
+};

@@ -1,0 +1,239 @@
+// The egress gateway role (`moor egress-gateway`) on every node a group's nodeSelector selects.
+// Every node programs the same nft table and VXLAN device (standbys too), so a takeover is
+// addresses plus gratuitous ARP. One Lease per group elects the active node; on losing it the
+// node drops the group's addresses FIRST, before anything else, so two nodes never answer for
+// one egress IP longer than the lease fencing allows.
+import {
+  type ArpAnnouncer,
+  describeEgressLinkChange,
+  type EgressLinkBasic,
+  type NetlinkBasic,
+  type NftablesBasic,
+  OwnedTable,
+  reconcileAddresses,
+  reconcileSysctls,
+  reconcileVxlans,
+  type SysctlBasic,
+} from '../dataplane/index.ts';
+import { egressPaths } from '../k8s/egress-paths.ts';
+import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
+import { LeaderElector } from '../k8s/leaderElection.ts';
+import type { KubeRestClient } from '../k8s/rest.ts';
+import { type GatewayEgressDesired, planGatewayEgress } from '../plan/egress-gateway.ts';
+import { GATEWAY_TABLE, VXLAN_PREFIX } from '../plan/egress-names.ts';
+import { readGatewayStatus } from '../plan/egress-read.ts';
+import type { GatewayInput } from '../plan/egress-types.ts';
+import { OutcomeBuilder, ReconcileLoop, type ReconcileOutcome, waiting } from '../reconcile/index.ts';
+import { gatewayGroupInputs, servedGroups } from './snapshot.ts';
+
+export interface EgressGatewayPorts {
+  netlink: NetlinkBasic;
+  links: EgressLinkBasic;
+  nft: NftablesBasic;
+  sysctl: SysctlBasic;
+  arp: ArpAnnouncer;
+}
+
+export interface LeaseTimings {
+  durationS: number;
+  renewDeadlineS: number;
+  retryPeriodS: number;
+}
+
+export interface EgressGatewayOptions {
+  client: KubeRestClient;
+  nodeName: string;
+  identity: string;
+  leaseNamespace: string;
+  lease: LeaseTimings;
+  ports: EgressGatewayPorts;
+  resyncMs?: number;
+  log: (line: string) => void;
+}
+
+export class EgressGatewayRole {
+  readonly loop: ReconcileLoop;
+  readonly #o: EgressGatewayOptions;
+  readonly #view: EgressView;
+  readonly #table: OwnedTable;
+  readonly #electors = new Map<string, LeaderElector>();
+  readonly #active = new Set<string>();
+  /** Addresses announced since they were added, per group; cleared on deactivation. */
+  readonly #announced = new Map<string, Set<string>>();
+  #groups: GatewayInput[] = [];
+  #last: GatewayEgressDesired | undefined;
+  #stopping = false;
+
+  constructor(o: EgressGatewayOptions) {
+    this.#o = o;
+    this.#table = new OwnedTable(o.ports.nft, GATEWAY_TABLE, 'ip');
+    this.#view = new EgressView({
+      client: o.client,
+      collections: ['gateways', 'policies', 'namespaces', 'pods', 'nodes'],
+      onChange: (what) => this.loop.markDirty(what),
+      onError: (what, err) => o.log(`egress-gateway: watching ${what} failed: ${err.message} (retrying)`),
+    });
+    this.loop = new ReconcileLoop({
+      name: 'egress-gateway',
+      reconcile: () => this.#reconcile(),
+      debounceMs: 10,
+      resyncMs: o.resyncMs ?? 30_000,
+      log: o.log,
+    });
+  }
+
+  get activeGroups(): string[] {
+    return [...this.#active].sort();
+  }
+
+  get desired(): GatewayEgressDesired | undefined {
+    return this.#last;
+  }
+
+  start(): void {
+    this.#view.start();
+    this.loop.start();
+  }
+
+  /** Graceful: release every lease (addresses dropped first), keep the nft state. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const name of [...this.#active]) await this.#deactivate(name);
+    await Promise.all([...this.#electors.values()].map((e) => e.stop()));
+    await this.loop.stop();
+    await this.#view.stop();
+  }
+
+  #elector(g: GatewayInput): LeaderElector {
+    let e = this.#electors.get(g.name);
+    if (!e) {
+      e = new LeaderElector({
+        client: this.#o.client,
+        namespace: this.#o.leaseNamespace,
+        name: `moor-egress-${g.name}`,
+        identity: this.#o.identity,
+        leaseDurationS: this.#o.lease.durationS,
+        renewDeadlineS: this.#o.lease.renewDeadlineS,
+        retryPeriodS: this.#o.lease.retryPeriodS,
+        onStartedLeading: () => {
+          if (this.#stopping) return;
+          this.#active.add(g.name);
+          this.loop.markDirty(`leading ${g.name}`);
+        },
+        onStoppedLeading: () =>
+          void this.#deactivate(g.name).then(() => this.loop.markDirty(`lost ${g.name}`)),
+        log: this.#o.log,
+      });
+      this.#electors.set(g.name, e);
+      e.start();
+    }
+    return e;
+  }
+
+  /** Addresses first: nothing else happens before this node stops answering for the group. */
+  async #deactivate(name: string): Promise<void> {
+    this.#active.delete(name);
+    this.#announced.delete(name);
+    const g = this.#groups.find((x) => x.name === name);
+    if (!g) return;
+    const drop = new Set(this.#groupAddresses(name));
+    const keep = (this.#last?.addresses.find((a) => a.dev === g.interface)?.cidrs ?? []).filter(
+      (c) => !drop.has(c.split('/')[0] ?? ''),
+    );
+    const r = await reconcileAddresses(this.#o.ports.netlink, g.interface, keep, {
+      manage: (c) => drop.has(c.split('/')[0] ?? ''),
+    });
+    for (const e of r.errors) this.#o.log(`egress-gateway: dropping ${name}'s addresses: ${e.error.message}`);
+  }
+
+  #groupAddresses(name: string): string[] {
+    const g = this.#groups.find((x) => x.name === name);
+    const input = this.#last && g ? g : undefined;
+    if (!input) return [];
+    const snapshot = this.#view.snapshot();
+    if (!snapshot) return [input.floatingIP];
+    const [group] = gatewayGroupInputs([input], new Set(), snapshot);
+    return [input.floatingIP, ...(group?.egressIPs ?? [])];
+  }
+
+  async #reconcile(): Promise<ReconcileOutcome> {
+    const snapshot = this.#view.snapshot();
+    if (!snapshot) return waiting(`not listed yet: ${this.#view.unsynced().join(', ')}`);
+    const { netlink, links, sysctl, nft: _nft } = this.#o.ports;
+    this.#groups = servedGroups(this.#o.nodeName, snapshot);
+    for (const g of this.#groups) this.#elector(g);
+    for (const [name, e] of this.#electors)
+      if (!this.#groups.some((g) => g.name === name)) {
+        this.#electors.delete(name);
+        await this.#deactivate(name);
+        await e.stop();
+      }
+    const inputs = gatewayGroupInputs(this.#groups, this.#active, snapshot);
+    const out = new OutcomeBuilder();
+    const lanMtu = (await netlink.linkGet(this.#groups[0]?.interface ?? 'lo'))?.mtu ?? 1500;
+    const desired = planGatewayEgress(inputs, lanMtu);
+    this.#last = desired;
+    out.add(
+      'vxlan',
+      await reconcileVxlans(
+        links,
+        VXLAN_PREFIX,
+        desired.vxlans.map((v) => ({ ...v })),
+      ),
+      describeEgressLinkChange,
+    );
+    out.add('sysctl', await reconcileSysctls(sysctl, desired.sysctls), describeEgressLinkChange);
+    out.add('nft', await this.#table.apply(desired.table), (c) => `${c.op} ${c.table} (${c.reason})`);
+    // Addresses last: the nft state is in place before this node attracts any traffic.
+    const mayHold = new Set(inputs.flatMap((i) => [i.gateway.floatingIP, ...i.egressIPs]));
+    const devices = new Set(this.#groups.map((g) => g.interface));
+    for (const dev of devices) {
+      const cidrs = desired.addresses.find((a) => a.dev === dev)?.cidrs ?? [];
+      out.add(
+        'address',
+        await reconcileAddresses(netlink, dev, cidrs, { manage: (c) => mayHold.has(c.split('/')[0] ?? '') }),
+        (c) => `${c.op} ${c.cidr} dev ${c.dev}`,
+      );
+    }
+    for (const a of desired.announce) await this.#announce(a.dev, a.addresses, inputs);
+    await this.#publishActive(snapshot, out);
+    return out.build();
+  }
+
+  async #announce(
+    dev: string,
+    addresses: string[],
+    inputs: ReturnType<typeof gatewayGroupInputs>,
+  ): Promise<void> {
+    for (const i of inputs) {
+      if (!i.active || i.gateway.interface !== dev) continue;
+      const done = this.#announced.get(i.gateway.name) ?? new Set<string>();
+      this.#announced.set(i.gateway.name, done);
+      for (const a of addresses) {
+        if (done.has(a) || !(a === i.gateway.floatingIP || i.egressIPs.includes(a))) continue;
+        done.add(a);
+        // Not awaited: arping lingers about a second after its frames have left.
+        void this.#o.ports.arp
+          .announce(dev, a)
+          .catch((err: Error) =>
+            this.#o.log(`egress-gateway: gratuitous ARP for ${a} failed: ${err.message}`),
+          );
+      }
+    }
+  }
+
+  async #publishActive(snapshot: EgressSnapshot, out: OutcomeBuilder): Promise<void> {
+    for (const name of this.#active) {
+      const raw = snapshot.gateways.find((g) => g.metadata?.name === name);
+      if (!raw || readGatewayStatus(raw).activeNode === this.#o.nodeName) continue;
+      try {
+        await this.#o.client.mergePatch(egressPaths.gatewayStatus(name), {
+          status: { activeNode: this.#o.nodeName },
+        });
+        out.applied1(`status ${name} activeNode ${this.#o.nodeName}`);
+      } catch (err) {
+        out.fail('status', err, `EgressGateway ${name}`);
+      }
+    }
+  }
+}
