@@ -183,6 +183,12 @@ export class EgressGatewayRole {
       describeEgressLinkChange,
     );
     out.add('sysctl', await reconcileSysctls(sysctl, desired.sysctls), describeEgressLinkChange);
+    for (const v of desired.vxlanAddresses)
+      out.add(
+        'address',
+        await reconcileAddresses(netlink, v.dev, v.cidrs),
+        (c) => `${c.op} ${c.cidr} dev ${c.dev}`,
+      );
     out.add('nft', await this.#table.apply(desired.table), (c) => `${c.op} ${c.table} (${c.reason})`);
     // Addresses last: the nft state is in place before this node attracts any traffic.
     const mayHold = new Set(inputs.flatMap((i) => [i.gateway.floatingIP, ...i.egressIPs]));

@@ -129,7 +129,7 @@ describe('planGatewayEgress', () => {
         'moor_forward',
         ['iifname "moorvx*" ct state invalid drop', 'iifname "moorvx*" ip saddr != @mapped_pods drop'],
       ],
-      ['moor_snat', ['iifname "moorvx*" oifname "lan0" snat to ip saddr map @snat']],
+      ['moor_snat', ['iifname "moorvx*" oifname "lan0" snat to ip saddr map @snat_map']],
       ['moor_guard', ['iifname "moorvx*" ip saddr != @egress_ips drop']],
       ['moor_input', ['ip daddr @egress_ips drop']],
     ]);

@@ -15,7 +15,7 @@
 //                          an unknown one is dropped instead of answered with a reset.
 import type { NftTableSpec } from '../dataplane/nftables/model.ts';
 import { type Ipv4Cidr, tryParseCidr } from '../net/ipv4.ts';
-import { groupMac, VXLAN_OVERHEAD, VXLAN_PREFIX, vxlanName } from './egress-names.ts';
+import { groupMac, INNER_GATEWAY, VXLAN_OVERHEAD, VXLAN_PREFIX, vxlanName } from './egress-names.ts';
 import type { PodAssignment } from './egress-pods.ts';
 import type { GatewayInput } from './egress-types.ts';
 
@@ -42,6 +42,9 @@ export interface GatewayEgressDesired {
   vxlans: GatewayVxlanDesired[];
   /** Per LAN device: the addresses this node must hold ("a.b.c.d/prefix"), floating IP first. */
   addresses: { dev: string; cidrs: string[] }[];
+  /** The inner gateway address on each VXLAN device, on every gateway: a device without an IPv4
+   * address fails the kernel's reverse-path check (even loose) for everything it receives. */
+  vxlanAddresses: { dev: string; cidrs: string[] }[];
   /** Addresses to announce with gratuitous ARP after adding them, per device. */
   announce: { dev: string; addresses: string[] }[];
   sysctls: { key: string; value: string }[];
@@ -96,10 +99,11 @@ export function planGatewayEgress(
   const vx = `"${VXLAN_PREFIX}*"`;
   const lanSet = [...lanDevices].sort().map((d) => `"${d}"`);
   const lan = lanSet.length === 1 ? lanSet[0] : `{ ${lanSet.join(', ')} }`;
-  const snatRules = lanSet.length > 0 ? [`iifname ${vx} oifname ${lan} snat to ip saddr map @snat`] : [];
+  const snatRules = lanSet.length > 0 ? [`iifname ${vx} oifname ${lan} snat to ip saddr map @snat_map`] : [];
   return {
     vxlans,
     addresses: [...addresses].map(([dev, cidrs]) => ({ dev, cidrs })),
+    vxlanAddresses: vxlans.map((v) => ({ dev: v.name, cidrs: [`${INNER_GATEWAY}/32`] })),
     announce: [...announce].map(([dev, list]) => ({ dev, addresses: list })),
     sysctls,
     table: {
@@ -107,7 +111,7 @@ export function planGatewayEgress(
         { name: 'mapped_pods', type: 'ipv4_addr', elements: [...mapped].sort() },
         { name: 'egress_ips', type: 'ipv4_addr', elements: [...egress].sort() },
       ],
-      maps: [{ name: 'snat', type: 'ipv4_addr', valueType: 'ipv4_addr', elements: snat }],
+      maps: [{ name: 'snat_map', type: 'ipv4_addr', valueType: 'ipv4_addr', elements: snat }],
       chains: [
         {
           name: 'moor_forward',
