@@ -191,4 +191,91 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
     });
     expect([...o.keys()]).toEqual([EGRESS_OPS]);
   });
+  it('fail-closed: with the node agent stopped, a new selected pod sending at once reaches fw with no source at all', async () => {
+    await procs.get('w1')?.stop();
+    // The agent is gone; steering and guards stay in the kernel. A pod it never saw starts now.
+    const fresh = await c.addPod('pay-2', 'w1', '10.1.3.7', { app: 'pay' });
+    const d = await delta(() => ping(fresh, 20));
+    expect([...d.keys()]).toEqual([]);
+    // The pod the agent knew keeps leaving from its egress IP meanwhile.
+    const known = await delta(() => ping(pay, 5));
+    expect([...known.keys()]).toEqual([EGRESS_PAY]);
+    startNodeAgent('w1');
+    let steered = new Map<string, number>();
+    await until('the restarted agent steers the new pod', async () => {
+      steered = await delta(() => ping(fresh, 3));
+      return steered.has(EGRESS_PAY) ? true : undefined;
+    });
+    expect([...steered.keys()]).toEqual([EGRESS_PAY]);
+  });
+
+  it('a hard kill of the active gateway: traffic and a TCP connection resume from the same IP', async () => {
+    const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';
+    const standby = active === 'gw1' ? 'gw2' : 'gw1';
+    const fw = c.topo.host('fw');
+    const server = fw.spawn('tcp-echo', [process.execPath, '-e', TCP_ECHO]);
+    await waitFor('echo server', async () => (server.log().includes('listening') ? true : undefined));
+    const client = pay.spawn('tcp-client', [process.execPath, '-e', TCP_CLIENT]);
+    await waitFor('client connected and echoed', async () =>
+      /echo 5\b/.test(client.log()) ? true : undefined,
+    );
+    const before = await c.fwSources();
+    const flood = pay.exec(['ping', '-n', '-q', '-c', '100', '-i', '0.1', FW], { allowFail: true });
+    await new Promise((r) => setTimeout(r, 1000));
+    await procs.get(active)?.kill();
+    await c.topo.host(active).exec(['ip', 'link', 'del', 'lan0']);
+    await until('the standby is active', async () =>
+      (await eg.gateway('east')).status?.activeNode === standby ? true : undefined,
+    );
+    const echoes = () => Number(/echo (\d+)\D*$/.exec(client.log())?.[1] ?? 0);
+    const atTakeover = echoes();
+    await until('the TCP flow moves on', async () => (echoes() > atTakeover + 10 ? true : undefined));
+    const r = await flood;
+    const received = Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
+    expect(received).toBeGreaterThan(50);
+    const after = await c.fwSources();
+    const sources = [...after].filter(([k, v]) => v > (before.get(k) ?? 0)).map(([k]) => k);
+    expect(sources).toEqual([EGRESS_PAY]);
+    expect(client.running).toBe(true);
+    // One connection, one 4-tuple, from the egress IP.
+    const conns = server
+      .log()
+      .split('\n')
+      .filter((l) => l.startsWith('conn '));
+    expect(conns).toHaveLength(1);
+    // The SNAT kept the source port: the server sees the pod's own port, from the egress IP.
+    const localPort = /local (\d+)/.exec(client.log())?.[1];
+    expect(conns[0]).toBe(`conn ${EGRESS_PAY}:${localPort}`);
+    await client.stop();
+    await server.stop();
+  });
+
+  it('fail-closed: with the gateway group deleted, Closed traffic is dropped and Open traffic takes the normal path', async () => {
+    await eg.deleteGateway('east');
+    await until('the nodes stop steering', async () => {
+      const d = await delta(() => ping(pay, 3));
+      return d.size === 0 ? true : undefined;
+    });
+    const closed = await delta(() => ping(pay, 20));
+    expect([...closed.keys()]).toEqual([]);
+    const open = await delta(() => ping(ops, 5));
+    expect([...open.keys()]).toEqual([style === 'routed' ? '10.1.4.5' : NODES.w2]);
+    // The policy kept its IP: recreating the group gives the same one back.
+    expect((await eg.policy('pay')).status?.ips).toEqual([EGRESS_PAY]);
+  });
 });
+
+// A TCP echo server that logs each connection's remote address and port.
+const TCP_ECHO = `require('node:net').createServer((s) => {
+  console.log('conn ' + s.remoteAddress + ':' + s.remotePort);
+  s.on('data', (d) => s.write(d));
+  s.on('error', () => {});
+}).listen(5000, '0.0.0.0', () => console.log('listening'));`;
+
+// A client that sends a line every 100 ms and logs every echo; any close or error ends it.
+const TCP_CLIENT = `const s = require('node:net').connect(5000, '${FW}');
+let n = 0;
+s.on('connect', () => { console.log('local ' + s.localPort); setInterval(() => s.write('x\\n'), 100); });
+s.on('data', (d) => { n += d.toString().split('\\n').length - 1; console.log('echo ' + n); });
+s.on('close', () => { console.log('closed'); process.exit(1); });
+s.on('error', (e) => { console.log('error ' + e.message); process.exit(1); });`;
