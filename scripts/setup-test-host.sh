@@ -10,6 +10,7 @@ PACKAGES=(
   etcd-server openssl            # the test API server's store and PKI
   iperf3 procps psmisc           # throughput benchmark; process tools
   fping iputils-arping           # health-check pings; gratuitous ARP for the gateway address
+  zsh groff-base man-db          # the generated zsh completion and man page are exercised
 )
 
 if [ "$(id -u)" != 0 ]; then

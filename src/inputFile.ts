@@ -14,6 +14,8 @@ export interface InputFileOptions {
   /** Error code for a missing file (default 'invalid-argument': the operator gave a wrong path). */
   missingCode?: 'invalid-argument' | 'not-found';
   missingHint?: string;
+  /** An empty file is valid (a config file with every line commented out may be empty). */
+  allowEmpty?: boolean;
 }
 
 export function readInputFile(path: string, options: InputFileOptions): Buffer {
@@ -57,7 +59,8 @@ export function readInputFile(path: string, options: InputFileOptions): Buffer {
       total += n;
       if (total > options.maxBytes) throw tooLarge(subject, options);
     }
-    if (total === 0) throw new MoorError('invalid-input', `${subject} is empty`, { hint: options.hint });
+    if (total === 0 && !options.allowEmpty)
+      throw new MoorError('invalid-input', `${subject} is empty`, { hint: options.hint });
     return Buffer.concat(chunks, total);
   } finally {
     closeSync(fd);

@@ -1,9 +1,11 @@
 // The smoke topology, a local demo of moor on real parts: a broker API server, two simulated
 // clusters whose gateway nodes run `moor gateway` (active/passive), and host vm1 behind NAT that
 // runs `moor join` and `moor agent`. It prints what it built and what `moor show connections`
-// reports, proves the host and the pods reach each other, and removes everything.
+// reports, proves the host and the pods reach each other, shows a hostile member's Endpoint
+// rejected without harm, and removes everything.
 // `MOOR_SMOKE_HOLD=1` keeps it up until Ctrl-C, to poke at it by hand.
 import { buildClusterset, joinVm1, startAllGateways } from './harness/clusterset.ts';
+import { hostileMember } from './harness/hostile.ts';
 import { moor } from './harness/moor.ts';
 import { waitFor } from './harness/process.ts';
 import { TestRun } from './harness/run.ts';
@@ -38,6 +40,22 @@ try {
   console.log(
     `\n$ moor show connections\n${(await moor(vm1, ['show', 'connections', '--state-dir', stateDir])).stdout}`,
   );
+  // A hostile member (its own member credential) claims the broker API server's address, which
+  // would pull the agent's broker traffic into its tunnel: rejected, reported, nothing cut.
+  const brokerIp = new URL(cs.api.url).hostname;
+  const evil = await hostileMember(cs, 'evil');
+  await evil.publish('evil-claims-broker', { subnets: [`${brokerIp}/32`] });
+  const rejected = await waitFor('the hostile Endpoint rejected', async () => {
+    const r = await moor(vm1, ['status', '-o', 'json', '--state-dir', stateDir]);
+    const s = JSON.parse(r.stdout) as { rejected: Array<{ endpointName: string; reason: string }> };
+    return s.rejected.find((x) => x.endpointName === 'evil-claims-broker');
+  });
+  console.log(`hostile member "evil" claims ${brokerIp}/32, rejected: ${rejected.reason}`);
+  for (const c of Object.values(cs.clusters)) {
+    if (!(await vm1.ping(c.podAddress, 1))) throw new Error(`the hostile Endpoint cut vm1 → ${c.id}`);
+  }
+  await evil.remove('evil-claims-broker');
+  console.log('vm1 still reaches both pods; the hostile Endpoint is removed again');
   console.log(`ready in ${Date.now() - t0} ms`);
   if (process.env.MOOR_SMOKE_HOLD) {
     console.log(`holding; namespaces moor-${run.id}-*; state ${stateDir}; press Ctrl-C to tear down`);

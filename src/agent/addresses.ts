@@ -14,7 +14,9 @@ import {
   parseCidr,
   parseIpv4,
   tryParseCidr,
+  tryParseIpv4,
 } from '../net/ipv4.ts';
+import type { ProtectedAddress } from '../plan/members.ts';
 
 export const ADDRESS_CLAIM_LABEL = 'moor/address-claim';
 export const CLAIM_OWNER_LABEL = 'moor/cluster-id';
@@ -23,7 +25,8 @@ export function claimName(address: string): string {
   return `moor-address-${address.replaceAll('.', '-')}`;
 }
 
-/** Every CIDR other members already use (Cluster CIDRs, Endpoint subnets, address claims). */
+/** Every CIDR other members already use (Cluster CIDRs, Endpoint subnets and tunnel endpoint
+ * addresses: a clusterset address there would be routed into the tunnel that reaches it). */
 export async function addressesInUse(
   client: KubeRestClient,
   namespace: string,
@@ -47,6 +50,10 @@ export async function addressesInUse(
     for (const text of e.value.spec.subnets) {
       const r = tryParseCidr(text);
       if (r.ok) used.push(r.value);
+    }
+    for (const text of [e.value.spec.private_ip, e.value.spec.public_ip]) {
+      const r = tryParseIpv4(text);
+      if (r.ok) used.push(hostCidr(r.value));
     }
   }
   return used;
@@ -84,15 +91,20 @@ export async function claimAddress(
   }
 }
 
-/** Allocate the first free address of `pool` (network and broadcast addresses skipped). */
+/** Allocate the first free address of `pool` (network and broadcast addresses skipped), never
+ * one of `avoid` (addresses this host needs, see refuseProtectedAddresses). */
 export async function allocateFromPool(
   client: KubeRestClient,
   namespace: string,
   clusterId: string,
   pool: string,
+  avoid: readonly ProtectedAddress[] = [],
 ): Promise<AddressClaim> {
   const cidr = parseCidr(pool);
-  const used = await addressesInUse(client, namespace, clusterId);
+  const used = [
+    ...(await addressesInUse(client, namespace, clusterId)),
+    ...avoid.map((p) => hostCidr(parseIpv4(p.address))),
+  ];
   const size = 2 ** (32 - cidr.prefix);
   const first = size > 2 ? 1 : 0;
   const last = size > 2 ? size - 2 : size - 1;
@@ -126,6 +138,22 @@ export async function checkAddressesFree(
           hint: 'choose another --address, or let moor allocate one from --pool',
         },
       );
+    }
+  }
+}
+
+/**
+ * Refuse a clusterset address that this host's own traffic needs: the broker API server, its
+ * default gateway or a nameserver. Every member routes the clusterset address into its tunnel
+ * to this host (and rejects such an Endpoint: overlaps-protected), so nothing would work.
+ */
+export function refuseProtectedAddresses(addresses: readonly string[], needed: readonly ProtectedAddress[]) {
+  for (const address of addresses) {
+    const hit = needed.find((p) => p.address === address);
+    if (hit) {
+      throw new MoorError('invalid-argument', `--address ${address} is ${hit.why}`, {
+        hint: 'members route the clusterset address through their tunnel to this host; choose an address nothing else uses, or let moor allocate one from --pool',
+      });
     }
   }
 }

@@ -5,7 +5,7 @@
 // resolver routed to it, and the host's exports. The last accepted broker state is kept in the
 // state directory, so a restart with the broker down keeps every tunnel and every DNS name.
 import { wireguardPsk } from '../broker/psk.ts';
-import type { ConnectionStatus } from '../cables/connectionStatus.ts';
+import { usableForDns } from '../cables/connectionStatus.ts';
 import { CableEngine } from '../cables/engine.ts';
 import { brokerMemberCollections, type CablePorts, createCablePorts } from '../cables/ports.ts';
 import { type AgentStatus, readStatus, writeStatus } from '../cables/status.ts';
@@ -39,14 +39,6 @@ export interface AgentOptions {
   dnsForward?: string[];
   /** Kernel, WireGuard, pings and clock; default: the real ones (createCablePorts). */
   ports?: CablePorts & { driverReason?: string };
-}
-
-/** Health-check pings lost in a row after which DNS stops handing out a cluster: with pings every
- * second this drops a failed cable within ~4 s, before the connection itself is marked error. */
-const DNS_MAX_LOST_PINGS = 3;
-
-export function usableForDns(c: ConnectionStatus): boolean {
-  return c.status === 'connected' && c.lostPings < DNS_MAX_LOST_PINGS;
 }
 
 export class HostAgent {

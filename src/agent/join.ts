@@ -19,14 +19,16 @@ import {
   serviceAccountTokenPrefix,
 } from '../broker/names.ts';
 import { wireguardPsk } from '../broker/psk.ts';
+import { ProtectedAddressSource } from '../cables/protectedAddresses.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import { type HostNetworkPort, HostNetworkReader } from '../dataplane/host-network.ts';
 import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
 import { MoorError } from '../errors.ts';
 import { deleteIfExists, getIfExists } from '../k8s/objects.ts';
 import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import { isConflict, isNotFound, KubeRestClient, type KubeRestOptions } from '../k8s/rest.ts';
-import { tryParseIpv4 } from '../net/ipv4.ts';
-import { allocateFromPool, checkAddressesFree, claimAddress } from './addresses.ts';
+import { parseUnicastAddressOption, parseUnicastCidrOption } from '../net/ipv4.ts';
+import { allocateFromPool, checkAddressesFree, claimAddress, refuseProtectedAddresses } from './addresses.ts';
 import { checkJoinFlags } from './joinFlags.ts';
 import { publishRegistration, registrationObjects, withdrawRegistration } from './registration.ts';
 import { type HostState, hasState, loadState, savePrivateKey, saveState } from './state.ts';
@@ -55,6 +57,8 @@ export interface JoinRequest {
 export interface JoinDeps {
   runner: CommandRunner;
   log: (line: string) => void;
+  /** Default gateways and nameservers (default: read from this host with `runner`). */
+  hostNetwork?: HostNetworkPort;
 }
 
 export interface JoinResult {
@@ -113,14 +117,14 @@ async function joinPrepared(req: JoinRequest, deps: JoinDeps): Promise<JoinResul
     deps.log(`already joined as ${existing.clusterId}; nothing to do`);
     return { state: existing, publicKey: '', alreadyJoined: true };
   }
-  for (const a of req.addresses) {
-    if (!tryParseIpv4(a).ok) {
-      throw new MoorError('invalid-argument', `--address ${a} is not an IPv4 address`, {
-        hint: 'give a bare address such as 100.70.0.10',
-      });
-    }
-  }
+  // Nothing is created before every address is known to be usable (special-purpose blocks such
+  // as loopback, link-local or multicast are never a host's address; see src/net/ipv4.ts).
+  for (const a of req.addresses) parseUnicastAddressOption('--address', a);
+  if (req.addresses.length === 0) parseUnicastCidrOption('--pool', req.pool);
+  if (req.privateIp !== undefined) parseUnicastAddressOption('--private-ip', req.privateIp);
+  if (req.publicIp !== undefined) parseUnicastAddressOption('--public-ip', req.publicIp);
   const privateIp = req.privateIp ?? (await detectPrivateIp(deps.runner));
+  if (req.privateIp === undefined) parseUnicastAddressOption('the detected private IP', privateIp);
   const publicIp = req.publicIp ?? '';
   for (const a of req.addresses) {
     if (a === privateIp || a === publicIp) {
@@ -133,6 +137,12 @@ async function joinPrepared(req: JoinRequest, deps: JoinDeps): Promise<JoinResul
   wireguardPsk(info.ipsecPskString); // refuses an empty or default PSK before anything is created
   const server = brokerServerUrl(req.brokerUrl ?? info.brokerURL);
   const ns = info.namespace;
+  const hostNeeds = await new ProtectedAddressSource({
+    host: deps.hostNetwork ?? new HostNetworkReader(deps.runner),
+    brokerServer: server,
+    log: deps.log,
+  }).read();
+  refuseProtectedAddresses(req.addresses, hostNeeds);
   const admin = new InterruptibleClient(
     {
       server,
@@ -172,7 +182,7 @@ async function joinPrepared(req: JoinRequest, deps: JoinDeps): Promise<JoinResul
         claims.push(claim.claim);
       }
     } else {
-      const claim = await allocateFromPool(admin, ns, req.clusterId, req.pool);
+      const claim = await allocateFromPool(admin, ns, req.clusterId, req.pool, hostNeeds);
       undo.push({
         what: `address claim ${claim.claim}`,
         run: () => deleteIfExists(admin, itemPath(brokerPaths.configMaps(ns), claim.claim)),

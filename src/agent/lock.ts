@@ -45,7 +45,12 @@ export function acquireStateDirLock(stateDir: string, command: string): StateDir
         holder: me,
         release: () => {
           // Only our own lock: a stale-breaker may have replaced it after we were frozen for long.
-          if (readText(path) === text) unlinkSync(path);
+          // Never throws: `moor leave` may have removed the whole directory meanwhile.
+          try {
+            if (readFileSync(path, 'utf8') === text) unlinkSync(path);
+          } catch {
+            // gone with its directory, or not ours
+          }
         },
       };
     }

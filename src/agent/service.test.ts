@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,12 +47,25 @@ describe('agent service', () => {
     expect(units.calls).toEqual([`has ${AGENT_UNIT}`]);
   });
 
-  it('stop disables the unit and leaves a stale PID file of another program alone', async () => {
+  it('stop disables the unit and ignores a stale PID file', async () => {
     const dir = stateDir();
-    // PID 1 is never an agent; a PID file pointing at it must not get it signalled.
-    writeFileSync(join(dir, 'agent.pid'), '1\n');
+    // A PID that names no running agent (here: no process at all) is never signalled.
+    writeFileSync(join(dir, 'agent.pid'), `${2 ** 22 + 12345}\n`);
     const units = new FakeUnits(true);
     await stopAgent(dir, 100, units);
     expect(units.calls).toEqual([`has ${AGENT_UNIT}`, `disable ${AGENT_UNIT}`]);
+  });
+
+  it('stop ends the agent its PID file names, and waits until it has exited', async () => {
+    const dir = stateDir();
+    const script = 'process.stdout.write("ready\\n"); setInterval(() => {}, 1000)';
+    const agent = spawn(process.execPath, ['-e', script, 'moor', 'agent'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const exited = new Promise((resolve) => agent.once('exit', (_code, signal) => resolve(signal)));
+    await new Promise((resolve) => agent.stdout?.once('data', resolve));
+    writeFileSync(join(dir, 'agent.pid'), `${agent.pid}\n`);
+    await stopAgent(dir, 5_000, new FakeUnits(false));
+    expect(await exited).toBe('SIGTERM');
   });
 });

@@ -3,11 +3,13 @@
 // the directory is 0700 and every file 0600, written atomically (temp file + rename).
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { z } from 'zod';
 import { STATUS_FILE } from '../cables/status.ts';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 import { readInputFile } from '../inputFile.ts';
 import { errnoCode, systemError } from '../systemError.ts';
+import { describeStateIssues, hostStateSchema } from './state-schema.ts';
 import { prepareStateDir } from './stateDir.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/moor';
@@ -53,6 +55,11 @@ export interface HostState {
   hostname: string;
   credential: MemberCredential;
 }
+
+// The schema and the HostState interface describe the same thing; this fails to compile when
+// one of them changes without the other.
+const _sameShape = (s: z.infer<typeof hostStateSchema>): HostState => s;
+void _sameShape;
 
 /** The state directory, absolute: --state-dir, else $MOOR_STATE_DIR, else the default. */
 export function stateDir(dir?: string): string {
@@ -105,26 +112,34 @@ export function loadState(dir: string): HostState {
       hint: 'run `moor join broker-info.subm --clusterid <id>` first, or pass --state-dir',
     });
   }
+  const damaged =
+    'the state file is damaged: restore it from a backup, or run `moor leave broker-info.subm --clusterid <id>` and join again';
   const text = readInputFile(path, {
     what: 'state file',
     maxBytes: MAX_STATE_FILE_BYTES,
-    hint: 'the state file is damaged: run `moor leave broker-info.subm --clusterid <id>` and join again',
+    hint: damaged,
   }).toString('utf8');
-  let state: HostState;
+  let json: unknown;
   try {
-    state = JSON.parse(text) as HostState;
+    json = JSON.parse(text);
   } catch (err) {
+    // Not the parser's message: it quotes the file, and the file holds the member token.
     throw new MoorError('invalid-input', `${path} is not valid JSON`, {
       cause: err,
-      hint: 'the state file is damaged: run `moor leave` with broker-info.subm and join again',
+      hint: damaged,
     });
   }
-  if (state.version !== 1 || typeof state.clusterId !== 'string' || !state.broker?.token) {
-    throw new MoorError('invalid-input', `${path} is not a moor state file this version understands`, {
-      hint: 'run `moor leave` with broker-info.subm and join again',
-    });
+  const result = hostStateSchema.safeParse(json, { reportInput: true });
+  if (!result.success) {
+    throw new MoorError(
+      'invalid-input',
+      `${path} is not a moor state file: ${describeStateIssues(result.error.issues)}`,
+      {
+        hint: damaged,
+      },
+    );
   }
-  return state;
+  return result.data as HostState;
 }
 
 export function savePrivateKey(dir: string, key: string): void {

@@ -3,13 +3,13 @@ import { MoorError } from '../errors.ts';
 import {
   mergeServiceImport,
   type ServiceImportInput,
-  type ServiceImportObject,
   sanitisedClusterId,
   serviceImportName,
   timestampAnnotationKey,
   withdrawFromServiceImport,
 } from './lighthouse.ts';
 import { aggregatePorts, clustersByExportTime } from './lighthousePorts.ts';
+import type { ServiceImportObject } from './lighthouseTypes.ts';
 
 const T_OLD = '1700000000000000000';
 const T_NEW = '1800000000000000000';

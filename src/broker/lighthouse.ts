@@ -30,15 +30,6 @@ import type {
 } from './lighthouseTypes.ts';
 import { assertValidClusterId, ensureValidName } from './names.ts';
 
-export type {
-  ClusterStatus,
-  ServiceImportObject,
-  ServiceImportPort,
-  ServiceImportType,
-  SessionAffinity,
-  SessionAffinityConfig,
-} from './lighthouseTypes.ts';
-
 export interface ServiceImportInput {
   clusterId: string;
   serviceName: string;

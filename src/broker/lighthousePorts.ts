@@ -6,8 +6,6 @@ import { LABEL_SERVICE_NAME, LABEL_SOURCE_NAMESPACE, TIMESTAMP_ANNOTATION_PREFIX
 import { ownField, portsBySourceCluster } from './lighthouseRead.ts';
 import type { ServiceImportPort } from './lighthouseTypes.ts';
 
-export type { ServiceImportPort } from './lighthouseTypes.ts';
-
 /**
  * spec.ports of an aggregated ClusterSetIP import, computed like LH `setServicePorts`: the broker
  * EndpointSlices of the service named by the import's annotations, one port list per source

@@ -17,7 +17,7 @@ import {
   planHost,
   type TunnelSettings,
 } from '../plan/host.ts';
-import type { SelfDescription } from '../plan/members.ts';
+import type { ProtectedAddress, SelfDescription } from '../plan/members.ts';
 import { NO_CHANGE, OutcomeBuilder, type ReconcileOutcome } from '../reconcile/outcome.ts';
 import { isObjectLists, type SnapshotStore } from '../reconcile/snapshot.ts';
 import type { Stage } from '../reconcile/stage.ts';
@@ -55,6 +55,7 @@ export class Cables implements Stage {
   readonly #ports: CablePorts;
   readonly #members: MemberCollections;
   readonly #snapshots: SnapshotStore | undefined;
+  readonly #protected: { read(): Promise<ProtectedAddress[]> } | undefined;
   readonly #routes: RouteTable;
   #self: SelfDescription | undefined;
   #persisted: { savedAt: string; data: MemberSnapshot } | undefined;
@@ -71,11 +72,14 @@ export class Cables implements Stage {
     ports: CablePorts;
     members: MemberCollections;
     snapshots?: SnapshotStore;
+    /** Broker API server, default gateways, nameservers: no member route may cover them. */
+    protectedAddresses?: { read(): Promise<ProtectedAddress[]> };
   }) {
     this.#c = o.config;
     this.#ports = o.ports;
     this.#members = o.members;
     this.#snapshots = o.snapshots;
+    this.#protected = o.protectedAddresses;
     const dev = o.config.tunnel.interfaceName;
     this.device = new WireGuardDevice(o.ports.wireguard, dev, { now: () => o.ports.clock.now() });
     this.#routes = new RouteTable(o.ports.netlink, { dev, families: [4] });
@@ -176,7 +180,7 @@ export class Cables implements Stage {
   async #readSelf(out: OutcomeBuilder): Promise<void> {
     const c = this.#c;
     try {
-      this.#self = c.describeSelf
+      const self = c.describeSelf
         ? await c.describeSelf(this.#ports.netlink)
         : {
             clusterId: c.clusterId,
@@ -184,6 +188,8 @@ export class Cables implements Stage {
             localRoutes: await localRoutes(this.#ports.netlink, c.tunnel.interfaceName),
             subnets: c.selfSubnets,
           };
+      // Never throws: a failed read keeps the last known addresses.
+      this.#self = this.#protected ? { ...self, protected: await this.#protected.read() } : self;
     } catch (err) {
       // Keep the previous description; without one nothing can be planned safely.
       out.fail('plan', err, 'local routes');

@@ -1,10 +1,18 @@
 // Per-connection status as Submariner reports it (spec §3.1, §6.1): connecting until the first
-// handshake; an error when the last handshake is older than 130 s or the health check has lost
-// more than 5 pings in a row; connected otherwise. Pure, so the rules are unit-tested.
+// handshake; an error when the last handshake is older than 130 s or the health check is losing
+// pings; connected otherwise. Pure, so the rules are unit-tested. "connected" means usable: DNS
+// hands out exactly the connected members (usableForDns), so the two can never disagree.
+// Submariner marks a cable as failed only after more than 5 losses; we say error after 3, the
+// moment DNS stops answering with that member, because a status that says connected while its
+// pings are lost is not true.
 import type { RttStats, TargetHealth } from '../health/healthTracker.ts';
 import type { Member } from '../plan/members.ts';
 
 export const HANDSHAKE_TIMEOUT_S = 130;
+
+/** Health-check pings lost in a row from which a connection is an error (and out of DNS): with a
+ * ping every second this drops a failed cable within ~4 s. */
+export const MAX_LOST_PINGS = 3;
 
 export type ConnectionState = 'connected' | 'connecting' | 'error';
 
@@ -62,11 +70,11 @@ export function connectionStatus(
   if (age > HANDSHAKE_TIMEOUT_S) {
     return { ...base, status: 'error', statusMessage: `no handshake for ${Math.round(age)} s` };
   }
-  if (health?.state === 'failing') {
+  if (base.lostPings >= MAX_LOST_PINGS) {
     return {
       ...base,
       status: 'error',
-      statusMessage: `health check: ${health.consecutiveLosses} pings to ${member.healthCheckIP} lost in a row`,
+      statusMessage: `health check: ${base.lostPings} pings to ${member.healthCheckIP} lost in a row`,
     };
   }
   return {
@@ -74,4 +82,9 @@ export function connectionStatus(
     status: 'connected',
     statusMessage: `Rx=${base.rxBytes} Bytes, Tx=${base.txBytes} Bytes`,
   };
+}
+
+/** Whether DNS may hand out this member's services: exactly when the connection is connected. */
+export function usableForDns(c: Pick<ConnectionStatus, 'status'>): boolean {
+  return c.status === 'connected';
 }

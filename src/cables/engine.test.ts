@@ -2,6 +2,7 @@
 // creating a WireGuard device creates its link), fping (FakePinger), the broker collections and
 // the clock. Asserts on port calls and on the fakes' state, never on log wording.
 import { describe, expect, it } from 'vitest';
+import { FakeHostNetwork } from '../dataplane/host-network-fake.ts';
 import { FakeNetlink } from '../dataplane/netlink/fake.ts';
 import { FakePinger } from '../dataplane/ping/fake.ts';
 import { FakeWireGuard } from '../dataplane/wireguard/fake.ts';
@@ -14,18 +15,6 @@ import type { AgentStatus } from './status.ts';
 const key = (n: number) => Buffer.alloc(32, n).toString('base64');
 const PRIVATE = key(0x11);
 const PSK = key(0x50);
-
-class LinkedFakeWireGuard extends FakeWireGuard {
-  readonly netlink: FakeNetlink;
-  constructor(netlink: FakeNetlink) {
-    super('wireguard-go');
-    this.netlink = netlink;
-  }
-  override async createInterface(name: string): Promise<void> {
-    await super.createInterface(name);
-    this.netlink.addLink(name, { mtu: 1420, kind: 'wireguard' });
-  }
-}
 
 class FakeCollection implements BrokerCollection {
   synced = false;
@@ -111,6 +100,7 @@ function setup(
     snapshots?: MemorySnapshotStore;
     kernel?: { netlink: FakeNetlink; wireguard: FakeWireGuard };
     previous?: AgentStatus;
+    hostNetwork?: FakeHostNetwork;
   } = {},
 ) {
   const clock = new FakeClock();
@@ -119,7 +109,7 @@ function setup(
     netlink.addLink('eth0', { up: true });
     void netlink.addrAdd('eth0', '172.16.0.100/24'); // the fake applies it synchronously
   }
-  const wireguard = o.kernel?.wireguard ?? new LinkedFakeWireGuard(netlink);
+  const wireguard = o.kernel?.wireguard ?? new FakeWireGuard('wireguard-go', netlink);
   const pinger = new FakePinger();
   const logs: string[] = [];
   const published: string[] = [];
@@ -143,7 +133,13 @@ function setup(
       },
       log: (l) => logs.push(l),
     },
-    ports: { netlink, wireguard, ping: (opts) => pinger.bind(opts), clock },
+    ports: {
+      netlink,
+      wireguard,
+      ping: (opts) => pinger.bind(opts),
+      clock,
+      ...(o.hostNetwork ? { hostNetwork: o.hostNetwork } : {}),
+    },
     members: (onChange) => {
       clusters = new FakeCollection(onChange);
       endpoints = new FakeCollection(onChange);
@@ -404,6 +400,55 @@ describe('CableEngine before the broker is listed (restart and outage safety)', 
     expect(t.published).toEqual([]);
     await t.engine.refreshStatus();
     expect(t.statuses.at(-1)?.registration).toEqual({ ...last.registration, lastError: null });
+    await t.engine.stop();
+  });
+});
+
+describe('CableEngine protects the addresses its own traffic needs', () => {
+  it('never routes the broker, a default gateway, a nameserver or a special-purpose block into a tunnel', async () => {
+    const host = new FakeHostNetwork();
+    host.names.set('broker.test', ['10.99.0.2']);
+    host.gateways = ['192.168.1.1'];
+    host.servers = ['10.53.0.53'];
+    const t = setup({ hostNetwork: host });
+    t.engine.start();
+    const evil = cluster('evil', ['0.0.0.0/0']) as { metadata: { creationTimestamp: string } };
+    evil.metadata.creationTimestamp = '2026-06-01T00:00:00Z';
+    t.clusters.listed({ ...CLUSTERS, evil });
+    const claims = ['10.99.0.2/32', '192.168.1.0/24', '10.53.0.53/32', '127.0.0.0/8'];
+    t.endpoints.listed({
+      ...ENDPOINTS,
+      ...Object.fromEntries(
+        claims.map((c, i) => [`evil${i}`, endpoint('evil', `172.16.9.${i}`, key(30 + i), [c])]),
+      ),
+    });
+    await t.settle();
+    expect(t.netlink.dump()).not.toMatch(/route (10\.99|192\.168|10\.53|127)\.\S+ dev moor0/);
+    for (const r of ROUTES) expect(t.netlink.dump()).toContain(r);
+    await t.engine.refreshStatus();
+    expect(
+      t.statuses
+        .at(-1)
+        ?.rejected.map((r) => r.code)
+        .sort(),
+    ).toEqual(['overlaps-protected', 'overlaps-protected', 'overlaps-protected', 'special-purpose-subnet']);
+    await t.engine.stop();
+  });
+
+  it('reads the host network again on a resync (a new nameserver is protected from then on)', async () => {
+    const host = new FakeHostNetwork();
+    host.names.set('broker.test', ['10.99.0.2']);
+    const t = setup({ hostNetwork: host });
+    t.engine.start();
+    t.listBoth();
+    await t.settle();
+    host.servers = ['10.2.0.53']; // inside west's subnet: west must now go
+    await t.settle(30_000);
+    await t.engine.refreshStatus();
+    expect(t.statuses.at(-1)?.rejected).toEqual([
+      expect.objectContaining({ clusterId: 'west', code: 'overlaps-protected' }),
+    ]);
+    expect(t.netlink.dump()).not.toContain(ROUTES[1]);
     await t.engine.stop();
   });
 });

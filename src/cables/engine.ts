@@ -14,6 +14,7 @@ import { runStages, type Stage } from '../reconcile/stage.ts';
 import { Cables, type CablesConfig } from './cables.ts';
 import type { ConnectionStatus } from './connectionStatus.ts';
 import type { CablePorts, MemberCollections, MemberCollectionsFactory } from './ports.ts';
+import { ProtectedAddressSource } from './protectedAddresses.ts';
 import { RegistrationStage } from './registration.ts';
 import type { AgentStatus } from './status.ts';
 
@@ -87,6 +88,15 @@ export class CableEngine {
       ports: o.ports,
       members: this.#members,
       ...(o.snapshots ? { snapshots: o.snapshots } : {}),
+      ...(o.ports.hostNetwork
+        ? {
+            protectedAddresses: new ProtectedAddressSource({
+              host: o.ports.hostNetwork,
+              brokerServer: o.broker.server,
+              log: o.log,
+            }),
+          }
+        : {}),
     });
     this.registration = new RegistrationStage({
       publish: o.publish,

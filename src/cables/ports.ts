@@ -1,7 +1,8 @@
 // What the cable engine needs from the outside world, injected through its constructor: the
-// kernel (netlink, WireGuard), health pings, the clock and the broker collections. Production
+// kernel (netlink, WireGuard), health pings, the clock, the host network and the broker collections. Production
 // wiring is createCablePorts; unit tests pass the strict fakes of src/dataplane/fakes.ts.
 import type { CommandRunner } from '../dataplane/exec.ts';
+import { type HostNetworkPort, HostNetworkReader } from '../dataplane/host-network.ts';
 import { IpRouteNetlink } from '../dataplane/netlink/iproute.ts';
 import type { NetlinkBasic } from '../dataplane/netlink/types.ts';
 import { FpingPinger } from '../dataplane/ping/fping.ts';
@@ -19,6 +20,9 @@ export interface CablePorts {
   wireguard: WireGuardBasic;
   ping: PingPortFactory;
   clock: Clock;
+  /** The host's default gateways and nameservers, and name lookups: with the broker's address
+   * they are protected from member routes (src/cables/protectedAddresses.ts). */
+  hostNetwork?: HostNetworkPort;
 }
 
 /** One broker collection as a reflector holds it (a fake in unit tests). */
@@ -71,6 +75,7 @@ export async function createCablePorts(o: {
     }),
     ping: (options) => new FpingPinger({ log: o.log, ...options }),
     clock: systemClock,
+    hostNetwork: new HostNetworkReader(o.runner),
     driverReason: detected.reason,
   };
 }

@@ -3,6 +3,7 @@
 import { runAgent } from './agent-command.ts';
 import { runConfig } from './config-command.ts';
 import { runController } from './controller-command.ts';
+import { runDiagnose } from './diagnose-command.ts';
 import { runEgressGateway, runNodeAgent } from './egress-daemon-commands.ts';
 import { runExport, runUnexport } from './export-command.ts';
 import { runGateway } from './gateway-command.ts';
@@ -41,6 +42,7 @@ const RUNNERS: Record<string, Command['run']> = {
   unexport: runUnexport,
   show: runShow,
   config: runConfig,
+  diagnose: (args) => runDiagnose(args, VERSION),
   version: runVersion,
 };
 

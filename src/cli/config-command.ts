@@ -23,7 +23,7 @@ export async function runConfig(args: string[]): Promise<number> {
     return 0;
   }
   const file = parsed.positionals[0];
-  const config = loadConfig(file);
+  const config = file === undefined ? loadConfig(undefined) : loadConfig(file, 'the command line');
   if (!config.found) {
     process.stdout.write(`${config.path}: not present; built-in defaults apply\n`);
     return 0;

@@ -2,10 +2,12 @@
 // `yaml` package (its node ranges and a LineCounter give each key's line), and validated by the
 // zod schema generated from the command specs. Every problem becomes one line naming the file,
 // the line, the key, what is wrong and what is allowed.
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MoorError } from '../errors.ts';
+import { readInputFile } from '../inputFile.ts';
+import { errnoCode } from '../systemError.ts';
 import {
   type ConfigData,
   type ConfigLayout,
@@ -36,53 +38,45 @@ function schema(): z.ZodType<ConfigData> {
   return cachedSchema;
 }
 
-/** The file to read: the --config flag, else $MOOR_CONFIG, else the default path. */
-export function configPath(flag?: string): { path: string; explicit: boolean } {
-  if (flag !== undefined) return { path: flag, explicit: true };
+/** The file to read: the flag, else $MOOR_CONFIG, else the default path; `origin` names the source. */
+export function configPath(
+  flag?: string,
+  flagName = '--config',
+): { path: string; explicit: boolean; origin?: string } {
+  if (flag !== undefined) return { path: flag, explicit: true, origin: flagName };
   const env = process.env[CONFIG_ENV];
-  if (env) return { path: env, explicit: true };
+  if (env) return { path: env, explicit: true, origin: `$${CONFIG_ENV}` };
   return { path: DEFAULT_CONFIG_PATH, explicit: false };
 }
 
-function readConfigText(path: string, explicit: boolean): string | undefined {
-  try {
-    const text = readFileSync(path, 'utf8');
-    if (text.length > MAX_CONFIG_BYTES)
-      throw new MoorError('invalid-input', `config file ${path} is larger than 1 MiB`, {
-        hint: 'a moor config file holds a few dozen keys; point --config at the right file',
-      });
-    return text;
-  } catch (err) {
-    if (err instanceof MoorError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !explicit) return undefined;
-    const how = explicit ? `(from ${process.env[CONFIG_ENV] === path ? `$${CONFIG_ENV}` : '--config'})` : '';
-    if (code === 'ENOENT')
-      throw new MoorError('not-found', `config file ${path} ${how} does not exist`, {
-        hint: `create it (see ${DEFAULT_CONFIG_PATH} for the commented defaults) or name another file`,
-      });
-    if (code === 'EACCES')
-      throw new MoorError('system', `config file ${path}: permission denied`, {
-        hint: 'run moor as root (sudo), or make the file readable by this user',
-      });
-    if (code === 'EISDIR')
-      throw new MoorError('invalid-input', `config file ${path} is a directory`, {
-        hint: 'name the YAML file itself, e.g. /etc/moor/config.yaml',
-      });
-    throw new MoorError('system', `config file ${path} cannot be read: ${(err as Error).message}`, {
-      hint: 'check the path and its permissions',
-    });
+function readConfigText(path: string, origin: string | undefined): string | undefined {
+  if (origin === undefined) {
+    // The default file is optional: absent means built-in defaults.
+    try {
+      statSync(path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+    }
   }
+  return readInputFile(path, {
+    what: 'config file',
+    maxBytes: MAX_CONFIG_BYTES,
+    allowEmpty: true,
+    missingCode: 'not-found',
+    missingHint: `it was named by ${origin}: create it (${DEFAULT_CONFIG_PATH} as packaged lists every key, commented out), or name another file`,
+    hint: `give moor's YAML config file, or run without one: --config ''`,
+  }).toString('utf8');
 }
 
-export function loadConfig(flag?: string): LoadedConfig {
-  const { path, explicit } = configPath(flag);
-  const text = readConfigText(path, explicit);
+export function loadConfig(flag?: string, flagName?: string): LoadedConfig {
+  if (flag === '') return { path: '', found: false, data: {} }; // --config '': no file at all
+  const { path, origin } = configPath(flag, flagName);
+  const text = readConfigText(path, origin);
   if (text === undefined) return { path, found: false, data: {} };
   const checked = checkConfigText(path, text);
   if ('problems' in checked) {
     throw new MoorError('invalid-input', checked.problems.join('\n'), {
-      hint: `correct ${path} (\`moor config check ${path}\` checks it without starting anything)`,
+      hint: `correct ${path} (\`moor config check ${path}\` checks it without starting anything), or run without it: --config ''`,
     });
   }
   return { path, found: true, data: checked.data };
@@ -95,9 +89,9 @@ export function checkConfigText(path: string, text: string): { data: ConfigData 
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.slice(0, 1).map((e) => {
-        const at = e.linePos?.[0];
+        const at = lineCounter.linePos(e.pos[0]);
         const reason = e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '');
-        return `${path}:${at ? `${at.line}:${at.col}` : '?'}: not valid YAML: ${reason}`;
+        return `${path}:${at.line}:${at.col}: not valid YAML: ${reason}`;
       }),
     };
   }
@@ -123,13 +117,14 @@ export function checkConfigText(path: string, text: string): { data: ConfigData 
     if (option === undefined) {
       const shape = path_.length === 0 ? 'the file' : `section ${where}`;
       problems.push(
-        `${path}:${lineOf(node)}: ${where}: ${shape} must be a mapping of keys to values, like "${path_.length === 0 ? 'agent:\\n  resync: 30' : 'resync: 30'}"`,
+        `${path}:${lineOf(node)}: ${where}: ${shape} must be a mapping of keys to values, like "${path_.length === 0 ? 'agent: {resync: 30}' : 'resync: 30'}"`,
       );
       continue;
     }
-    problems.push(
-      `${path}:${lineOf(node)}: ${where}: ${describeValue(doc, path_)}; allowed: ${allowedText(option)}`,
-    );
+    // A path one longer than the option's is an element of a list.
+    const element = path_.length > (layout().global.has(path_[0] ?? '') ? 1 : 2);
+    const allowed = element ? (option.allowed ?? 'a string') : allowedText(option);
+    problems.push(`${path}:${lineOf(node)}: ${where}: ${describeValue(doc, path_)}; allowed: ${allowed}`);
   }
   return { problems };
 }
@@ -214,17 +209,22 @@ export function didYouMean(word: string, known: readonly string[]): string {
   return best !== undefined && bestDistance <= limit ? ` (did you mean "${best}"?)` : '';
 }
 
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`. */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = best;
     }
-    prev = cur;
   }
-  return prev[b.length] ?? 0;
+  return at(a.length, b.length);
 }
 
 /** The file's value for one option of a command, if it sets one. */

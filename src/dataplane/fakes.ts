@@ -2,6 +2,7 @@
 
 export * from './egress/fake.ts';
 export * from './fake-runner.ts';
+export * from './host-network-fake.ts';
 export * from './netlink/fake.ts';
 export * from './nftables/fake.ts';
 export * from './ping/fake.ts';

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScriptedRunner } from '../dataplane/fake-runner.ts';
 import { detectResolver } from '../dataplane/resolver/detect.ts';
+import { DROPIN_NAME, type HostResolverPort, type ResolverDetection } from '../dataplane/resolver/index.ts';
 import { MoorError } from '../errors.ts';
 import { HostResolverIntegration, type HostResolverOptions, RECORD_FILE } from './resolver.ts';
 import { MARKER } from './resolver-dropins.ts';
@@ -447,5 +448,52 @@ describe('switching and validation', () => {
     expect(() => integration(host, runner, { server: { address: '0.0.0.0', port: 53 } })).toThrow(MoorError);
     expect(() => integration(host, runner, { server: { address: '10.0.0.1', port: 0 } })).toThrow(MoorError);
     expect(() => integration(host, runner, { customDomains: ['bad domain'] })).toThrow(MoorError);
+  });
+});
+
+describe('through the HostResolverPort seam', () => {
+  /** A strict fake: records every call; detection answers what the test says. */
+  class FakeHostResolver implements HostResolverPort {
+    readonly calls: string[] = [];
+    detection: ResolverDetection = {
+      kind: 'dnsmasq',
+      reason: 'dnsmasq runs',
+      warnings: [],
+      confDir: '/etc/dnsmasq.d',
+    };
+    async detect(): Promise<ResolverDetection> {
+      this.calls.push('detect');
+      return this.detection;
+    }
+    async ensureResolvedLink(ifname: string): Promise<{ applied: string[]; linkMissing: boolean }> {
+      this.calls.push(`ensure-link ${ifname}`);
+      return { applied: [], linkMissing: false };
+    }
+    async revertResolvedLink(ifname: string): Promise<boolean> {
+      this.calls.push(`revert-link ${ifname}`);
+      return true;
+    }
+    async installDropin(resolver: string, path: string, content: string) {
+      this.calls.push(`install ${resolver} ${path} ${content.split('\n').length} lines`);
+      return { applied: [`wrote ${path}`], warnings: [] };
+    }
+    async removeDropin(resolver: string, path: string): Promise<boolean> {
+      this.calls.push(`remove ${resolver} ${path}`);
+      return true;
+    }
+  }
+
+  it('the integration decides and renders; the port alone touches the host', async () => {
+    const host = fakeHost({});
+    const port = new FakeHostResolver();
+    const resolver = integration(host, new ScriptedRunner(), { host: port });
+    const applied = await resolver.apply();
+    expect(applied).toMatchObject({ kind: 'dnsmasq', changed: true });
+    expect(port.calls).toEqual(['detect', `install dnsmasq /etc/dnsmasq.d/${DROPIN_NAME} 5 lines`]);
+    // The host's /etc was never written by the integration itself.
+    expect(existsSync(join(host.root, 'etc'))).toBe(false);
+    port.calls.length = 0;
+    expect(await resolver.remove()).toEqual([`removed /etc/dnsmasq.d/${DROPIN_NAME}`]);
+    expect(port.calls).toEqual([`remove dnsmasq /etc/dnsmasq.d/${DROPIN_NAME}`]);
   });
 });

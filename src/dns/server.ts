@@ -16,6 +16,7 @@ import {
   type Socket,
 } from 'node:net';
 import { MoorError } from '../errors.ts';
+import { describeSystemError, errnoCode } from '../systemError.ts';
 import type { AnswerResult, Transport } from './answer.ts';
 import { RCODE_SERVFAIL } from './constants.ts';
 import { FrameReader, frameMessage } from './tcp-framing.ts';
@@ -400,8 +401,18 @@ async function bindBoth(
       }
     }
   }
-  throw new MoorError('system', `cannot listen for DNS on ${address}:${port}: ${String(lastError)}`, {
-    cause: lastError,
-    hint: 'pick a free port, or run with CAP_NET_BIND_SERVICE for port 53',
-  });
+  const code = errnoCode(lastError);
+  throw new MoorError(
+    'system',
+    `cannot listen for DNS on ${address}:${port}: ${describeSystemError(lastError)}`,
+    {
+      cause: lastError,
+      hint:
+        code === 'EADDRNOTAVAIL'
+          ? `${address} is not an address of this host: choose one it has (--dns-listen)`
+          : code === 'EACCES'
+            ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE'
+            : 'another program listens there (a local DNS resolver?): choose another --dns-listen, or "off"',
+    },
+  );
 }

@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MoorError } from '../errors.ts';
 import { KubeRestClient, type WatchEvent } from '../k8s/rest.ts';
+import { MemorySnapshotStore } from '../reconcile/snapshot.ts';
 import { RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A } from './constants.ts';
 import { type DecodedMessage, decodeMessage, encodeQuery } from './message.ts';
 import { ClustersetDns } from './service.ts';
@@ -69,8 +70,13 @@ afterEach(async () => {
   await Promise.all(services.splice(0).map((s) => s.stop()));
 });
 
-async function startService(broker: FakeBroker, log: string[] = []): Promise<ClustersetDns> {
+async function startService(
+  broker: FakeBroker,
+  log: string[] = [],
+  snapshots?: MemorySnapshotStore,
+): Promise<ClustersetDns> {
   const dns = new ClustersetDns({
+    ...(snapshots ? { snapshots } : {}),
     client: broker,
     namespace: 'submariner-k8s-broker',
     localClusterId: 'host1',
@@ -114,8 +120,8 @@ function seed(broker: FakeBroker): void {
   ]);
 }
 
-async function until<T>(check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 2000;
+async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 2000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
@@ -195,4 +201,32 @@ describe('ClustersetDns', () => {
     expect(addresses(await query(dns, WEB))).toEqual(before);
     expect(dns.stats().ready).toBe(true);
   });
+
+  it('after a restart with the broker down, answers known names from the saved snapshot', async () => {
+    const snapshots = new MemorySnapshotStore();
+    const first = new FakeBroker();
+    seed(first);
+    const before = await startService(first, [], snapshots);
+    await before.waitUntilReady(2000);
+    await until(async () => (snapshots.parts.has('dns') ? true : undefined));
+    await before.stop();
+
+    // The restart: the broker refuses every list.
+    const down = new FakeBroker();
+    down.down = true;
+    const log: string[] = [];
+    const dns = await startService(down, log, snapshots);
+    dns.setConnectedClusters(['east']);
+    expect(addresses(await query(dns, WEB))).toEqual(['10.1.0.10']);
+    expect(dns.stats()).toMatchObject({ ready: true, fromSnapshot: snapshots.parts.get('dns')?.savedAt });
+    // Only what the snapshot holds is answered.
+    expect((await query(dns, 'nope.shop.svc.clusterset.local')).rcode).toBe(RCODE_NXDOMAIN);
+
+    // The broker returns with a change made meanwhile: the live list replaces the snapshot.
+    down.items.set('serviceimports', []);
+    down.down = false;
+    // (after the reflectors' next retry, within their first backoff steps)
+    await until(async () => (dns.stats().fromSnapshot === null ? true : undefined), 10_000);
+    expect((await query(dns, WEB)).rcode).toBe(RCODE_NXDOMAIN);
+  }, 15_000);
 });

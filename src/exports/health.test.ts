@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkExportHealth, checkTcp, ExportHealthLoop, type LoopTimers } from './health.ts';
+import { FakeClock } from '../reconcile/fake-clock.ts';
+import { checkExportHealth, checkTcp, ExportHealthLoop } from './health.ts';
 import type { StoredExport } from './store.ts';
 
 const exp = (name: string, overrides: Partial<StoredExport> = {}): StoredExport => ({
@@ -13,26 +14,8 @@ const exp = (name: string, overrides: Partial<StoredExport> = {}): StoredExport 
   ...overrides,
 });
 
-/** Timers stepped by hand: `fire()` runs the pending callback and waits for the round it starts. */
-class ManualTimers implements LoopTimers {
-  pending: { callback: () => void; ms: number } | undefined;
-  setTimeout(callback: () => void, ms: number): unknown {
-    this.pending = { callback, ms };
-    return this.pending;
-  }
-  clearTimeout(handle: unknown): void {
-    if (handle === this.pending) this.pending = undefined;
-  }
-  async fire(): Promise<void> {
-    const next = this.pending;
-    this.pending = undefined;
-    next?.callback();
-    for (let i = 0; i < 20; i += 1) await Promise.resolve();
-  }
-}
-
 function loop(exports: StoredExport[], readiness: Map<string, boolean>, publishFails = new Set<string>()) {
-  const timers = new ManualTimers();
+  const clock = new FakeClock(42);
   const published: string[] = [];
   const health = new ExportHealthLoop({
     loadExports: () => exports,
@@ -44,10 +27,9 @@ function loop(exports: StoredExport[], readiness: Map<string, boolean>, publishF
         return { serviceImport: 'unchanged', endpointSlice: 'unchanged', ports: 'unchanged', sliceName: 'x' };
       },
     },
-    timers,
-    now: () => 42,
+    clock,
   });
-  return { health, timers, published };
+  return { health, clock, published };
 }
 
 describe('ExportHealthLoop', () => {
@@ -56,34 +38,37 @@ describe('ExportHealthLoop', () => {
       ['db', true],
       ['web', false],
     ]);
-    const { health, timers, published } = loop([exp('db'), exp('web')], readiness);
+    const { health, clock, published } = loop([exp('db'), exp('web')], readiness);
     health.start();
-    expect(timers.pending?.ms).toBe(0);
-    await timers.fire();
+    await clock.advance(0);
     expect(published).toEqual(['db=true', 'web=false']);
-    expect(timers.pending?.ms).toBe(5000);
-    await timers.fire();
+    await clock.advance(4999);
     expect(published).toHaveLength(2);
     readiness.set('db', false);
-    await timers.fire();
+    await clock.advance(1);
+    expect(published).toEqual(['db=true', 'web=false', 'db=false']);
+    await clock.advance(5000);
     expect(published).toEqual(['db=true', 'web=false', 'db=false']);
     expect(health.status()).toContainEqual({
       name: 'db',
       namespace: 'vms',
       ready: false,
       published: false,
-      lastCheckedAt: 42,
+      lastCheckedAt: 10042,
       lastError: undefined,
     });
     await health.stop();
-    expect(timers.pending).toBeUndefined();
+    expect(clock.pending).toBe(0);
   });
 
   it('retries a failed publish in the next round', async () => {
     const fails = new Set(['db']);
     const { health, published } = loop([exp('db')], new Map([['db', true]]), fails);
-    await health.tick();
+    const failed = await health.tick();
     expect(published).toEqual([]);
+    expect(failed.errors).toEqual([
+      { code: 'internal', phase: 'exports', object: 'vms/db readiness true', message: 'broker down' },
+    ]);
     expect(health.status()[0]).toMatchObject({ ready: true, published: undefined, lastError: 'broker down' });
     fails.clear();
     await health.tick();

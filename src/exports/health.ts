@@ -4,6 +4,9 @@
 // export's readiness changes (or was never published by this process, or the last try failed):
 // remote CoreDNS then stops answering with this host while its service is down (spec §4.5).
 import { connect } from 'node:net';
+import { type Clock, systemClock } from '../reconcile/clock.ts';
+import { ReconcileLoop } from '../reconcile/loop.ts';
+import { OutcomeBuilder, type ReconcileOutcome } from '../reconcile/outcome.ts';
 import type { ExportPublisher } from './publisher.ts';
 import { exportKey, healthPort, type StoredExport } from './store.ts';
 
@@ -36,25 +39,13 @@ export function checkExportHealth(exp: Pick<StoredExport, 'health' | 'ports'>): 
   return port === undefined ? Promise.resolve(true) : checkTcp(port);
 }
 
-/** setTimeout/clearTimeout, injectable so unit tests step the loop by hand. */
-export interface LoopTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: LoopTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 export interface ExportHealthLoopOptions {
   publisher: Pick<ExportPublisher, 'publish'>;
   /** The desired exports; read every round. */
   loadExports: () => readonly StoredExport[];
   intervalMs?: number;
   check?: (exp: StoredExport) => Promise<boolean>;
-  timers?: LoopTimers;
-  now?: () => number;
+  clock?: Clock;
   log?: (line: string) => void;
 }
 
@@ -69,38 +60,37 @@ export interface ExportHealthStatus {
   lastError: string | undefined;
 }
 
+/** Rounds on the shared ReconcileLoop: at start, then every interval, never overlapping; a
+ * failed publish is an error of phase "exports" (logged once, retried next round). */
 export class ExportHealthLoop {
   private readonly options: ExportHealthLoopOptions;
-  private readonly intervalMs: number;
-  private readonly timers: LoopTimers;
   private readonly check: (exp: StoredExport) => Promise<boolean>;
-  private readonly now: () => number;
+  private readonly clock: Clock;
+  private readonly loop: ReconcileLoop;
   private readonly entries = new Map<string, ExportHealthStatus>();
-  private timer: unknown;
-  private running = false;
-  private inFlight: Promise<void> | undefined;
 
   constructor(options: ExportHealthLoopOptions) {
     this.options = options;
-    this.intervalMs = options.intervalMs ?? DEFAULT_HEALTH_INTERVAL_MS;
-    this.timers = options.timers ?? realTimers;
     this.check = options.check ?? checkExportHealth;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
+    this.loop = new ReconcileLoop({
+      name: 'exports',
+      clock: this.clock,
+      debounceMs: 0,
+      resyncMs: options.intervalMs ?? DEFAULT_HEALTH_INTERVAL_MS,
+      log: (line) => this.options.log?.(line),
+      reconcile: () => this.tick(),
+    });
   }
 
   /** Checks at once, then every interval; a round never overlaps the previous one. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops scheduling and waits for a round in progress. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
+    await this.loop.stop();
   }
 
   status(): ExportHealthStatus[] {
@@ -108,13 +98,13 @@ export class ExportHealthLoop {
   }
 
   /** One round: check every stored export, publish those whose readiness changed. */
-  async tick(): Promise<void> {
+  async tick(): Promise<ReconcileOutcome> {
+    const out = new OutcomeBuilder();
     let exports: readonly StoredExport[];
     try {
       exports = this.options.loadExports();
     } catch (err) {
-      this.log(`exports: ${message(err)}`);
-      return;
+      return out.fail('exports', err, 'store').build();
     }
     const keys = new Set(exports.map((e) => exportKey(e.name, e.namespace)));
     for (const key of this.entries.keys()) if (!keys.has(key)) this.entries.delete(key);
@@ -132,34 +122,21 @@ export class ExportHealthLoop {
       };
       this.entries.set(key, entry);
       entry.ready = ready;
-      entry.lastCheckedAt = this.now();
+      entry.lastCheckedAt = this.clock.now();
       if (entry.published === ready) continue;
       try {
         await this.options.publisher.publish(exp, { ready });
-        if (entry.published !== undefined) this.log(`export ${key}: ${ready ? 'ready' : 'NOT ready'}`);
+        out.applied1(`export ${key}: ${ready ? 'ready' : 'NOT ready'}`);
         entry.published = ready;
         entry.lastError = undefined;
       } catch (err) {
         // Left unpublished, so the next round tries again.
         entry.published = undefined;
         entry.lastError = message(err);
-        this.log(`export ${key}: publishing readiness ${ready} failed: ${entry.lastError}`);
+        out.fail('exports', err, `${key} readiness ${ready}`);
       }
     }
-  }
-
-  private schedule(ms: number): void {
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      this.inFlight = this.tick().finally(() => {
-        this.inFlight = undefined;
-        if (this.running) this.schedule(this.intervalMs);
-      });
-    }, ms);
-  }
-
-  private log(line: string): void {
-    this.options.log?.(line);
+    return out.build();
   }
 }
 

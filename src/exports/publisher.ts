@@ -217,7 +217,7 @@ export class ExportPublisher {
         outcome.errors.push(`unexport ${key}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    for (const line of outcome.errors) this.log(line);
+    // Not logged here: the caller's reconcile loop logs each error once while it persists.
     return outcome;
   }
 

@@ -50,8 +50,8 @@ describe('clustersetServices', () => {
         name: 'db',
         namespace: 'vms',
         type: 'ClusterSetIP',
-        // An unnamed port (as Lighthouse and `moor export` write it) reads as name "".
-        ports: [{ name: '', protocol: 'TCP', port: 5432, appProtocol: '' }],
+        // An unnamed port, shown as Lighthouse and `moor export` write it.
+        ports: [{ protocol: 'TCP', port: 5432 }],
         clusters: [
           { clusterId: 'vm1', addresses: ['100.70.0.10'], ready: true, reachable: true, self: true },
           // CoreDNS: ClusterSetIP uses the first address; a missing ready condition is healthy.

@@ -9,6 +9,7 @@ import {
   readServiceImport,
   type ServicePort,
 } from '../broker/lighthouseImports.ts';
+import type { ServiceImportPort } from '../broker/lighthouseTypes.ts';
 
 export interface ExportingCluster {
   clusterId: string;
@@ -26,7 +27,8 @@ export interface ClustersetService {
   name: string;
   namespace: string;
   type: string;
-  ports: readonly ServicePort[];
+  /** As the ServiceImport carries them: an empty name or appProtocol is left out. */
+  ports: ServiceImportPort[];
   clusters: ExportingCluster[];
 }
 
@@ -65,7 +67,7 @@ export function clustersetServices(
       name: si.service,
       namespace: si.namespace,
       type: si.headless ? 'Headless' : 'ClusterSetIP',
-      ports: si.ports,
+      ports: si.ports.map(wirePort),
       clusters: clusterIds.map((clusterId) => {
         const data = perCluster.get(clusterId);
         const self = clusterId === ownClusterId;
@@ -81,6 +83,13 @@ export function clustersetServices(
     });
   }
   return services.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}
+
+function wirePort(port: ServicePort): ServiceImportPort {
+  const out: ServiceImportPort = { protocol: port.protocol, port: port.port };
+  if (port.name !== '') out.name = port.name;
+  if (port.appProtocol !== '') out.appProtocol = port.appProtocol;
+  return out;
 }
 
 /** One service's slices by source cluster; a cluster's slices are merged. */

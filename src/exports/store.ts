@@ -2,7 +2,6 @@
 // `<state-dir>/exports.json`. The agent's health loop and every resync read it, so it is the single
 // source of truth for what this pseudo-cluster exports; the broker is made to follow it. Written
 // atomically with 0600 like every file in the state directory.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assertExportTimestamp,
@@ -12,9 +11,11 @@ import {
 } from '../broker/lighthouseInput.ts';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
-import { systemError } from '../systemError.ts';
+import { readInputFile } from '../inputFile.ts';
 
 export const EXPORTS_FILE = 'exports.json';
+/** A few hundred bytes per export; a file near this size is not one moor wrote. */
+const MAX_EXPORTS_FILE_BYTES = 16 << 20;
 
 /** tcp: ready while 127.0.0.1:<port> accepts a connection (default: first TCP port); none: always ready. */
 export type ExportHealth = { type: 'tcp'; port?: number } | { type: 'none' };
@@ -43,12 +44,15 @@ export function loadExports(dir: string): StoredExport[] {
   const path = exportsPath(dir);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputFile(path, {
+      what: 'exports file',
+      maxBytes: MAX_EXPORTS_FILE_BYTES,
+      hint: `fix or delete ${path}, then run \`moor export\` again for each service`,
+      missingCode: 'not-found',
+    }).toString('utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw systemError(err, `cannot read ${path}`, {
-      hint: 'run moor as root, or pass the --state-dir you joined with',
-    });
+    if (err instanceof MoorError && err.code === 'not-found') return [];
+    throw err;
   }
   let raw: unknown;
   try {

@@ -21,6 +21,8 @@ import {
   tryParseAddressOrCidr,
   tryParseCidr,
   tryParseIpv4,
+  tryParseUnicastAddress,
+  tryParseUnicastCidr,
 } from './ipv4.ts';
 
 const cidr = (text: string) => parseCidr(text);
@@ -207,5 +209,41 @@ describe('containment and overlap', () => {
       cidr('10.2.0.0/16'),
     ]);
     expect(sorted.map(formatCidr)).toEqual(['10.2.0.0/15', '10.2.0.0/16', '10.10.0.0/16']);
+  });
+});
+
+describe('special-purpose addresses', () => {
+  it.each([
+    ['127.0.0.1', 'loopback block 127.0.0.0/8 (RFC 1122)'],
+    ['0.0.0.0', '"this network" block 0.0.0.0/8 (RFC 791)'],
+    ['169.254.169.254', 'link-local block 169.254.0.0/16 (RFC 3927)'],
+    ['224.0.0.251', 'multicast block 224.0.0.0/4 (RFC 5771)'],
+    ['255.255.255.255', 'limited broadcast block 255.255.255.255/32 (RFC 919)'],
+    ['192.0.0.170', 'IETF protocol assignments block 192.0.0.0/24 (RFC 6890)'],
+  ])('%s is never a host address: %s', (text, block) => {
+    const r = tryParseUnicastAddress(text);
+    expect(r).toEqual({ ok: false, error: `${text} is in the ${block}, never a host's address` });
+  });
+
+  it.each(['10.0.0.1', '100.70.0.10', '192.168.1.1', '172.16.0.1', '242.1.0.1', '198.51.100.7', '8.8.8.8'])(
+    '%s is usable',
+    (text) => {
+      expect(tryParseUnicastAddress(text).ok).toBe(true);
+    },
+  );
+
+  it('names the lowest block a wide prefix covers, and says inside for a narrower one', () => {
+    expect(tryParseUnicastCidr('0.0.0.0/0')).toEqual({
+      ok: false,
+      error:
+        '0.0.0.0/0 covers the "this network" block 0.0.0.0/8 (RFC 791), which is never routed between hosts',
+    });
+    expect(tryParseUnicastCidr('127.1.0.0/16')).toEqual({
+      ok: false,
+      error:
+        '127.1.0.0/16 is inside the loopback block 127.0.0.0/8 (RFC 1122), which is never routed between hosts',
+    });
+    expect(tryParseUnicastCidr('10.0.0.0/8')).toEqual({ ok: true, value: parseCidr('10.0.0.0/8') });
+    expect(tryParseUnicastCidr('nonsense').ok).toBe(false);
   });
 });

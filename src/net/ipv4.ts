@@ -344,6 +344,101 @@ export function sortCidrs(cidrs: readonly Ipv4Cidr[]): Ipv4Cidr[] {
   return sorted.filter((cidr, i) => i === 0 || !sameCidr(cidr, sorted[i - 1] as Ipv4Cidr));
 }
 
+/**
+ * A block of the IANA IPv4 Special-Purpose Address Registry (RFC 6890) that is never valid as a
+ * clusterset address, a member subnet, a health-check IP or a tunnel endpoint: nothing routes it
+ * between hosts. Private ranges, shared address space (100.64.0.0/10, moor's own pool), the
+ * documentation and benchmarking ranges stay usable: they forward like any unicast range and labs
+ * use them. So does the reserved 240.0.0.0/4 except its broadcast address: Submariner's Globalnet
+ * allocates from 242.0.0.0/8 by default (docs/decisions.md, "Special-purpose addresses").
+ */
+export interface SpecialPurposeBlock {
+  readonly cidr: Ipv4Cidr;
+  /** The block's name in the registry, short: "loopback". */
+  readonly name: string;
+  readonly rfc: string;
+}
+
+const SPECIAL_PURPOSE: readonly SpecialPurposeBlock[] = (
+  [
+    // Most specific first: 255.255.255.255 is reported as broadcast, not as reserved.
+    ['255.255.255.255/32', 'limited broadcast', 'RFC 919'],
+    ['192.0.0.0/24', 'IETF protocol assignments', 'RFC 6890'],
+    ['169.254.0.0/16', 'link-local', 'RFC 3927'],
+    ['0.0.0.0/8', '"this network"', 'RFC 791'],
+    ['127.0.0.0/8', 'loopback', 'RFC 1122'],
+    ['224.0.0.0/4', 'multicast', 'RFC 5771'],
+  ] as const
+).map(([text, name, rfc]) => ({ cidr: parseCidr(text), name, rfc }));
+
+/** The special-purpose block `address` is in (the most specific one), if any. */
+export function specialPurposeBlockOf(address: number): SpecialPurposeBlock | undefined {
+  return SPECIAL_PURPOSE.find((block) => contains(block.cidr, address));
+}
+
+const SPECIAL_PURPOSE_BY_ADDRESS = [...SPECIAL_PURPOSE].sort((a, b) => compareCidrs(a.cidr, b.cidr));
+
+/** The lowest special-purpose block `cidr` overlaps (so 0.0.0.0/0 and other wide prefixes count). */
+export function specialPurposeOverlap(cidr: Ipv4Cidr): SpecialPurposeBlock | undefined {
+  return SPECIAL_PURPOSE_BY_ADDRESS.find((block) => overlaps(block.cidr, cidr));
+}
+
+/** "the loopback block 127.0.0.0/8 (RFC 1122)" */
+export function describeSpecialPurpose(block: SpecialPurposeBlock): string {
+  return `the ${block.name} block ${formatCidr(block.cidr)} (${block.rfc})`;
+}
+
+/** Why `address` can never be a host's address, or undefined when it can. */
+export function specialPurposeAddressReason(address: number): string | undefined {
+  const block = specialPurposeBlockOf(address);
+  return block && `${formatIpv4(address)} is in ${describeSpecialPurpose(block)}, never a host's address`;
+}
+
+/** Why `cidr` can never be routed to a member, or undefined when it can. */
+export function specialPurposeCidrReason(cidr: Ipv4Cidr): string | undefined {
+  const block = specialPurposeOverlap(cidr);
+  if (block === undefined) return undefined;
+  const where = cidrContains(block.cidr, cidr) ? 'is inside' : 'covers';
+  return `${formatCidr(cidr)} ${where} ${describeSpecialPurpose(block)}, which is never routed between hosts`;
+}
+
+/**
+ * An IPv4 address a host can be reached at or use as its own: well-formed and outside every
+ * special-purpose block. The error names the address and why.
+ */
+export function tryParseUnicastAddress(text: string): Ipv4Result<number> {
+  const parsed = tryParseIpv4(text);
+  if (!parsed.ok) return parsed;
+  const why = specialPurposeAddressReason(parsed.value);
+  return why === undefined ? parsed : fail(why);
+}
+
+/** A network a member may route: well-formed and overlapping no special-purpose block. */
+export function tryParseUnicastCidr(text: string, options: CidrParseOptions = {}): Ipv4Result<Ipv4Cidr> {
+  const parsed = tryParseCidr(text, options);
+  if (!parsed.ok) return parsed;
+  const why = specialPurposeCidrReason(parsed.value);
+  return why === undefined ? parsed : fail(why);
+}
+
+/** A command-line address (`--address 10.0.0.1`): unicast, or a MoorError naming option and why. */
+export function parseUnicastAddressOption(option: string, text: string): number {
+  const parsed = tryParseUnicastAddress(text);
+  if (parsed.ok) return parsed.value;
+  throw new MoorError('invalid-argument', `${option} ${parsed.error}`, {
+    hint: 'give a unicast IPv4 address other hosts can route to, such as 10.0.0.1 or 100.70.0.10',
+  });
+}
+
+/** A command-line network (`--cluster-cidr 10.42.0.0/16`): routable, or a MoorError. */
+export function parseUnicastCidrOption(option: string, text: string): Ipv4Cidr {
+  const parsed = tryParseUnicastCidr(text);
+  if (parsed.ok) return parsed.value;
+  throw new MoorError('invalid-argument', `${option} ${parsed.error}`, {
+    hint: 'give a routable IPv4 network as address/prefix, such as 10.42.0.0/16',
+  });
+}
+
 function fail(error: string): { ok: false; error: string } {
   return { ok: false, error };
 }

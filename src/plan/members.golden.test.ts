@@ -70,6 +70,7 @@ function rawEndpoint(id: string, ip: string, created: string, spec: Record<strin
 
 interface GoldenCase {
   name: string;
+  self?: typeof SELF & { protected?: Array<{ address: string; why: string }> };
   clusters: unknown[];
   endpoints: unknown[];
   expected: MemberPlan & { unparsable: string[] };
@@ -300,10 +301,85 @@ const cases: GoldenCase[] = [
       unparsable: ['spec.subnets must be a list, got a string'],
     },
   },
+  {
+    name: 'a newcomer claims the addresses the cables depend on, and special-purpose blocks',
+    self: { ...SELF, protected: [{ address: '10.99.0.2', why: 'the broker API server' }] },
+    clusters: [
+      rawCluster('east', { pod: ['10.1.0.0/16'] }, '2026-01-01T00:00:00Z'),
+      rawCluster('evil', { pod: ['0.0.0.0/0'] }, '2026-06-01T00:00:00Z'),
+    ],
+    endpoints: [
+      rawEndpoint('east', '172.16.0.5', '2026-01-01T00:01:00Z', {
+        subnets: ['10.1.0.0/16'],
+        backend_config: { publicKey: KEY_EAST },
+      }),
+      rawEndpoint('evil', '172.16.6.6', '2026-06-01T00:01:00Z', {
+        subnets: ['172.16.0.0/24'],
+        backend_config: { publicKey: KEY_EVIL },
+      }),
+      rawEndpoint('evil', '172.16.6.7', '2026-06-01T00:01:00Z', {
+        subnets: ['10.99.0.0/24'],
+        backend_config: { publicKey: KEY_WEST },
+      }),
+      rawEndpoint('evil', '172.16.6.8', '2026-06-01T00:01:00Z', {
+        subnets: ['0.0.0.0/0'],
+        backend_config: { publicKey: KEY_GLOBAL },
+      }),
+      rawEndpoint('evil', '127.0.0.1', '2026-06-01T00:01:00Z', {
+        subnets: ['10.50.0.0/16'],
+        backend_config: { publicKey: KEY_EAST_OLD },
+      }),
+    ],
+    expected: {
+      members: [
+        {
+          clusterId: 'east',
+          endpointName: 'east-submariner-cable-east-172-16-0-5',
+          cableName: 'submariner-cable-east-172-16-0-5',
+          publicKey: KEY_EAST,
+          endpoint: { host: '172.16.0.5', port: 4500 },
+          allowedIPs: ['10.1.0.0/16'],
+          backend: 'wireguard',
+        },
+      ],
+      rejected: [
+        {
+          clusterId: 'evil',
+          endpointName: 'evil-submariner-cable-evil-127-0-0-1',
+          reason:
+            "private_ip 127.0.0.1 is in the loopback block 127.0.0.0/8 (RFC 1122), never a host's address",
+          code: 'special-purpose-address',
+        },
+        {
+          clusterId: 'evil',
+          endpointName: 'evil-submariner-cable-evil-172-16-6-6',
+          reason:
+            "subnet 172.16.0.0/24 contains 172.16.0.5, the private_ip of member east's tunnel endpoint: a route there would cut that cable",
+          code: 'covers-member-endpoint',
+        },
+        {
+          clusterId: 'evil',
+          endpointName: 'evil-submariner-cable-evil-172-16-6-7',
+          reason:
+            'subnet 10.99.0.0/24 contains 10.99.0.2, the broker API server: a route there would pull that traffic into the tunnel',
+          code: 'overlaps-protected',
+        },
+        {
+          clusterId: 'evil',
+          endpointName: 'evil-submariner-cable-evil-172-16-6-8',
+          reason:
+            'subnet 0.0.0.0/0 covers the "this network" block 0.0.0.0/8 (RFC 791), which is never routed between hosts',
+          code: 'special-purpose-subnet',
+        },
+      ],
+      unparsable: [],
+    },
+  },
 ];
 
 describe('planMembers golden scenarios', () => {
-  it.each(cases)('$name', ({ clusters, endpoints, expected }) => {
+  it.each(cases)('$name', ({ self: caseSelf, clusters, endpoints, expected }) => {
+    const self = caseSelf ?? SELF;
     const unparsable: string[] = [];
     const parsedClusters = clusters.flatMap((raw): ClusterObject[] => {
       const r = parseCluster(raw);
@@ -317,9 +393,9 @@ describe('planMembers golden scenarios', () => {
       unparsable.push(r.reason);
       return [];
     });
-    const plan = planMembers({ self: SELF, clusters: parsedClusters, endpoints: parsedEndpoints });
+    const plan = planMembers({ self, clusters: parsedClusters, endpoints: parsedEndpoints });
     expect({ ...plan, unparsable }).toEqual(expected);
     // Identical input gives identical output (no hidden state, no clocks).
-    expect(planMembers({ self: SELF, clusters: parsedClusters, endpoints: parsedEndpoints })).toEqual(plan);
+    expect(planMembers({ self, clusters: parsedClusters, endpoints: parsedEndpoints })).toEqual(plan);
   });
 });

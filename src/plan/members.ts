@@ -2,6 +2,10 @@
 // This is where route hijacking is stopped (architecture principle 7, spec §0 Aug-2026 rules): an
 // Endpoint may only claim subnets its own Cluster declares, never ours, and never a subnet another
 // member already holds. Seniority decides overlaps, so a newcomer can never displace a member.
+// Addresses the cables themselves travel to are protected too: no subnet may contain a member's
+// tunnel endpoint, the broker API server, the host's default gateway or a nameserver (a route
+// there would pull that traffic into a tunnel and cut the cable), and special-purpose blocks
+// (loopback, link-local, multicast, ...) are never routes nor endpoints.
 import { CLUSTER_ID_LABEL, clusterObjectName } from '../broker/names.ts';
 import { clusterCidrsOf } from '../broker/objects.ts';
 import { isWireguardKey } from '../broker/psk.ts';
@@ -18,9 +22,12 @@ import {
   cidrContains,
   contains,
   formatCidr,
+  formatIpv4,
   type Ipv4Cidr,
   overlaps,
   sortCidrs,
+  specialPurposeAddressReason,
+  specialPurposeCidrReason,
   tryParseAddressOrCidr,
   tryParseCidr,
   tryParseIpv4,
@@ -40,6 +47,16 @@ export interface SelfDescription {
   localRoutes: readonly string[];
   /** Subnets we advertise ourselves, if known; protected like addresses. */
   subnets?: readonly string[];
+  /** Addresses the host's own traffic depends on; no member subnet may contain one. */
+  protected?: readonly ProtectedAddress[];
+}
+
+/** An address outside the clusterset that must never be routed into a tunnel. */
+export interface ProtectedAddress {
+  /** IPv4 address ("10.99.0.2"). */
+  address: string;
+  /** What it is, for the rejection reason: "the broker API server", "a nameserver". */
+  why: string;
 }
 
 export interface PlanMembersInput {
@@ -69,6 +86,11 @@ export type RejectionCode =
   | 'invalid-public-key'
   | 'invalid-port'
   | 'no-usable-address'
+  | 'special-purpose-address'
+  | 'special-purpose-subnet'
+  | 'overlaps-protected'
+  | 'covers-member-endpoint'
+  | 'endpoint-inside-member'
   | 'no-subnets'
   | 'no-cluster'
   | 'subnet-outside-cluster'
@@ -92,6 +114,9 @@ export interface MemberPlan {
 interface Candidate {
   member: Member;
   subnets: Ipv4Cidr[];
+  /** The underlay address our cable to it travels to (private_ip, or public_ip behind NAT):
+   * protected once it is accepted. */
+  connectTo: { field: string; address: number };
   createdMs: number | undefined;
 }
 
@@ -111,6 +136,7 @@ class Rejected {
 
 export function planMembers(input: PlanMembersInput): MemberPlan {
   const local = protectedNetworks(input.self);
+  const hostProtected = protectedAddresses(input.self);
   const clusters = indexClusters(input.clusters);
   const rejected: RejectedEndpoint[] = [];
   const reject = (e: EndpointObject, why: Rejected) =>
@@ -124,7 +150,7 @@ export function planMembers(input: PlanMembersInput): MemberPlan {
   const byCluster = new Map<string, Candidate[]>();
   for (const endpoint of input.endpoints) {
     if (endpoint.spec.cluster_id === input.self.clusterId) continue;
-    const checked = checkEndpoint(endpoint, clusters.get(endpoint.spec.cluster_id), local);
+    const checked = checkEndpoint(endpoint, clusters.get(endpoint.spec.cluster_id), local, hostProtected);
     if (checked instanceof Rejected) {
       reject(endpoint, checked);
       continue;
@@ -186,6 +212,7 @@ function checkEndpoint(
   endpoint: EndpointObject,
   cluster: ClusterObject | undefined,
   local: readonly ProtectedNetwork[],
+  hostProtected: readonly ParsedProtected[],
 ): Candidate | Rejected {
   const spec = endpoint.spec;
   const label = endpoint.metadata.labels?.[CLUSTER_ID_LABEL];
@@ -216,23 +243,34 @@ function checkEndpoint(
   // Legacy NAT rule (spec §3.4): without NAT discovery, public_ip if NAT is on, else private_ip.
   const host = spec.nat_enabled && spec.public_ip !== '' ? spec.public_ip : spec.private_ip;
   const hostAddress = tryParseIpv4(host);
+  const hostField = spec.nat_enabled && spec.public_ip !== '' ? 'public_ip' : 'private_ip';
   if (!hostAddress.ok) {
-    const field = spec.nat_enabled && spec.public_ip !== '' ? 'public_ip' : 'private_ip';
     return new Rejected(
       'no-usable-address',
-      `${field} ${JSON.stringify(host)} is not an IPv4 address to connect to`,
+      `${hostField} ${JSON.stringify(host)} is not an IPv4 address to connect to`,
     );
   }
+  const special = specialPurposeAddressReason(hostAddress.value);
+  if (special !== undefined) return new Rejected('special-purpose-address', `${hostField} ${special}`);
   const subnets = sortCidrs(spec.subnets.flatMap((s) => parsedCidr(s)));
   if (subnets.length === 0) return new Rejected('no-subnets', 'advertises no IPv4 subnets');
   if (cluster === undefined)
     return new Rejected('no-cluster', `no Cluster object yet for cluster "${spec.cluster_id}"`);
   const declared = clusterCidrsOf(cluster.spec);
   for (const subnet of subnets) {
+    const specialSubnet = specialPurposeCidrReason(subnet);
+    if (specialSubnet !== undefined) return new Rejected('special-purpose-subnet', `subnet ${specialSubnet}`);
     if (!declared.some((outer) => cidrContains(outer, subnet))) {
       return new Rejected(
         'subnet-outside-cluster',
         `subnet ${formatCidr(subnet)} is not declared in its Cluster's CIDRs`,
+      );
+    }
+    const needed = hostProtected.find((p) => contains(subnet, p.address));
+    if (needed !== undefined) {
+      return new Rejected(
+        'overlaps-protected',
+        `subnet ${formatCidr(subnet)} contains ${needed.text}, ${needed.why}: a route there would pull that traffic into the tunnel`,
       );
     }
     const clash = local.find((own) => overlaps(own.cidr, subnet));
@@ -257,7 +295,12 @@ function checkEndpoint(
   };
   const healthCheckIP = healthCheckInside(endpoint, subnets);
   if (healthCheckIP !== undefined) member.healthCheckIP = healthCheckIP;
-  return { member, subnets, createdMs: timestampMs(endpoint) };
+  return {
+    member,
+    subnets,
+    connectTo: { field: hostField, address: hostAddress.value },
+    createdMs: timestampMs(endpoint),
+  };
 }
 
 function conflictWithAccepted(
@@ -271,7 +314,23 @@ function conflictWithAccepted(
         reason: `uses the same public key as member ${other.member.clusterId}`,
       };
     }
+    const via = other.subnets.find((s) => contains(s, candidate.connectTo.address));
+    if (via !== undefined) {
+      return {
+        code: 'endpoint-inside-member',
+        reason: `tunnel address ${candidate.member.endpoint.host} is inside subnet ${formatCidr(via)} of member ${other.member.clusterId}, which joined first: the cable would run through that member's tunnel`,
+      };
+    }
     for (const subnet of candidate.subnets) {
+      // Only the address our cable travels to matters here: a route covers this host's traffic
+      // alone, and the other one (a NATed member's private_ip) is often in a common pod range.
+      const cut = other.connectTo;
+      if (contains(subnet, cut.address)) {
+        return {
+          code: 'covers-member-endpoint',
+          reason: `subnet ${formatCidr(subnet)} contains ${formatIpv4(cut.address)}, the ${cut.field} of member ${other.member.clusterId}'s tunnel endpoint: a route there would cut that cable`,
+        };
+      }
       const clash = other.subnets.find((s) => overlaps(s, subnet));
       if (clash !== undefined) {
         return {
@@ -316,6 +375,24 @@ function protectedNetworks(self: SelfDescription): ProtectedNetwork[] {
     ...read(self.subnets, 'own subnet'),
     ...read(self.localRoutes, 'local route'),
   ];
+}
+
+interface ParsedProtected {
+  address: number;
+  text: string;
+  why: string;
+}
+
+function protectedAddresses(self: SelfDescription): ParsedProtected[] {
+  return (self.protected ?? []).map((p) => {
+    const parsed = tryParseIpv4(p.address);
+    if (!parsed.ok) {
+      throw new MoorError('invalid-argument', `protected address (${p.why}) ${parsed.error}`, {
+        hint: 'fix the host configuration',
+      });
+    }
+    return { address: parsed.value, text: formatIpv4(parsed.value), why: p.why };
+  });
 }
 
 function healthCheckInside(endpoint: EndpointObject, subnets: readonly Ipv4Cidr[]): string | undefined {

@@ -107,14 +107,19 @@ beforeAll(async () => {
   ]);
   if (joined.code !== 0) throw new Error(`moor join failed:\n${joined.stderr}`);
   agent = startAgent();
-  await waitForDns(KNOWN, '10.110.0.10');
+  await waitFor('vm1 Endpoint seen by east', async () =>
+    (await east.syncPeers(run)).includes('vm1') ? true : undefined,
+  );
   await waitFor(
     'ping through the cable',
     async () => ((await topo.host('vm1').ping(POD, 1)) ? true : undefined),
-    {
-      timeoutMs: 60_000,
-    },
+    { timeoutMs: 60_000 },
   );
+  try {
+    await waitForDns(KNOWN, '10.110.0.10');
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify(await status())}`);
+  }
 });
 
 afterAll(async () => {
@@ -159,7 +164,7 @@ async function waitForDns(name: string, address: string | null, timeoutMs = 60_0
       const got = await dig(name);
       return (address === null ? got.length === 0 : got.includes(address)) ? true : undefined;
     },
-    { timeoutMs, intervalMs: 250 },
+    { timeoutMs, intervalMs: 250, process: agent },
   );
 }
 
@@ -191,6 +196,7 @@ async function pingWhile(during: () => Promise<void>): Promise<{ sent: number; r
   await ping.waitExit();
   const m = /(\d+) packets transmitted, (\d+) received/.exec(ping.log());
   if (!m) throw new Error(`no ping summary:\n${ping.log()}`);
+  console.log(`pings at 100/s across the restart: ${m[1]} sent, ${m[2]} received`);
   return { sent: Number(m[1]), received: Number(m[2]) };
 }
 
@@ -230,7 +236,7 @@ describe('agent restarts disturb nothing', () => {
       agent = startAgent();
       await newAgentReporting((s) => s.broker.synced && s.connections.every((c) => c.status === 'connected'));
     });
-    expect(pings.sent).toBeGreaterThan(200);
+    expect(pings.sent).toBeGreaterThan(100);
     expect(pings.received).toBe(pings.sent);
     expectTunnelUntouched(before, await tunnelFacts());
     expect(await dig(KNOWN)).toEqual(['10.110.0.10']);
@@ -261,6 +267,12 @@ describe('a restart with the broker down', () => {
     });
     expect(pings.received).toBe(pings.sent);
     expectTunnelUntouched(before, await tunnelFacts());
+    // The outage is said once, not once per retry: over 12 s of refused lists, watches,
+    // publishes and exports (four reflectors backing off, resyncs every 5 s) the log barely grows.
+    const linesBefore = agent.log().trimEnd().split('\n').length;
+    await new Promise((r) => setTimeout(r, 12_000));
+    const added = agent.log().trimEnd().split('\n').slice(linesBefore);
+    expect(added.length, added.join('\n')).toBeLessThanOrEqual(3);
     const text = await moor(topo.host('vm1'), ['status', '--state-dir', stateDir]);
     expect(text.stdout).toMatch(/broker: .*UNREACHABLE.*SERVING FROM SNAPSHOT saved \d+[smh] ago/);
     expect(text.stdout).not.toContain('NOT PUBLISHED');

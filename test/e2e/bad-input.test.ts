@@ -2,15 +2,16 @@
 // and flags): one clear message with a fix, a non-zero exit, no stack trace, and nothing that
 // works is changed (a joined host stays joined when a command on it is refused).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
-import { type BrokerFixture, deployBroker, writeBrokerInfo } from '../harness/broker.ts';
+import type { ApiServer } from '../harness/apiserver.ts';
+import type { BrokerFixture } from '../harness/broker.ts';
+import { startBrokerAndHost } from '../harness/broker-and-host.ts';
 import { expectOneMessage } from '../harness/cli-output.ts';
 import { MOOR_BUNDLE, moor } from '../harness/moor.ts';
 import { TestRun } from '../harness/run.ts';
-import { buildTopology, type Topology } from '../harness/topology.ts';
+import type { Topology } from '../harness/topology.ts';
 
 let run: TestRun;
 let topo: Topology;
@@ -22,15 +23,7 @@ const path: Record<string, string> = {};
 
 beforeAll(async () => {
   run = TestRun.start();
-  topo = await buildTopology(run, {
-    hosts: { broker: {}, vm1: {} },
-    links: [{ a: { host: 'broker', address: '10.99.0.2/24' }, b: { host: 'vm1', address: '10.99.0.3/24' } }],
-    routes: [{ host: 'vm1', to: 'default', via: '10.99.0.2' }],
-  });
-  const etcd = await startEtcd(run, topo.host('broker'));
-  api = await startApiServer(run, { name: 'broker', host: topo.host('broker'), etcd, address: '10.99.0.2' });
-  broker = await deployBroker(api.kubeConfig());
-  good = writeBrokerInfo(run.dir, api.url, broker);
+  ({ topo, api, broker, brokerInfo: good } = await startBrokerAndHost(run));
   const at = (name: string) => {
     path[name] = join(run.dir, name);
     return path[name];
@@ -227,6 +220,22 @@ describe('moor agent', () => {
 
 describe('moor status, show, export, unexport', () => {
   refuses([
+    [
+      'config a FIFO',
+      () => ['status', '--config', path.fifo!, '--state-dir', joined],
+      /is not a regular file/,
+    ],
+    [
+      'config /dev/zero',
+      () => ['status', '--config', '/dev/zero', '--state-dir', joined],
+      /is not a regular file/,
+    ],
+    ['config huge', () => ['status', '--config', path.huge!, '--state-dir', joined], /is larger than/],
+    [
+      'config a directory',
+      () => ['status', '--config', path['a-directory']!, '--state-dir', joined],
+      /is a directory/,
+    ],
     ['status: state dir a file', () => ['status', '--state-dir', path['a-file']!], /is not a directory/],
     [
       'show connections: state dir a file',
@@ -259,6 +268,36 @@ describe('moor status, show, export, unexport', () => {
       /has not joined/,
     ],
   ]);
+});
+
+describe('a damaged exports file in a joined state directory', () => {
+  it.each([
+    ['a FIFO', (p: string) => execFileSync('mkfifo', [p]), /exports file .* is not a regular file/],
+    [
+      'huge',
+      (p: string) => {
+        writeFileSync(p, '');
+        truncateSync(p, 8 * 2 ** 30);
+      },
+      /exports file .* is larger than/,
+    ],
+    ['garbage', (p: string) => writeFileSync(p, '[{'), /is damaged: it is not valid JSON/],
+  ] as const)('%s', async (_what, plant, message) => {
+    const exportsFile = join(joined, 'exports.json');
+    plant(exportsFile);
+    try {
+      for (const args of [
+        ['show', 'exports', '--state-dir', joined],
+        ['export', 'service', 'web', '-n', 'shop', '--port', '80', '--state-dir', joined],
+      ]) {
+        const r = await moor(topo.host('vm1'), args, { timeoutMs: 30_000 });
+        expect(r.code, r.stderr).not.toBe(0);
+        expectOneMessage(r.stderr, message);
+      }
+    } finally {
+      rmSync(exportsFile, { force: true });
+    }
+  });
 });
 
 describe('moor gateway', () => {
@@ -295,6 +334,26 @@ describe('moor gateway', () => {
       'state dir under /proc',
       () => gateway('--broker-info', good, '--kubeconfig', path.kubeconfig!, '--state-dir', '/proc/gw'),
       /state directory \/proc\/gw: \/proc is on proc/,
+    ],
+    [
+      'heartbeat key missing',
+      () => gateway('--broker-info', good, '--heartbeat-key-file', path.missing!),
+      /heartbeat key file .* does not exist/,
+    ],
+    [
+      'heartbeat key a directory',
+      () => gateway('--broker-info', good, '--heartbeat-key-file', path['a-directory']!),
+      /heartbeat key file .* is a directory/,
+    ],
+    [
+      'renew deadline not a duration',
+      () => gateway('--broker-info', good, '--renew-deadline', 'soon'),
+      /--renew-deadline soon is not a duration/,
+    ],
+    [
+      'HA timings that cannot fence',
+      () => gateway('--broker-info', good, '--renew-deadline', '100ms'),
+      /HA timings: request timeout 100 ms \+ renew interval 200 ms exceeds the renew deadline 100 ms/,
     ],
   ]);
 });

@@ -7,13 +7,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
-import { type BrokerFixture, deployBroker, writeBrokerInfo } from '../harness/broker.ts';
+import type { ApiServer } from '../harness/apiserver.ts';
+import type { BrokerFixture } from '../harness/broker.ts';
+import { startBrokerAndHost } from '../harness/broker-and-host.ts';
 import { expectOneMessage } from '../harness/cli-output.ts';
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
-import { buildTopology, type Topology } from '../harness/topology.ts';
+import type { Topology } from '../harness/topology.ts';
 
 let run: TestRun;
 let topo: Topology;
@@ -23,15 +24,7 @@ let good: string;
 
 beforeAll(async () => {
   run = TestRun.start();
-  topo = await buildTopology(run, {
-    hosts: { broker: {}, vm1: {} },
-    links: [{ a: { host: 'broker', address: '10.99.0.2/24' }, b: { host: 'vm1', address: '10.99.0.3/24' } }],
-    routes: [{ host: 'vm1', to: 'default', via: '10.99.0.2' }],
-  });
-  const etcd = await startEtcd(run, topo.host('broker'));
-  api = await startApiServer(run, { name: 'broker', host: topo.host('broker'), etcd, address: '10.99.0.2' });
-  broker = await deployBroker(api.kubeConfig());
-  good = writeBrokerInfo(run.dir, api.url, broker);
+  ({ topo, api, broker, brokerInfo: good } = await startBrokerAndHost(run));
 });
 
 afterAll(async () => {
@@ -120,14 +113,15 @@ describe('moor join interrupted', () => {
         `join-${clusterId}`,
         joinArgs(clusterId, stateDir, ['--no-start']),
       );
-      const created = await waitFor(
+      await waitFor(
         'join to create its token Secret',
-        async () => {
-          const objects = await brokerObjectsOf(clusterId);
-          return objects.some((o) => o.startsWith('Secret ')) ? objects : undefined;
-        },
+        async () =>
+          (await brokerObjectsOf(clusterId)).some((o) => o.startsWith('Secret ')) ? true : undefined,
         { process: join },
       );
+      // Listed again now that join is stuck waiting for the token: one poll may have listed the
+      // ServiceAccounts before join created its own and the Secrets after.
+      const created = await brokerObjectsOf(clusterId);
       expect(created.map((o) => o.split(' ')[0]).sort()).toEqual([
         'ConfigMap',
         'RoleBinding',

@@ -4,15 +4,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
-import { type BrokerFixture, deployBroker, writeBrokerInfo } from '../harness/broker.ts';
+import type { ApiServer } from '../harness/apiserver.ts';
+import { type BrokerFixture, writeBrokerInfo } from '../harness/broker.ts';
+import { startBrokerAndHost } from '../harness/broker-and-host.ts';
 import { expectOneMessage } from '../harness/cli-output.ts';
 import { exec } from '../harness/exec.ts';
 import { serviceAccountWithRole } from '../harness/kube.ts';
 import { moor } from '../harness/moor.ts';
 import { makeApiServerPki } from '../harness/pki.ts';
 import { TestRun } from '../harness/run.ts';
-import { buildTopology, type Topology } from '../harness/topology.ts';
+import type { Topology } from '../harness/topology.ts';
 
 let run: TestRun;
 let topo: Topology;
@@ -22,15 +23,7 @@ let good: string;
 
 beforeAll(async () => {
   run = TestRun.start();
-  topo = await buildTopology(run, {
-    hosts: { broker: {}, vm1: {} },
-    links: [{ a: { host: 'broker', address: '10.99.0.2/24' }, b: { host: 'vm1', address: '10.99.0.3/24' } }],
-    routes: [{ host: 'vm1', to: 'default', via: '10.99.0.2' }],
-  });
-  const etcd = await startEtcd(run, topo.host('broker'));
-  api = await startApiServer(run, { name: 'broker', host: topo.host('broker'), etcd, address: '10.99.0.2' });
-  broker = await deployBroker(api.kubeConfig());
-  good = writeBrokerInfo(run.dir, api.url, broker);
+  ({ topo, api, broker, brokerInfo: good } = await startBrokerAndHost(run));
 });
 
 afterAll(async () => {

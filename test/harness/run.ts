@@ -20,6 +20,8 @@ import { execSync } from './exec.ts';
 
 const MANIFEST_DIR = '/run/moor-test';
 const WG_SOCKET_DIR = '/var/run/wireguard';
+/** Per-namespace files that `ip netns exec` bind-mounts over /etc (see Host.setResolvConf). */
+export const NETNS_ETC = '/etc/netns';
 
 export interface RunManifest {
   id: string;
@@ -178,6 +180,11 @@ function sweepRun(id: string): void {
   }
   waitForExit([...pids], 5_000);
   for (const ns of namespaces) execSync(['ip', 'netns', 'del', ns]);
+  // Per-namespace /etc files (Host.setResolvConf) outlive `ip netns del`.
+  if (existsSync(NETNS_ETC)) {
+    for (const d of readdirSync(NETNS_ETC))
+      if (d.startsWith(`moor-${id}-`)) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
+  }
   for (const link of leftovers(id).links) execSync(['ip', 'link', 'del', link]);
   if (existsSync(WG_SOCKET_DIR)) {
     for (const f of readdirSync(WG_SOCKET_DIR))

@@ -2,9 +2,11 @@
 // LAN segments (a bridge in a switch namespace), routes and NAT; `buildTopology` creates them
 // inside a TestRun, which removes all of it at cleanup. The root namespace never routes test
 // subnets: every address and route lives inside a namespace of the run.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ExecOptions, type ExecResult, exec } from './exec.ts';
 import { type ProcessOptions, type RunningProcess, startProcess } from './process.ts';
-import type { TestRun } from './run.ts';
+import { NETNS_ETC, type TestRun } from './run.ts';
 
 export interface HostSpec {
   /** Forward IPv4 between interfaces (routers, gateways). */
@@ -72,6 +74,17 @@ export class Host {
 
   spawn(name: string, argv: string[], options: Omit<ProcessOptions, 'ns'> = {}): RunningProcess {
     return startProcess(this.run, `${this.name}-${name}`, argv, { ...options, ns: this.ns });
+  }
+
+  /**
+   * Give this host its own /etc/resolv.conf: `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf
+   * over it for every command and process of the host. Removed at cleanup (also by the id sweep).
+   */
+  setResolvConf(text: string): void {
+    const dir = join(NETNS_ETC, this.ns);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'resolv.conf'), text);
+    this.run.defer(() => rmSync(dir, { recursive: true, force: true }));
   }
 
   /** True when one ICMP echo to `address` is answered within `timeoutS`. */

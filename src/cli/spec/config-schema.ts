@@ -24,9 +24,10 @@ export function configLayout(specs: readonly CommandSpec[]): ConfigLayout {
 }
 
 export function optionSchema(o: OptionSpec): z.ZodType {
+  const text = o.validate ? z.string().refine(o.validate) : z.string();
   switch (o.kind) {
     case 'string':
-      return z.string();
+      return text;
     case 'boolean':
     case 'bool-string':
       return z.boolean();
@@ -39,7 +40,7 @@ export function optionSchema(o: OptionSpec): z.ZodType {
     case 'enum':
       return z.enum((o.values ?? []) as [string, ...string[]]);
     case 'list':
-      return z.array(z.string());
+      return z.array(text);
   }
 }
 

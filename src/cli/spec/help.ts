@@ -2,7 +2,7 @@
 import {
   allOptions,
   type CommandSpec,
-  defaultSuffix,
+  describeOption,
   type OptionSpec,
   optionArg,
   synopsis,
@@ -38,7 +38,7 @@ export function optionLabel(o: OptionSpec): string {
 
 function optionLines(o: OptionSpec): string[] {
   const label = `  ${optionLabel(o)}`;
-  const text = `${o.description}${defaultSuffix(o)}`;
+  const text = describeOption(o);
   const indent = ' '.repeat(OPTION_COLUMN);
   if (label.length + 2 > OPTION_COLUMN) return [label, ...wrap(text, WIDTH, indent)];
   return wrap(text, WIDTH, label.padEnd(OPTION_COLUMN), indent);

@@ -5,7 +5,7 @@ import {
   CONFIG_ENV,
   type CommandSpec,
   DEFAULT_CONFIG_PATH,
-  defaultSuffix,
+  describeOption,
   type OptionSpec,
   optionArg,
   synopsis,
@@ -27,7 +27,7 @@ function optionTag(o: OptionSpec): string {
 }
 
 function optionEntry(o: OptionSpec): string[] {
-  return ['.TP', optionTag(o), roffText(`${o.description}${defaultSuffix(o)}.`)];
+  return ['.TP', optionTag(o), roffText(`${describeOption(o)}.`)];
 }
 
 export interface ManPageOptions {

@@ -46,6 +46,22 @@ export interface OptionSpec {
    */
   config?: 'command' | 'global';
   complete?: Completion;
+  /** For `string` and `list` values: whether one value is well-formed (config file check). */
+  validate?: (value: string) => boolean;
+  /** What a well-formed value is, in words, when `validate` is given. */
+  allowed?: string;
+}
+
+/** A `validate` from a parser that throws on bad input. */
+export function accepts(parse: (value: string) => unknown): (value: string) => boolean {
+  return (value) => {
+    try {
+      parse(value);
+      return true;
+    } catch {
+      return false;
+    }
+  };
 }
 
 export interface PositionalSpec {
@@ -135,10 +151,18 @@ export function allowedText(o: OptionSpec): string {
     case 'enum':
       return `one of ${(o.values ?? []).join(', ')}`;
     case 'list':
-      return 'a list of strings';
+      return o.allowed ? `a list of: ${o.allowed}` : 'a list of strings';
     case 'string':
-      return o.arg ? `a string (${o.arg})` : 'a string';
+      return o.allowed ?? (o.arg ? `a string (${o.arg})` : 'a string');
   }
+}
+
+/** The description with its default and allowed values: `WireGuard UDP port (default 4500)`. */
+export function describeOption(o: OptionSpec): string {
+  const suffix = defaultSuffix(o);
+  // "… (repeatable)" + " (default: x)" reads better as "… (repeatable; default: x)".
+  if (suffix && o.description.endsWith(')')) return `${o.description.slice(0, -1)}; ${suffix.slice(2)}`;
+  return `${o.description}${suffix}`;
 }
 
 /** `(default 4500, or $MOOR_STATE_DIR)`-style suffix; empty when there is nothing to say. */

@@ -1,6 +1,6 @@
 // `moor agent`.
 import type { CommandSpec } from '../spec/types.ts';
-import { RESYNC, STATE_DIR, WIREGUARD_DRIVER } from './shared.ts';
+import { LISTEN, RESYNC, STATE_DIR, UPSTREAM, WIREGUARD_DRIVER } from './shared.ts';
 
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9476';
 
@@ -22,6 +22,7 @@ export const AGENT_SPEC: CommandSpec = {
       description: 'Prometheus /metrics listen address; "off" disables',
       default: DEFAULT_METRICS_ADDRESS,
       config: 'command',
+      ...LISTEN,
     },
     {
       name: 'dns-listen',
@@ -30,6 +31,7 @@ export const AGENT_SPEC: CommandSpec = {
       description: 'clusterset DNS server listen address; "off" disables',
       defaultText: '<clusterset address>:53',
       config: 'command',
+      ...LISTEN,
     },
     {
       name: 'dns-forward',
@@ -38,6 +40,7 @@ export const AGENT_SPEC: CommandSpec = {
       description: 'forward names outside the clusterset zones there (repeatable)',
       defaultText: 'answer them REFUSED',
       config: 'command',
+      ...UPSTREAM,
     },
   ],
 };

@@ -16,7 +16,7 @@ export const CONFIG_SPEC: CommandSpec = {
   name: 'config',
   summary: `work with the configuration file (${DEFAULT_CONFIG_PATH})`,
   description: [
-    `moor reads defaults for its commands from ${DEFAULT_CONFIG_PATH} (another file with --config or $MOOR_CONFIG). Top-level keys apply to every command that has the option (state-dir); a section per command (join, leave, agent, gateway, diagnose) holds that command's options, under the same names as its flags. Flags override the file, the file overrides built-in defaults. A missing default file is fine; a missing file that was named explicitly is an error. Unknown keys are errors.`,
+    `moor reads defaults for its commands from ${DEFAULT_CONFIG_PATH} (another file with --config or $MOOR_CONFIG). Top-level keys apply to every command that has the option (state-dir); a section named after a command holds that command's options, under the same names as its flags. Flags override the file, the file overrides built-in defaults. A missing default file is fine; a missing file that was named explicitly is an error. Unknown keys are errors.`,
   ],
   positionals: [],
   options: [],

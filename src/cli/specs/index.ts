@@ -5,6 +5,7 @@ import type { CommandSpec } from '../spec/types.ts';
 import { AGENT_SPEC } from './agent.ts';
 import { CONFIG_SPEC } from './config.ts';
 import { CONTROLLER_SPEC } from './controller.ts';
+import { DIAGNOSE_SPEC } from './diagnose.ts';
 import { EGRESS_GATEWAY_SPEC, NODE_AGENT_SPEC } from './egress-daemons.ts';
 import { EXPORT_SPEC, UNEXPORT_SPEC } from './export.ts';
 import { GATEWAY_SPEC } from './gateway.ts';
@@ -32,5 +33,6 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   UNEXPORT_SPEC,
   SHOW_SPEC,
   CONFIG_SPEC,
+  DIAGNOSE_SPEC,
   VERSION_SPEC,
 ];

@@ -1,13 +1,14 @@
 // `moor join` and `moor leave`.
 import { DEFAULT_ADDRESS_POOL, DEFAULT_INTERFACE } from '../../agent/state.ts';
 import type { CommandSpec } from '../spec/types.ts';
-import { BROKER_URL, CHECK_BROKER_CERTIFICATE, PORT, STATE_DIR } from './shared.ts';
+import { BROKER_URL, CHECK_BROKER_CERTIFICATE, CIDR, PORT, STATE_DIR } from './shared.ts';
 
 export const JOIN_SPEC: CommandSpec = {
   name: 'join',
   summary: 'join this host to a clusterset (broker-info.subm)',
   description: [
     'Make this host a member of the Submariner clusterset described by BROKER-INFO (the broker-info.subm written by `subctl deploy-broker`). The host gets its own clusterset address(es), registers as a cluster on the broker, and the agent builds WireGuard cables to every gateway. The broker admin token in the file is used only during join; the host keeps a member credential (ServiceAccount cluster-<id>) in its state directory (0600).',
+    'Addresses must be unicast: loopback, 0.0.0.0/8, link-local, multicast, broadcast and IETF protocol addresses are refused before anything is created.',
   ],
   positionals: [{ name: 'BROKER-INFO', description: 'the broker-info.subm file', complete: 'file' }],
   options: [
@@ -32,6 +33,7 @@ export const JOIN_SPEC: CommandSpec = {
       description: 'pool to allocate from when no --address is given',
       default: DEFAULT_ADDRESS_POOL,
       config: 'command',
+      ...CIDR,
     },
     {
       name: 'private-ip',

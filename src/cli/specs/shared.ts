@@ -1,6 +1,23 @@
 // Options several commands share, so that they are described once.
 import { DEFAULT_STATE_DIR } from '../../agent/state.ts';
-import type { OptionSpec } from '../spec/types.ts';
+import { parseUpstream } from '../../dns/forwarder.ts';
+import { parseCidr } from '../../net/ipv4.ts';
+import { parseListenAddress } from '../../observability/metricsServer.ts';
+import { accepts, type OptionSpec } from '../spec/types.ts';
+
+/** Checks of values the config file may give, with the words that say what is allowed. */
+export const CIDR = {
+  validate: accepts((v) => parseCidr(v)),
+  allowed: 'an IPv4 CIDR like 10.42.0.0/16',
+} as const;
+export const LISTEN = {
+  validate: (v: string) => v === 'off' || accepts((x) => parseListenAddress(x))(v),
+  allowed: 'HOST:PORT like 127.0.0.1:9476, or "off"',
+} as const;
+export const UPSTREAM = {
+  validate: accepts(parseUpstream),
+  allowed: 'an IPv4 address with an optional :PORT, like 10.0.0.53 or 10.0.0.53:5353',
+} as const;
 
 export const STATE_DIR: OptionSpec = {
   name: 'state-dir',

@@ -19,6 +19,7 @@ export const SHOW_CONNECTIONS_SPEC: CommandSpec = {
   summary: 'one line per clusterset member',
   description: [
     'One line per clusterset member: status (connected, connecting, error), its endpoint, the last WireGuard handshake, the health-check RTT, and its subnets.',
+    'error means no handshake for 130 s, or 3 health-check pings lost in a row; DNS answers only with connected members.',
   ],
   positionals: [],
   options: SHOW_OPTIONS,

@@ -38,9 +38,14 @@ describe('SystemctlUnits', () => {
 
 describe('processes', () => {
   it('reads a command line and stops a process with SIGTERM', async () => {
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'moor-test-marker']);
+    const script = 'process.stdout.write("ready\\n"); setInterval(() => {}, 1000)';
+    const child = spawn(process.execPath, ['-e', script, 'moor-test-marker'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const pid = child.pid ?? 0;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Until the child has run its own code, /proc may still show the parent's command line.
+    await new Promise((resolve) => child.stdout?.once('data', resolve));
     expect(processCommandLine(pid)).toContain('moor-test-marker');
     await stopProcess(pid, 5_000);
     await exited;

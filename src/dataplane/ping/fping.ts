@@ -13,6 +13,9 @@ export class FpingPinger implements PingPort {
   #source: string | undefined;
   #key = '';
   #stopped = false;
+  /** Restarts since fping last ran for a while; only the first and every 60th are logged. */
+  #restarts = 0;
+  #startedAt = 0;
 
   constructor(options: PingPortOptions & { binary?: string }) {
     this.#o = { ...options, binary: options.binary ?? 'fping' };
@@ -47,6 +50,7 @@ export class FpingPinger implements PingPort {
       ...this.#targets,
     ];
     const child = spawn(this.#o.binary, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#startedAt = Date.now();
     this.#child = child;
     const onLine = (line: string) => {
       const result = parseFpingLine(line);
@@ -59,7 +63,14 @@ export class FpingPinger implements PingPort {
       if (this.#child !== child) return;
       this.#child = undefined;
       if (this.#stopped) return;
-      this.#o.log?.(`fping exited (${code}); restarting in 1 s`);
+      // A child that ran for a minute was healthy: its exit starts a new count.
+      if (Date.now() - this.#startedAt > 60_000) this.#restarts = 0;
+      if (this.#restarts % 60 === 0) {
+        this.#o.log?.(
+          `fping exited (${code}); restarting in 1 s${this.#restarts ? ` (${this.#restarts} restarts so far)` : ''}`,
+        );
+      }
+      this.#restarts += 1;
       setTimeout(() => {
         if (!this.#stopped && !this.#child && this.#targets.length > 0) this.#spawn();
       }, 1000).unref();

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { isIPv6 } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { CommandResult, CommandRunner } from '../exec.ts';
+import { parseNameservers } from '../host-network.ts';
 
 export interface HostAccess {
   /** '/' on a real host. */
@@ -86,11 +87,7 @@ export function configLines(text: string, inline = false): string[] {
 }
 
 export function resolvConfNameservers(host: HostAccess): string[] {
-  const text = readText(host, '/etc/resolv.conf') ?? '';
-  return configLines(text)
-    .map((line) => line.split(/\s+/))
-    .filter((words) => words[0] === 'nameserver' && words[1] !== undefined)
-    .map((words) => words[1] as string);
+  return parseNameservers(readText(host, '/etc/resolv.conf') ?? '');
 }
 
 export function isLoopback(address: string): boolean {

@@ -5,6 +5,7 @@
 import { MoorError } from '../../errors.ts';
 import { normalizeCidr, normalizeSocketAddress } from '../../net/ipv4.ts';
 import { assertInterfaceName } from '../names.ts';
+import type { FakeNetlink } from '../netlink/fake.ts';
 import { compareText } from '../text.ts';
 import { assertWireGuardKey, publicKeyOf } from './keys.ts';
 import type {
@@ -44,8 +45,13 @@ export class FakeWireGuard implements WireGuardBasic {
    * the failure is pinned on that peer and the rest of the batch still lands). */
   readonly #rejectedPeers = new Map<string, string>();
 
-  constructor(driver: WireGuardDriverName = 'kernel') {
+  readonly #netlink: FakeNetlink | undefined;
+
+  /** With `netlink`, creating and deleting a device also adds and removes its link there, as
+   * the kernel does (so link, address and route helpers find it). */
+  constructor(driver: WireGuardDriverName = 'kernel', netlink?: FakeNetlink) {
     this.driver = driver;
+    this.#netlink = netlink;
   }
 
   failNext(op: FakeWireGuardCall['op'], message = `injected failure of ${op}`): void {
@@ -77,12 +83,14 @@ export class FakeWireGuard implements WireGuardBasic {
       fwmark: null,
       peers: new Map(),
     });
+    this.#netlink?.addLink(name, { mtu: 1420, kind: 'wireguard' });
   }
 
   async deleteInterface(name: string): Promise<void> {
     this.#enter({ op: 'deleteInterface', name });
     if (!this.#devices.delete(name))
       throw new MoorError('not-found', `WireGuard interface ${name} does not exist`);
+    if (this.#netlink) await this.#netlink.linkDelete(name);
   }
 
   async showDump(name: string): Promise<WgDump | undefined> {
