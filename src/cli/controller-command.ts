@@ -3,8 +3,11 @@
 // write the same deterministic result twice.
 import { hostname } from 'node:os';
 import { EgressController } from '../controller/controller.ts';
+import { monotonicClock } from '../ha/clock.ts';
+import { KubeLease } from '../ha/kubeLease.ts';
+import { HaMember } from '../ha/member.ts';
+import { PRODUCTION_TIMINGS } from '../ha/timings.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
-import { LeaderElector } from '../k8s/leaderElection.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { boolOption, intOption, parseCommand, stringOption } from './args.ts';
 import { renderHelp } from './spec/help.ts';
@@ -33,33 +36,40 @@ export async function runController(args: string[]): Promise<number> {
     finish = r;
   });
   let leading = false;
-  const elector = new LeaderElector({
-    client,
-    namespace: stringOption(p, 'lease-namespace') ?? 'moor-egress',
-    name: 'moor-egress-controller',
+  // Two leaders at once would only write the same deterministic result twice; the Lease keeps
+  // that rare. Lease only, no heartbeats: a standby takes over after the lease duration.
+  const member = new HaMember({
     identity,
-    leaseDurationS: 15,
-    renewDeadlineS: 10,
-    retryPeriodS: 2,
-    onStartedLeading: () => {
+    lease: new KubeLease(
+      client,
+      stringOption(p, 'lease-namespace') ?? 'moor-egress',
+      'moor-egress-controller',
+    ),
+    heartbeats: undefined,
+    clock: monotonicClock,
+    timings: { ...PRODUCTION_TIMINGS, leaseDurationMs: 15_000 },
+    activate: async () => {
       leading = true;
       log(`controller: leading as ${identity}`);
       controller.start();
     },
-    onStoppedLeading: () => {
+    deactivate: async () => {
       if (!leading) return;
       log('controller: lost the lease; exiting so a standby takes over');
       exitCode = 1;
       finish();
     },
-    log,
+    log: (line) => log(`ha controller: ${line}`),
   });
-  elector.start();
+  member.start();
   process.once('SIGTERM', () => finish());
   process.once('SIGINT', () => finish());
+  // The HA timers are unref'd: this keeps a standby alive while it only waits.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   await finished;
+  clearInterval(keepAlive);
   await controller.stop();
-  await elector.stop();
+  await member.stop();
   client.close();
   return exitCode;
 }

@@ -9,6 +9,7 @@ import {
 } from '../dataplane/index.ts';
 import { EgressGatewayRole } from '../egress-gateway/egress-gateway.ts';
 import { MoorError } from '../errors.ts';
+import { PRODUCTION_TIMINGS } from '../ha/timings.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { parseCidr } from '../net/ipv4.ts';
@@ -25,10 +26,13 @@ function required(command: string, value: string | undefined, name: string, hint
 }
 
 async function untilSignal(): Promise<void> {
+  // Timers of the HA module and the loops are unref'd: this keeps the process alive.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
+  clearInterval(keepAlive);
 }
 
 export async function runNodeAgent(args: string[]): Promise<number> {
@@ -94,11 +98,7 @@ export async function runEgressGateway(args: string[]): Promise<number> {
     nodeName,
     identity: stringOption(p, 'identity') ?? nodeName,
     leaseNamespace: stringOption(p, 'lease-namespace') ?? 'moor-egress',
-    lease: {
-      durationS: intOption(p, 'lease-duration'),
-      renewDeadlineS: intOption(p, 'renew-deadline-ms') / 1000,
-      retryPeriodS: intOption(p, 'retry-period-ms') / 1000,
-    },
+    timings: { ...PRODUCTION_TIMINGS, leaseDurationMs: intOption(p, 'lease-duration-ms') },
     ports: {
       netlink: new IpRouteNetlink(runner),
       links: new IpEgressLinks(runner),

@@ -1,6 +1,6 @@
 // The egress gateway role (`moor egress-gateway`) on every node a group's nodeSelector selects.
 // Every node programs the same nft table and VXLAN device (standbys too), so a takeover is
-// addresses plus gratuitous ARP. One Lease per group elects the active node; on losing it the
+// addresses plus gratuitous ARP. One HaMember per group (src/ha, Lease fencing) elects the active node; on losing it the
 // node drops the group's addresses FIRST, before anything else, so two nodes never answer for
 // one egress IP longer than the lease fencing allows.
 import {
@@ -15,9 +15,12 @@ import {
   reconcileVxlans,
   type SysctlBasic,
 } from '../dataplane/index.ts';
+import { monotonicClock } from '../ha/clock.ts';
+import { KubeLease } from '../ha/kubeLease.ts';
+import { HaMember } from '../ha/member.ts';
+import { type HaTimings, validateTimings } from '../ha/timings.ts';
 import { egressPaths } from '../k8s/egress-paths.ts';
 import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
-import { LeaderElector } from '../k8s/leaderElection.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import { type GatewayEgressDesired, planGatewayEgress } from '../plan/egress-gateway.ts';
 import { GATEWAY_TABLE, VXLAN_PREFIX } from '../plan/egress-names.ts';
@@ -34,18 +37,13 @@ export interface EgressGatewayPorts {
   arp: ArpAnnouncer;
 }
 
-export interface LeaseTimings {
-  durationS: number;
-  renewDeadlineS: number;
-  retryPeriodS: number;
-}
-
 export interface EgressGatewayOptions {
   client: KubeRestClient;
   nodeName: string;
   identity: string;
   leaseNamespace: string;
-  lease: LeaseTimings;
+  /** HA timings of every group's member (src/ha). */
+  timings: HaTimings;
   ports: EgressGatewayPorts;
   resyncMs?: number;
   log: (line: string) => void;
@@ -56,7 +54,7 @@ export class EgressGatewayRole {
   readonly #o: EgressGatewayOptions;
   readonly #view: EgressView;
   readonly #table: OwnedTable;
-  readonly #electors = new Map<string, LeaderElector>();
+  readonly #members = new Map<string, HaMember>();
   readonly #active = new Set<string>();
   /** Addresses announced since they were added, per group; cleared on deactivation. */
   readonly #announced = new Map<string, Set<string>>();
@@ -99,35 +97,37 @@ export class EgressGatewayRole {
   async stop(): Promise<void> {
     this.#stopping = true;
     for (const name of [...this.#active]) await this.#deactivate(name);
-    await Promise.all([...this.#electors.values()].map((e) => e.stop()));
+    await Promise.all([...this.#members.values()].map((m) => m.stop()));
     await this.loop.stop();
     await this.#view.stop();
   }
 
-  #elector(g: GatewayInput): LeaderElector {
-    let e = this.#electors.get(g.name);
-    if (!e) {
-      e = new LeaderElector({
-        client: this.#o.client,
-        namespace: this.#o.leaseNamespace,
-        name: `moor-egress-${g.name}`,
+  #member(g: GatewayInput): HaMember {
+    let m = this.#members.get(g.name);
+    if (!m) {
+      // Lease fencing only, for now: without heartbeats a standby takes over once the Lease has
+      // lapsed (leaseDurationMs). The shared HA module's heartbeats are the next step here.
+      m = new HaMember({
         identity: this.#o.identity,
-        leaseDurationS: this.#o.lease.durationS,
-        renewDeadlineS: this.#o.lease.renewDeadlineS,
-        retryPeriodS: this.#o.lease.retryPeriodS,
-        onStartedLeading: () => {
+        lease: new KubeLease(this.#o.client, this.#o.leaseNamespace, `moor-egress-${g.name}`),
+        heartbeats: undefined,
+        clock: monotonicClock,
+        timings: validateTimings(this.#o.timings),
+        activate: async () => {
           if (this.#stopping) return;
           this.#active.add(g.name);
           this.loop.markDirty(`leading ${g.name}`);
         },
-        onStoppedLeading: () =>
-          void this.#deactivate(g.name).then(() => this.loop.markDirty(`lost ${g.name}`)),
-        log: this.#o.log,
+        deactivate: async () => {
+          await this.#deactivate(g.name);
+          this.loop.markDirty(`lost ${g.name}`);
+        },
+        log: (line) => this.#o.log(`ha ${g.name}: ${line}`),
       });
-      this.#electors.set(g.name, e);
-      e.start();
+      this.#members.set(g.name, m);
+      m.start();
     }
-    return e;
+    return m;
   }
 
   /** Addresses first: nothing else happens before this node stops answering for the group. */
@@ -161,12 +161,12 @@ export class EgressGatewayRole {
     if (!snapshot) return waiting(`not listed yet: ${this.#view.unsynced().join(', ')}`);
     const { netlink, links, sysctl, nft: _nft } = this.#o.ports;
     this.#groups = servedGroups(this.#o.nodeName, snapshot);
-    for (const g of this.#groups) this.#elector(g);
-    for (const [name, e] of this.#electors)
+    for (const g of this.#groups) this.#member(g);
+    for (const [name, m] of this.#members)
       if (!this.#groups.some((g) => g.name === name)) {
-        this.#electors.delete(name);
+        this.#members.delete(name);
         await this.#deactivate(name);
-        await e.stop();
+        await m.stop();
       }
     const inputs = gatewayGroupInputs(this.#groups, this.#active, snapshot);
     const out = new OutcomeBuilder();

@@ -51,19 +51,7 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
       '5',
     ]);
   const startGateway = (g: 'gw1' | 'gw2') =>
-    start(g, [
-      'egress-gateway',
-      '--node-name',
-      g,
-      '--lease-duration',
-      '2',
-      '--renew-deadline-ms',
-      '1500',
-      '--retry-period-ms',
-      '200',
-      '--resync',
-      '5',
-    ]);
+    start(g, ['egress-gateway', '--node-name', g, '--lease-duration-ms', '2000', '--resync', '5']);
 
   /** Ping fw `count` times; returns how many replies came back. */
   const ping = async (pod: Host, count = 5) => {
