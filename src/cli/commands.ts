@@ -4,6 +4,7 @@ import { runAgent } from './agent-command.ts';
 import { runConfig } from './config-command.ts';
 import { runController } from './controller-command.ts';
 import { runDiagnose } from './diagnose-command.ts';
+import { runEgress } from './egress-command.ts';
 import { runEgressGateway, runNodeAgent } from './egress-daemon-commands.ts';
 import { runExport, runUnexport } from './export-command.ts';
 import { runGateway } from './gateway-command.ts';
@@ -37,6 +38,7 @@ const RUNNERS: Record<string, Command['run']> = {
   controller: runController,
   'node-agent': runNodeAgent,
   'egress-gateway': runEgressGateway,
+  egress: runEgress,
   status: runStatus,
   export: runExport,
   unexport: runUnexport,

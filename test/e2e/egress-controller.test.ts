@@ -15,7 +15,7 @@ import {
   type EgressObjects,
   egressObjects,
 } from '../harness/egress-cluster.ts';
-import { startMoor } from '../harness/moor.ts';
+import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
 import { buildTopology, type Topology } from '../harness/topology.ts';
@@ -128,6 +128,25 @@ describe('moor controller', () => {
     expect(await events('pay')).toContainEqual(
       expect.objectContaining({ type: 'Normal', reason: 'Allocated' }),
     );
+  });
+
+  it('moor egress status and show print allocations and each pod with the IP it leaves from', async () => {
+    const ctl = topo.host('ctl');
+    const status = await moor(ctl, ['egress', 'status', '-o', 'json', '--kubeconfig', kubeconfigPath]);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout) as { policies: { name: string; status: { ips: string[] } }[] };
+    expect(report.policies.map((p) => [p.name, p.status.ips])).toEqual([
+      ['pay', ['10.99.10.1']],
+      ['web', ['10.99.10.4', '10.99.10.6']],
+    ]);
+    const table = await moor(ctl, ['egress', 'status', '--kubeconfig', kubeconfigPath]);
+    expect(table.stdout).toMatch(/^pay\s+east\s+10\.99\.10\.1\s+10\s+1\s/m);
+    const show = await moor(ctl, ['egress', 'show', 'pay', '--kubeconfig', kubeconfigPath]);
+    expect(show.stdout).toMatch(/^shop\/pay-1\s+w1\s+10\.1\.1\.5\s+10\.99\.10\.1$/m);
+    const missing = await moor(ctl, ['egress', 'show', 'nope', '--kubeconfig', kubeconfigPath]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('no EgressPolicy "nope"');
+    expect(missing.stderr).not.toContain('    at ');
   });
 
   it('reports an exhausted pool on the new policy only, with an Event', async () => {
