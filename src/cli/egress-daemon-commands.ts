@@ -10,6 +10,7 @@ import {
 import { EgressGatewayRole } from '../egress-gateway/egress-gateway.ts';
 import { MoorError } from '../errors.ts';
 import { PRODUCTION_TIMINGS } from '../ha/timings.ts';
+import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { parseCidr } from '../net/ipv4.ts';
@@ -90,6 +91,7 @@ export async function runEgressGateway(args: string[]): Promise<number> {
     'node-name',
     'set NODE_NAME from spec.nodeName',
   );
+  const keyFile = stringOption(p, 'heartbeat-key-file');
   const kubeconfig = stringOption(p, 'kubeconfig');
   const client = new KubeRestClient(kubeconfig ? loadKubeconfig(kubeconfig) : inClusterConfig());
   const runner = new ExecRunner();
@@ -99,6 +101,9 @@ export async function runEgressGateway(args: string[]): Promise<number> {
     identity: stringOption(p, 'identity') ?? nodeName,
     leaseNamespace: stringOption(p, 'lease-namespace') ?? 'moor-egress',
     timings: { ...PRODUCTION_TIMINGS, leaseDurationMs: intOption(p, 'lease-duration-ms') },
+    ...(keyFile
+      ? { heartbeat: { secret: readHeartbeatKey(keyFile), port: intOption(p, 'heartbeat-port') } }
+      : {}),
     ports: {
       netlink: new IpRouteNetlink(runner),
       links: new IpEgressLinks(runner),
@@ -115,4 +120,20 @@ export async function runEgressGateway(args: string[]): Promise<number> {
   await role.stop();
   client.close();
   return 0;
+}
+
+const KEY_HINT =
+  'create one with: kubectl -n moor-egress create secret generic moor-egress-heartbeat --from-literal=key="$(head -c 32 /dev/urandom | base64)" and mount it';
+
+function readHeartbeatKey(path: string): Buffer {
+  const secret = readInputFile(path, { what: 'heartbeat key file', maxBytes: 64 * 1024, hint: KEY_HINT });
+  if (secret.length < 16)
+    throw new MoorError(
+      'invalid-input',
+      `the heartbeat key file ${path} has ${secret.length} bytes, fewer than 16`,
+      {
+        hint: KEY_HINT,
+      },
+    );
+  return secret;
 }

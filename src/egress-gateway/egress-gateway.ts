@@ -15,13 +15,17 @@ import {
   reconcileVxlans,
   type SysctlBasic,
 } from '../dataplane/index.ts';
+import { UdpDatagrams } from '../dataplane/udp.ts';
 import { monotonicClock } from '../ha/clock.ts';
+import { HeartbeatChannel } from '../ha/heartbeatChannel.ts';
+import { deriveHeartbeatKey } from '../ha/heartbeatCodec.ts';
 import { KubeLease } from '../ha/kubeLease.ts';
 import { HaMember } from '../ha/member.ts';
 import { type HaTimings, validateTimings } from '../ha/timings.ts';
 import { egressPaths } from '../k8s/egress-paths.ts';
 import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
+import { cidrLast, formatIpv4, tryParseCidr } from '../net/ipv4.ts';
 import { type GatewayEgressDesired, planGatewayEgress } from '../plan/egress-gateway.ts';
 import { GATEWAY_TABLE, VXLAN_PREFIX } from '../plan/egress-names.ts';
 import { readGatewayStatus } from '../plan/egress-read.ts';
@@ -44,6 +48,9 @@ export interface EgressGatewayOptions {
   leaseNamespace: string;
   /** HA timings of every group's member (src/ha). */
   timings: HaTimings;
+  /** Heartbeats between the gateways of a group (to the subnet's broadcast address); without
+   * them a standby takes over only once the Lease has lapsed. */
+  heartbeat?: { secret: Buffer; port: number };
   ports: EgressGatewayPorts;
   resyncMs?: number;
   log: (line: string) => void;
@@ -98,24 +105,52 @@ export class EgressGatewayRole {
     this.#stopping = true;
     for (const name of [...this.#active]) await this.#deactivate(name);
     await Promise.all([...this.#members.values()].map((m) => m.stop()));
+    await Promise.all(this.#sockets.map((s) => s.close()));
     await this.loop.stop();
     await this.#view.stop();
   }
 
-  #member(g: GatewayInput): HaMember {
+  readonly #sockets: UdpDatagrams[] = [];
+
+  async #member(g: GatewayInput): Promise<HaMember> {
     let m = this.#members.get(g.name);
     if (!m) {
-      // Lease fencing only, for now: without heartbeats a standby takes over once the Lease has
-      // lapsed (leaseDurationMs). The shared HA module's heartbeats are the next step here.
+      const group = `${this.#o.leaseNamespace}/moor-egress-${g.name}`;
+      let heartbeats: HeartbeatChannel | undefined;
+      const hb = this.#o.heartbeat;
+      const broadcast = broadcastOf(g.subnet);
+      if (hb && broadcast) {
+        // One socket per group on the shared port: broadcasts reach every socket, and each
+        // channel drops the other groups' heartbeats by their signed group name.
+        const datagrams = await UdpDatagrams.open({
+          port: hb.port,
+          destinations: [broadcast],
+          log: this.#o.log,
+        });
+        this.#sockets.push(datagrams);
+        heartbeats = new HeartbeatChannel({
+          datagrams,
+          key: deriveHeartbeatKey(hb.secret, group),
+          group,
+          self: this.#o.identity,
+          log: this.#o.log,
+        });
+      }
+      if (this.#members.has(g.name)) return this.#members.get(g.name) as HaMember;
       m = new HaMember({
         identity: this.#o.identity,
         lease: new KubeLease(this.#o.client, this.#o.leaseNamespace, `moor-egress-${g.name}`),
-        heartbeats: undefined,
+        heartbeats,
         clock: monotonicClock,
         timings: validateTimings(this.#o.timings),
         activate: async () => {
           if (this.#stopping) return;
           this.#active.add(g.name);
+          await this.#takeOver(g.name);
+          if (heartbeats)
+            this.#o.log(
+              `egress-gateway: active for ${g.name}; heartbeats accepted ${heartbeats.accepted}, rejected ${JSON.stringify(heartbeats.rejected)}`,
+            );
           this.loop.markDirty(`leading ${g.name}`);
         },
         deactivate: async () => {
@@ -146,6 +181,32 @@ export class EgressGatewayRole {
     for (const e of r.errors) this.#o.log(`egress-gateway: dropping ${name}'s addresses: ${e.error.message}`);
   }
 
+  /** The fast path of a takeover: the nft state is pre-programmed, so only the addresses (the
+   * floating IP and the egress IPs together) and the gratuitous ARP remain; the full reconcile
+   * follows. */
+  async #takeOver(name: string): Promise<void> {
+    const g = this.#groups.find((x) => x.name === name);
+    const subnet = g ? tryParseCidr(g.subnet, { allowHostBits: true }) : undefined;
+    if (!g || !subnet?.ok) return;
+    const { netlink, arp } = this.#o.ports;
+    const present = new Set((await netlink.addrList(g.interface)).map((a) => a.cidr.split('/')[0]));
+    for (const address of this.#groupAddresses(name)) {
+      if (present.has(address)) continue;
+      try {
+        await netlink.addrAdd(g.interface, `${address}/${subnet.value.prefix}`);
+      } catch (err) {
+        this.#o.log(
+          `egress-gateway: taking ${address} for ${name}: ${err instanceof Error ? err.message : err}`,
+        );
+        continue;
+      }
+      const done = this.#announced.get(name) ?? new Set<string>();
+      this.#announced.set(name, done);
+      done.add(address);
+      void arp.announce(g.interface, address).catch(() => undefined);
+    }
+  }
+
   #groupAddresses(name: string): string[] {
     const g = this.#groups.find((x) => x.name === name);
     const input = this.#last && g ? g : undefined;
@@ -161,7 +222,7 @@ export class EgressGatewayRole {
     if (!snapshot) return waiting(`not listed yet: ${this.#view.unsynced().join(', ')}`);
     const { netlink, links, sysctl, nft: _nft } = this.#o.ports;
     this.#groups = servedGroups(this.#o.nodeName, snapshot);
-    for (const g of this.#groups) this.#member(g);
+    for (const g of this.#groups) await this.#member(g);
     for (const [name, m] of this.#members)
       if (!this.#groups.some((g) => g.name === name)) {
         this.#members.delete(name);
@@ -242,4 +303,9 @@ export class EgressGatewayRole {
       }
     }
   }
+}
+
+function broadcastOf(subnet: string): string | undefined {
+  const c = tryParseCidr(subnet, { allowHostBits: true });
+  return c.ok ? formatIpv4(cidrLast(c.value)) : undefined;
 }

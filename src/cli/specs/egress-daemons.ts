@@ -92,7 +92,26 @@ export const EGRESS_GATEWAY_SPEC: CommandSpec = {
       max: 300_000,
       description:
         "how long a group's Lease lasts without renewal: without heartbeats, what a standby waits after the active node dies (renewals every 200 ms; the holder steps down after 600 ms without one)",
-      default: 2000,
+      default: 15_000,
+      config: 'command',
+    },
+    {
+      name: 'heartbeat-key-file',
+      kind: 'string',
+      arg: 'FILE',
+      description:
+        "a secret shared by the group's gateways (at least 16 bytes): heartbeats every 100 ms let a standby take over within about 0.5 s instead of the lease duration",
+      config: 'command',
+      complete: 'file',
+    },
+    {
+      name: 'heartbeat-port',
+      kind: 'int',
+      arg: 'PORT',
+      min: 1,
+      max: 65535,
+      description: 'UDP port of the heartbeats (sent to the subnet broadcast address)',
+      default: 4791,
       config: 'command',
     },
     { ...RESYNC, config: 'command' },
