@@ -56,7 +56,15 @@ beforeAll(async () => {
     links: [{ a: { host: 'api', address: '10.99.0.2/24' }, b: { host: 'ctl', address: '10.99.0.3/24' } }],
   });
   const etcd = await startEtcd(run, topo.host('api'));
-  api = await startApiServer(run, { name: 'egress', host: topo.host('api'), etcd, address: '10.99.0.2' });
+  // No kube-controller-manager: its node lifecycle controller would mark the kubelet-less Nodes
+  // NotReady after 40 s.
+  api = await startApiServer(run, {
+    name: 'egress',
+    host: topo.host('api'),
+    etcd,
+    address: '10.99.0.2',
+    controllerManager: false,
+  });
   kc = api.kubeConfig();
   await deployEgressCrds(api);
   await createNamespace(kc, 'moor-egress');
