@@ -204,6 +204,30 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
     expect([...steered.keys()]).toEqual([EGRESS_PAY]);
   });
 
+  it('a graceful drain of the active gateway, then a restart of it as standby: no other source, no loss on restart', async () => {
+    const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';
+    const standby = active === 'gw1' ? 'gw2' : 'gw1';
+    const before = await c.fwSources();
+    const flood = pay.exec(['ping', '-n', '-q', '-c', '60', '-i', '0.1', FW], { allowFail: true });
+    await new Promise((r) => setTimeout(r, 1000));
+    await procs.get(active)?.stop(); // SIGTERM: addresses dropped first, Lease released
+    await until('the standby is active', async () =>
+      (await eg.gateway('east')).status?.activeNode === standby ? true : undefined,
+    );
+    const drained = Number(/(\d+) received/.exec((await flood).stdout)?.[1] ?? 0);
+    console.log(`${style}: graceful drain of ${active}: ${60 - drained} of 60 pings at 10/s lost`);
+    expect(drained).toBeGreaterThan(40);
+    // The drained node comes back as a standby: it programs the same state and takes nothing.
+    const restartFlood = pay.exec(['ping', '-n', '-q', '-c', '40', '-i', '0.1', FW], { allowFail: true });
+    startGateway(active);
+    const restarted = Number(/(\d+) received/.exec((await restartFlood).stdout)?.[1] ?? 0);
+    expect(restarted).toBe(40);
+    expect((await eg.gateway('east')).status?.activeNode).toBe(standby);
+    const after = await c.fwSources();
+    const sources = [...after].filter(([k, v]) => v > (before.get(k) ?? 0)).map(([k]) => k);
+    expect(sources).toEqual([EGRESS_PAY]);
+  });
+
   it('a hard kill of the active gateway: traffic and a TCP connection resume from the same IP', async () => {
     const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';
     const standby = active === 'gw1' ? 'gw2' : 'gw1';
