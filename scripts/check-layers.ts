@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
  * import each other. Files directly in src/ (errors.ts) are the bottom rank. */
 export const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
-  ['agent', 'gateway', 'controller', 'node-agent'],
+  ['agent', 'gateway', 'controller', 'node-agent', 'egress-gateway'],
   ['cables', 'exports', 'dns', 'ha'],
   ['acl'],
   ['plan', 'egress', 'health'],

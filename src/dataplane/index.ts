@@ -1,9 +1,11 @@
 // The dataplane's public surface: Basic ports with their real implementations, and the
 // idempotent helpers on top. Fakes for tests are exported from ./fakes.ts so that production
 // bundles never include them.
-
 export * from './address-holder.ts';
 export * from './diagnostics.ts';
+export * from './egress/iproute.ts';
+export * from './egress/reconcile.ts';
+export * from './egress/types.ts';
 export * from './exec.ts';
 export * from './names.ts';
 export * from './netlink/addresses.ts';

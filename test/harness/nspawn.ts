@@ -75,8 +75,13 @@ export class BootedRoot {
         '--register=no',
         '--keep-unit',
         '--console=pipe',
+        // Keep the root's resolv.conf (the test points it at the local dnsmasq).
+        '--resolv-conf=off',
         `--machine=moor-${run.id}`,
         `--network-namespace-path=/run/netns/${netns}`,
+        // nspawn grants CAP_NET_ADMIN only with --private-network; a host needs it (the unit's
+        // bounding set keeps it for the agent).
+        '--capability=CAP_NET_ADMIN',
         '--bind=/dev/net/tun',
         '-D',
         root,

@@ -74,7 +74,11 @@ describe('moor-agent.service under systemd', () => {
     );
     joinMs = Date.now() - started;
     const log = async () =>
-      (await box.sh('journalctl -u moor-agent.service -o cat --no-pager | tail -40')).stdout;
+      (
+        await box.sh(
+          'journalctl -u moor-agent.service -o cat --no-pager | tail -40; echo "--- wireguard-go.log ---"; tail -20 /var/lib/moor/wireguard-go.log',
+        )
+      ).stdout;
     expect(joined.code, `${joined.stderr}\n--- journal ---\n${joined.code === 0 ? '' : await log()}`).toBe(0);
     const p = await box.show('moor-agent.service', [
       'ActiveState',
@@ -89,7 +93,18 @@ describe('moor-agent.service under systemd', () => {
     expect(p.SubState).toBe('running');
     expect(p.Type).toBe('notify');
     expect(p.WatchdogUSec).toBe('30s');
-    expect(p.StatusText).toMatch(/^0\/0 connections up on moor0; DNS on \d+\.\d+\.\d+\.\d+:53/);
+    // STATUS follows the status document once a second: the DNS part appears once it is bound.
+    const statusText = await waitFor(
+      'STATUS= with the DNS listener',
+      async () => {
+        const s = (await box.show('moor-agent.service', ['StatusText'])).StatusText ?? '';
+        return /^0\/0 connections up on moor0; DNS on \d+\.\d+\.\d+\.\d+:53/.test(s) ? s : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    ).catch(async (err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- journal ---\n${await log()}`);
+    });
+    expect(statusText).toMatch(/^0\/0 connections up on moor0/);
     // Active came after the agent's own "ready" line, which it logs right after READY=1.
     const journal = await box.sh('journalctl -u moor-agent.service -o cat --no-pager');
     const lines = journal.stdout.split('\n');
@@ -122,14 +137,26 @@ describe('moor-agent.service under systemd', () => {
     expect(dropin).toMatch(/server=\/clusterset\.local\/\d+\.\d+\.\d+\.\d+/);
     // Through dnsmasq on 127.0.0.1: moor answers for the zone (NXDOMAIN with its SOA), where
     // dnsmasq alone (no upstream here) would fail the query.
-    const dig = await box.sh('dig +time=2 +tries=2 @127.0.0.1 nothing.ns.svc.clusterset.local');
-    expect(dig.stdout).toMatch(/status: NXDOMAIN/);
-    expect(dig.stdout).toMatch(/clusterset\.local\.\s+\d+\s+IN\s+SOA/);
+    let last = '';
+    const dig = await waitFor(
+      "moor's answer through dnsmasq",
+      async () => {
+        last = (await box.sh('dig +time=2 +tries=1 @127.0.0.1 nothing.ns.svc.clusterset.local')).stdout;
+        return /status: NXDOMAIN/.test(last) ? last : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    ).catch(async (err: unknown) => {
+      const journal = (await box.sh('journalctl -u moor-agent.service -o cat --no-pager | tail -30')).stdout;
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)}\n${last}\n--- journal ---\n${journal}`,
+      );
+    });
+    expect(dig).toMatch(/clusterset\.local\.\s+\d+\s+IN\s+SOA/);
   });
 
   it('restarts a SIGSTOPped agent by the watchdog and leaves the tunnel alone', async () => {
     const before = await box.show('moor-agent.service', ['MainPID', 'NRestarts']);
-    const ifindex = async () => (await box.sh('cat /sys/class/net/moor0/ifindex')).stdout.trim();
+    const ifindex = async () => (await box.sh('ip -o link show moor0')).stdout.split(':')[0]?.trim() ?? '';
     const index = await ifindex();
     expect(index).toMatch(/^\d+$/);
     await box.sh(`kill -STOP ${before.MainPID}`);

@@ -51,9 +51,9 @@ function helpOptions(text: string): string[] {
 /** Long option names documented in the man page section of one command. */
 function manOptions(path: string[]): string[] {
   const sections = man.split('\n.SS ');
-  const section = sections.find(
-    (s) => s.startsWith(`"moor ${path.join(' ')} `) || s.startsWith(`"moor ${path.join(' ')}"`),
-  );
+  // roff escapes every hyphen: "moor node\-agent".
+  const title = `moor ${path.join(' ')}`.replaceAll('-', '\\-');
+  const section = sections.find((s) => s.startsWith(`"${title} `) || s.startsWith(`"${title}"`));
   if (!section) throw new Error(`no man page section for ${path.join(' ')}`);
   return [...section.matchAll(/^\.TP\n(?:\\fB\\-\w\\fR, )?\\fB\\-\\-([a-z\\-]+)\\fR/gm)].map((m) =>
     (m[1] ?? '').replace(/\\-/g, '-'),
@@ -181,7 +181,7 @@ describe('packaging/config.yaml', () => {
       .map((l) =>
         /^#( {2})?[a-z][a-z-]*:( \S.*)?$/.test(l) && !/^#( {2})?[a-z-]+:$/.test(l) ? l.slice(1) : l,
       )
-      .map((l) => (/^#[a-z]+:$/.test(l) ? l.slice(1) : l))
+      .map((l) => (/^#[a-z][a-z-]*:$/.test(l) ? l.slice(1) : l))
       .join('\n');
     const checked = checkConfigText('config.yaml', uncommented);
     expect(checked).not.toHaveProperty('problems');
