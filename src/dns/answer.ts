@@ -7,6 +7,7 @@ import {
   type AnswerStore,
   buildAnswerStore,
   type NameAnswers,
+  NODATA_ANSWER,
   NOTIMP_ANSWER,
   NXDOMAIN_ANSWER,
   type PreparedAnswer,
@@ -21,11 +22,19 @@ import {
   TYPE_AAAA,
   TYPE_SRV,
 } from './constants.ts';
+import { type EgressRecordIndex, resolveEgressQuery } from './egress-records.ts';
 import { canonicalName, classifyName, normalizeZones } from './names.ts';
 import { type RecordIndex, serviceKey } from './records.ts';
 import { resolveServiceQuery } from './resolve.ts';
 import { type ParsedQuery, parseQuery } from './wire.ts';
-import { NO_RECORDS, replyLimit, writeRejection, writeReply } from './wire-write.ts';
+import {
+  encodeARecords,
+  encodePtrRecords,
+  NO_RECORDS,
+  replyLimit,
+  writeRejection,
+  writeReply,
+} from './wire-write.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -50,6 +59,11 @@ export interface DnsAnswerer {
   answer(query: Buffer, transport: Transport): AnswerResult;
   /** Swaps in answers for a new index; queries keep being served from the old one until done. */
   update(index: RecordIndex): void;
+  /**
+   * Swaps in the egress names (A for <workload>.<ns>.<cluster>.egress.<zone>, PTR for egress IPs);
+   * empty by default, so a server without egress data answers exactly as before.
+   */
+  updateEgress(index: EgressRecordIndex): void;
   /** How many names have precomputed answers (for status output). */
   readonly precomputedNames: number;
 }
@@ -67,6 +81,7 @@ export function createAnswerer(index: RecordIndex, options: AnswererOptions = {}
   }
   const zones = normalizeZones(options.customDomains);
   let store = buildAnswerStore(index, zones, ttl);
+  let egress: EgressRecordIndex | undefined;
 
   return {
     answer(query, transport) {
@@ -81,7 +96,8 @@ export function createAnswerer(index: RecordIndex, options: AnswererOptions = {}
         const message = writeReply(query, parsed, RCODE_BADVERS, false, NO_RECORDS, limit);
         return { kind: 'reply', message, rcode: RCODE_BADVERS, outOfZone: false };
       }
-      const prepared = lookup(store, parsed) ?? slowPath(store, parsed);
+      const prepared =
+        (egress && egressAnswer(egress, parsed, ttl)) ?? lookup(store, parsed) ?? slowPath(store, parsed);
       const variants = prepared.variants;
       let records = variants[0] ?? NO_RECORDS;
       const rotation = prepared.rotation;
@@ -95,10 +111,27 @@ export function createAnswerer(index: RecordIndex, options: AnswererOptions = {}
     update(next) {
       store = buildAnswerStore(next, zones, ttl);
     },
+    updateEgress(next) {
+      egress = next.forward.size > 0 || next.reverse.size > 0 ? next : undefined;
+    },
     get precomputedNames() {
       return store.names.size;
     },
   };
+}
+
+function egressAnswer(
+  index: EgressRecordIndex,
+  parsed: ParsedQuery,
+  ttl: number,
+): PreparedAnswer | undefined {
+  const r = resolveEgressQuery(index, parsed.qname, parsed.qtype);
+  if (r === null) return undefined;
+  if (r.rcode === 'NXDOMAIN') return NXDOMAIN_ANSWER;
+  if (r.answer === null) return NODATA_ANSWER;
+  const records =
+    r.answer.kind === 'a' ? encodeARecords(r.answer.ips, ttl) : encodePtrRecords(r.answer.names, ttl);
+  return { ...NODATA_ANSWER, variants: [records] };
 }
 
 function lookup(store: AnswerStore, parsed: ParsedQuery): PreparedAnswer | undefined {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { AclRule } from '../acl/rules.ts';
+import { createAnswerer } from './answer.ts';
 import { TYPE_A, TYPE_AAAA, TYPE_PTR } from './constants.ts';
 import { buildEgressRecords, egressName, resolveEgressQuery, reverseName } from './egress-records.ts';
+import { decodeMessage, encodeQuery } from './message.ts';
+import { buildRecordIndex } from './records.ts';
 import { encodePtrRecords } from './wire-write.ts';
 
 const rule = (ip: string, namespace: string, name: string, kind = 'Deployment'): AclRule => ({
@@ -83,5 +86,35 @@ describe('egress DNS records', () => {
     for (let off = 12; bytes[off] !== 0; off += (bytes[off] as number) + 1)
       labels.push(bytes.subarray(off + 1, off + 1 + (bytes[off] as number)).toString('ascii'));
     expect(labels.join('.')).toBe('checkout.payments.egress.clusterset.local');
+  });
+
+  it('the answerer serves them on the wire, and answers as before without egress data', () => {
+    const answerer = createAnswerer(
+      buildRecordIndex({
+        serviceImports: [],
+        endpointSlices: [],
+        localClusterId: 'c',
+        connectedClusters: 'all',
+      }).index,
+    );
+    const ask = (name: string, type: number) => {
+      const r = answerer.answer(encodeQuery({ id: 7, name, type }), 'udp');
+      if (r.kind !== 'reply') throw new Error('dropped');
+      const d = decodeMessage(r.message);
+      if (!d.ok) throw new Error('undecodable reply');
+      return { r, m: d.message };
+    };
+    // Without egress data a reverse name is not ours (REFUSED, for a forwarder).
+    expect(ask('20.113.0.203.in-addr.arpa', TYPE_PTR).r).toMatchObject({ outOfZone: true });
+    answerer.updateEgress(index);
+    const ptr = ask('20.113.0.203.in-addr.arpa', TYPE_PTR);
+    expect(ptr.m.rcode).toBe(0);
+    expect(ptr.m.aa).toBe(true);
+    expect(ptr.m.answers.map((a) => a.type)).toEqual([TYPE_PTR, TYPE_PTR]);
+    const a = ask('checkout.payments.cluster-a.egress.clusterset.local', TYPE_A);
+    expect(a.m.answers.map((x) => x.rdata)).toEqual([{ kind: 'A', address: '203.0.113.20' }]);
+    expect(ask('nope.payments.cluster-a.egress.clusterset.local', TYPE_A).m.rcode).toBe(3);
+    answerer.updateEgress(buildEgressRecords([]));
+    expect(ask('20.113.0.203.in-addr.arpa', TYPE_PTR).r).toMatchObject({ outOfZone: true });
   });
 });
