@@ -271,6 +271,19 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
     await server.stop();
   });
 
+  it('a restart of a node agent and of the controller loses no packet and changes no allocation', async () => {
+    const ipsBefore = (await eg.policy('pay')).status?.ips;
+    const flood = pay.exec(['ping', '-n', '-q', '-c', '40', '-i', '0.1', FW], { allowFail: true });
+    await new Promise((r) => setTimeout(r, 500));
+    await procs.get('w1')?.stop();
+    startNodeAgent('w1');
+    await procs.get('api')?.stop();
+    start('api', ['controller', '--resync', '5']);
+    const received = Number(/(\d+) received/.exec((await flood).stdout)?.[1] ?? 0);
+    expect(received).toBe(40);
+    expect((await eg.policy('pay')).status?.ips).toEqual(ipsBefore);
+  });
+
   it('fail-closed: with the gateway group deleted, Closed traffic is dropped and Open traffic takes the normal path', async () => {
     await eg.deleteGateway('east');
     await until('the nodes stop steering', async () => {
