@@ -9,6 +9,7 @@ import { buildOracleEnv, type OracleEnv } from './lib/oracle-env.ts';
 import { Report } from './lib/report.ts';
 import type { Section, SectionContext } from './lib/section.ts';
 import { dnsSection } from './sections/dns.ts';
+import { egressFailoverSection } from './sections/egress-failover.ts';
 import { failoverSection } from './sections/failover.ts';
 import { joinSection } from './sections/join.ts';
 import { restartSection } from './sections/restart.ts';
@@ -23,6 +24,7 @@ const SECTIONS: Section[] = [
   throughputSection,
   rssSection,
   failoverSection,
+  egressFailoverSection,
   dnsSection,
 ];
 const ALIASES: Record<string, string[]> = {
