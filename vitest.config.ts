@@ -25,6 +25,16 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // The packages in a Debian 12 root booted with systemd (npm run test:install).
+        test: {
+          name: 'install',
+          include: ['test/install/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 });

@@ -14,12 +14,14 @@ import { failoverSection } from './sections/failover.ts';
 import { joinSection } from './sections/join.ts';
 import { restartSection } from './sections/restart.ts';
 import { rssSection } from './sections/rss.ts';
+import { shipSection } from './sections/ship.ts';
 import { throughputSection } from './sections/throughput.ts';
 
 // Order matters: sections sharing the oracle environment run back to back, and rss (which fills
 // the broker with 1,000 members) is the last of them.
 const SECTIONS: Section[] = [
   joinSection,
+  shipSection,
   restartSection,
   throughputSection,
   rssSection,

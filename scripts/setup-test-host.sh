@@ -10,6 +10,10 @@ PACKAGES=(
   etcd-server openssl            # the test API server's store and PKI
   iperf3 procps psmisc           # throughput benchmark; process tools
   fping iputils-arping           # health-check pings; gratuitous ARP for the gateway address
+  debootstrap systemd-container  # package install test: a Debian 12 root, booted with systemd-nspawn
+  rpm lintian rpmlint fakeroot   # npm run package (rpmbuild) and the package linters
+  umoci skopeo crun jq           # container image without a daemon (npm run image) and its test
+  binutils                       # strip for the single executable
   zsh groff-base man-db          # the generated zsh completion and man page are exercised
 )
 

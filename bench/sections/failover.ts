@@ -18,7 +18,7 @@ import { NAT_PUBLIC_IP } from '../lib/oracle-env.ts';
 import type { Section, SectionContext } from '../lib/section.ts';
 import { minMaxMedian, percentile, sleep } from '../lib/stats.ts';
 
-const ROUNDS = 12;
+const ROUNDS = 20;
 const GOAL_MS = 1_000;
 /** Traffic is back at the first reply after a silence this long that began after the death:
  * an echo in flight at the kill (queued on a busy machine) cannot count as restored traffic,

@@ -7,6 +7,7 @@ import { ExecRunner } from '../dataplane/exec.ts';
 import { parseUpstream } from '../dns/forwarder.ts';
 import { renderMetrics } from '../observability/metrics.ts';
 import { parseListenAddress, startMetricsServer } from '../observability/metricsServer.ts';
+import { reportToSystemd } from './agent-systemd.ts';
 import { boolOption, enumOption, intOption, listOption, parseCommand, stringOption } from './args.ts';
 import { renderHelp } from './spec/help.ts';
 import { AGENT_SPEC, DEFAULT_METRICS_ADDRESS } from './specs/agent.ts';
@@ -33,13 +34,14 @@ export async function runAgent(args: string[]): Promise<number> {
   // One agent per state directory: a second one would fight the first over every peer and route.
   const lock = acquireStateDirLock(dir, 'moor agent');
   try {
+    const resyncMs = intOption(parsed, 'resync') * 1000;
     const agent = new HostAgent({
       ...(dnsForward.length > 0 ? { dnsForward } : {}),
       ...(dns ? { dns: dns === 'off' ? dns : { address: dns.host, port: dns.port } } : {}),
       stateDir: dir,
       runner: new ExecRunner(),
       log,
-      resyncMs: intOption(parsed, 'resync') * 1000,
+      resyncMs,
       ...(driver ? { driver } : {}),
     });
     const metricsAt = stringOption(parsed, 'metrics-address') ?? DEFAULT_METRICS_ADDRESS;
@@ -51,6 +53,7 @@ export async function runAgent(args: string[]): Promise<number> {
             return st ? renderMetrics(st) : undefined;
           });
     writePidFile(dir);
+    const systemd = reportToSystemd({ agent, dnsEnabled: dns !== 'off', resyncMs, log });
     // A signal while starting stops the agent as soon as start() is done.
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -61,8 +64,10 @@ export async function runAgent(args: string[]): Promise<number> {
       log(`agent running (pid ${process.pid})`);
       log(`${await stopped}: stopping; tunnels stay up`);
     } finally {
+      systemd?.stopping();
       metrics?.close();
       await agent.stop();
+      systemd?.close();
       removePidFile(dir);
     }
     return 0;

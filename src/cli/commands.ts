@@ -19,14 +19,16 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const VERSION = '0.1.0';
+import { VERSION, versionLine } from './version.ts';
+
+export { VERSION };
 
 async function runVersion(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(renderHelp(['version'], specNamed('version')));
     return 0;
   }
-  process.stdout.write(`moor ${VERSION}\n`);
+  process.stdout.write(versionLine());
   return 0;
 }
 

@@ -12,7 +12,7 @@ import { MoorError } from '../errors.ts';
 import { GatewayService } from '../gateway/gateway.ts';
 import { monotonicClock } from '../ha/clock.ts';
 import { renderHaMetrics } from '../ha/metrics.ts';
-import { type HaTimings, PRODUCTION_TIMINGS, validateTimings } from '../ha/timings.ts';
+import { type HaTimings, timingsFor } from '../ha/timings.ts';
 import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
@@ -197,16 +197,10 @@ function durationOption(p: Parameters<typeof stringOption>[0], name: string): nu
 }
 
 function haTimings(p: Parameters<typeof stringOption>[0]): HaTimings {
-  const renewDeadlineMs = durationOption(p, 'renew-deadline');
-  const renewIntervalMs = durationOption(p, 'retry-period');
-  return validateTimings({
-    ...PRODUCTION_TIMINGS,
+  return timingsFor({
     leaseDurationMs: durationOption(p, 'lease-duration'),
-    renewDeadlineMs,
-    renewIntervalMs,
-    // Room for one more attempt before the deadline (validateTimings checks the relation).
-    requestTimeoutMs: Math.max(100, renewDeadlineMs - renewIntervalMs - 50),
-    releaseBudgetMs: Math.min(PRODUCTION_TIMINGS.releaseBudgetMs, Math.floor(renewDeadlineMs / 4)),
+    renewDeadlineMs: durationOption(p, 'renew-deadline'),
+    renewIntervalMs: durationOption(p, 'retry-period'),
   });
 }
 

@@ -6,12 +6,17 @@
 import { MoorError } from '../errors.ts';
 import { errnoCode, systemError } from '../systemError.ts';
 import { commands, usage } from './commands.ts';
+import { versionLine } from './version.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(versionLine());
+    return 0;
   }
   const command = commands.find((c) => c.spec.name === name);
   if (!command) {

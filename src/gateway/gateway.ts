@@ -33,7 +33,7 @@ export interface GatewayHaOptions {
   name: string;
   identity: string;
   timings: HaTimings;
-  /** Direct heartbeats; undefined: Lease only (a standby waits the lease duration). */
+  /** Direct heartbeats; undefined: Lease only (a standby notices by polling, ~2.6 s). */
   heartbeat?: { secret: Buffer; port: number; destinations: string[] };
   clock: Clock;
 }
@@ -120,7 +120,7 @@ export class GatewayService {
       `gateway ${o.ha.identity}: passive, campaigning for ${group}` +
         (heartbeats
           ? ` (heartbeats on ${o.ha.heartbeat?.port}/udp to ${o.ha.heartbeat?.destinations.join(', ')})`
-          : ' (no heartbeat key: a standby takes over only after the lease duration)'),
+          : ' (no heartbeat key: a standby notices a dead leader only by reading the Lease every 2 s)'),
     );
     this.member.start();
   }

@@ -31,6 +31,7 @@ export class FakeLeaseStore {
       version: String(this.version),
       renewTime: next.renewTime,
       leaseDurationMs: next.leaseDurationMs,
+      renewDeadlineMs: next.renewDeadlineMs,
       transitions: (prev?.transitions ?? 0) + (next.acquire && prev?.holder !== next.holder ? 1 : 0),
     };
     return { ...this.record };

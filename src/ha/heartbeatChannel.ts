@@ -85,7 +85,6 @@ export class HeartbeatChannel implements HeartbeatPort {
       from: r.from,
       role: r.role,
       records: r.records,
-      renewDeadlineMs: r.renewDeadlineMs,
       released: r.released,
     };
     for (const l of this.listeners) l(hb);

@@ -20,7 +20,6 @@ const body = (over: Partial<HeartbeatBody> = {}): HeartbeatBody => ({
   sentAt: NOW,
   role: 'leader',
   records: [{ record: 'gw1|t1', validForMs: 500 }],
-  renewDeadlineMs: 600,
   released: false,
   ...over,
 });
@@ -106,7 +105,7 @@ describe('HeartbeatChannel', () => {
     });
     const got: Heartbeat[] = [];
     ch.onHeartbeat((h) => got.push(h));
-    ch.send({ from: 'gw2', role: 'standby', records: [], renewDeadlineMs: 600, released: false });
+    ch.send({ from: 'gw2', role: 'standby', records: [], released: false });
     expect(wire).toHaveLength(1);
     deliver(wire[0]!); // our own broadcast coming back
     const peer = encodeHeartbeat(key, body());

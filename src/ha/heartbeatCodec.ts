@@ -119,7 +119,6 @@ function parseBody(v: unknown): HeartbeatBody {
     sentAt: num('sentAt'),
     role,
     records,
-    renewDeadlineMs: num('renewDeadlineMs'),
     released: o.released,
   };
 }

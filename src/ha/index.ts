@@ -2,6 +2,8 @@
 // active; Lease fencing plus authenticated heartbeats; see member.ts and docs/decisions.md.
 export * from './heartbeatChannel.ts';
 export { deriveHeartbeatKey } from './heartbeatCodec.ts';
+export * from './kubeLease.ts';
+export * from './leaderElector.ts';
 export * from './member.ts';
 export * from './ports.ts';
 export * from './timings.ts';

@@ -5,8 +5,11 @@ import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import { isConflict, isNotFound, type KubeRestClient } from '../k8s/rest.ts';
 import type { LeasePort, LeaseRecord, LeaseWrite } from './ports.ts';
 
+/** The writer's renew deadline, on the Lease itself so that it is part of each record. */
+export const RENEW_DEADLINE_ANNOTATION = 'moor.io/renew-deadline-ms';
+
 interface LeaseObject {
-  metadata?: { name?: string; resourceVersion?: string };
+  metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: {
     holderIdentity?: string;
     leaseDurationSeconds?: number;
@@ -49,6 +52,7 @@ export class KubeLease implements LeasePort {
       metadata: {
         name: this.#name,
         namespace: this.#namespace,
+        annotations: { [RENEW_DEADLINE_ANNOTATION]: String(Math.ceil(next.renewDeadlineMs)) },
         ...(expected ? { resourceVersion: expected.version } : {}),
       },
       spec: {
@@ -85,6 +89,8 @@ export class KubeLease implements LeasePort {
       leaseDurationMs: (s.leaseDurationSeconds ?? 0) * 1000,
       transitions: s.leaseTransitions ?? 0,
     };
+    const d = o.metadata?.annotations?.[RENEW_DEADLINE_ANNOTATION];
+    if (d !== undefined && /^\d{1,9}$/.test(d)) r.renewDeadlineMs = Number(d);
     if (s.acquireTime) this.#acquired.set(r, s.acquireTime);
     return r;
   }

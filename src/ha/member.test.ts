@@ -216,18 +216,38 @@ describe('HaMember', () => {
     expect((firstAt(b, 'address added') ?? 0) - stopAt).toBeLessThan(50);
   });
 
-  it('without heartbeats a standby waits the full lease duration (client-go rule)', async () => {
+  it('without heartbeats a standby takes over once the renew deadline written in the record has passed', async () => {
     const g = group(['a', 'b'], { heartbeats: false });
     const { a, b } = g.nodes as { a: Node; b: Node };
     await startInOrder(g, a, b);
     await g.run(1_000);
     const killedAt = g.clock.now();
     g.kill(a);
-    await g.run(T.leaseDurationMs - 1_000, 50);
+    await g.run(T.renewDeadlineMs, 10);
     expect(b.member.active).toBe(false);
-    await g.run(T.pollIntervalMs + 2_000, 50);
+    await g.run(2 * T.pollIntervalMs + T.renewDeadlineMs, 10);
     expect(b.member.active).toBe(true);
-    expect((firstAt(b, 'address added') ?? 0) - killedAt).toBeGreaterThanOrEqual(T.leaseDurationMs);
+    const added = (firstAt(b, 'address added') ?? 0) - killedAt;
+    expect(added).toBeGreaterThanOrEqual(T.renewDeadlineMs);
+    expect(added).toBeLessThan(T.leaseDurationMs);
+    expect(g.overlaps).toEqual([]);
+  });
+
+  it('a record written by a foreign elector (no renew deadline in it) is waited out for its lease duration', async () => {
+    const g = group(['b'], { heartbeats: false });
+    const b = g.nodes.b!;
+    g.store.record = {
+      holder: 'client-go',
+      version: '77',
+      renewTime: 't',
+      leaseDurationMs: 15_000,
+      transitions: 0,
+    };
+    b.member.start();
+    await g.run(14_000, 50);
+    expect(b.member.active).toBe(false);
+    await g.run(2 * T.pollIntervalMs + 500, 50);
+    expect(b.member.active).toBe(true);
   });
 
   it('a leader deposed by a conflicting write steps down at once', async () => {
@@ -236,7 +256,10 @@ describe('HaMember', () => {
     a.member.start();
     await g.run(50);
     const rec = g.store.record;
-    g.store.commit({ holder: 'intruder', leaseDurationMs: 15_000, renewTime: 'x', acquire: true }, rec);
+    g.store.commit(
+      { holder: 'intruder', leaseDurationMs: 15_000, renewTime: 'x', acquire: true, renewDeadlineMs: 600 },
+      rec,
+    );
     await g.run(T.renewIntervalMs + 20);
     expect(a.member.active).toBe(false);
     expect(firstAt(a, /the lease now belongs to intruder/)).toBeDefined();

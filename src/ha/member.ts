@@ -10,7 +10,7 @@ import { type HaTimings, safetyMargin, validateTimings } from './timings.ts';
 export interface HaMemberOptions {
   identity: string;
   lease: LeasePort;
-  /** Undefined: Lease only (a standby then waits the full lease duration). */
+  /** Undefined: Lease only (a standby notices a dead leader by polling the Lease). */
   heartbeats: HeartbeatPort | undefined;
   /** Monotonic milliseconds; fake in tests. */
   clock: Clock;
@@ -59,8 +59,6 @@ export class HaMember {
   private observed: { key: string; record: LeaseRecord | undefined; firstSeenAt: number } | undefined;
   /** record key → latest time its holder can still hold addresses, from its own heartbeats. */
   private readonly evidence = new Map<string, number>();
-  /** holder → the longest renewDeadline it ever announced. */
-  private readonly holderDeadline = new Map<string, number>();
   /** The record being written right now and the deadline it would grant (announced before). */
   private pending: { key: string; deadline: number } | undefined;
   private writeCounter = 0;
@@ -135,7 +133,6 @@ export class HaMember {
         from: this.o.identity,
         role: 'standby',
         records: [],
-        renewDeadlineMs: this.t.renewDeadlineMs,
         released: wasLeader,
       });
     await this.o.heartbeats?.close();
@@ -164,7 +161,6 @@ export class HaMember {
       from: this.o.identity,
       role: leading ? 'leader' : 'standby',
       records,
-      renewDeadlineMs: this.t.renewDeadlineMs,
       released: false,
     });
   }
@@ -177,7 +173,6 @@ export class HaMember {
   private onHeartbeat(hb: Heartbeat): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    this.holderDeadline.set(hb.from, Math.max(this.holderDeadline.get(hb.from) ?? 0, hb.renewDeadlineMs));
     for (const r of hb.records) {
       // RULE 4: the sender sent this before now, so its deadline for that record is at most
       // now + validFor (plus what clocks can drift over that interval).
@@ -308,9 +303,9 @@ export class HaMember {
     const byLease = firstSeenAt + record.leaseDurationMs + safetyMargin(this.t, record.leaseDurationMs);
     // RULE 4: the holder's own heartbeats bound its deadline for exactly this record.
     const byHeartbeat = this.evidence.get(key) ?? Number.POSITIVE_INFINITY;
-    // RULE 2: written no later than first seen, and no write gives its holder more than its
-    // renewDeadline (as it announced in authenticated heartbeats).
-    const d = this.holderDeadline.get(record.holder);
+    // RULE 2: written no later than first seen, and no write gives its holder more than the
+    // renewDeadline written into that very record.
+    const d = record.renewDeadlineMs;
     const bySeen = d === undefined ? Number.POSITIVE_INFINITY : firstSeenAt + d + safetyMargin(this.t, d);
     return Math.min(byLease, byHeartbeat, bySeen);
   }
@@ -332,7 +327,13 @@ export class HaMember {
     const ctl = this.abortAfter(this.t.requestTimeoutMs);
     try {
       return await this.o.lease.write(
-        { holder: this.o.identity, leaseDurationMs: this.t.leaseDurationMs, renewTime, acquire },
+        {
+          holder: this.o.identity,
+          leaseDurationMs: this.t.leaseDurationMs,
+          renewTime,
+          acquire,
+          renewDeadlineMs: this.t.renewDeadlineMs,
+        },
         expected,
         ctl.signal,
       );
@@ -390,7 +391,13 @@ export class HaMember {
     const ctl = this.abortAfter(this.t.requestTimeoutMs);
     try {
       await this.o.lease.write(
-        { holder: '', leaseDurationMs: 1_000, renewTime: this.nextRenewTime(), acquire: true },
+        {
+          holder: '',
+          leaseDurationMs: 1_000,
+          renewTime: this.nextRenewTime(),
+          acquire: true,
+          renewDeadlineMs: this.t.renewDeadlineMs,
+        },
         held,
         ctl.signal,
       );

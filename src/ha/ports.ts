@@ -11,6 +11,9 @@ export interface LeaseRecord {
   renewTime: string;
   leaseDurationMs: number;
   transitions: number;
+  /** The writer's renewDeadline, written with the record (a moor annotation): no write gives
+   * its holder authority for longer than this. Undefined for writers that are not moor. */
+  renewDeadlineMs?: number;
 }
 
 /** Same holder and same renewal: the same record. The writer chooses renewTime, unique per
@@ -26,6 +29,8 @@ export interface LeaseWrite {
   renewTime: string;
   /** A new holder (acquireTime and transitions change), not a renewal. */
   acquire: boolean;
+  /** Written with the record; see LeaseRecord.renewDeadlineMs. */
+  renewDeadlineMs: number;
 }
 
 export interface LeasePort {
@@ -49,8 +54,6 @@ export interface Heartbeat {
    * the one it is writing, each with how long after SENDING this message the sender will still
    * hold its addresses on its account, at most. */
   records: Array<{ record: string; validForMs: number }>;
-  /** The sender's renewDeadline: no record it writes gives it longer than this from the write. */
-  renewDeadlineMs: number;
   /** The sender stopped gracefully and released the Lease: take over now. */
   released: boolean;
 }

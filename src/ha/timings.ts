@@ -69,3 +69,18 @@ export function validateTimings(t: HaTimings): HaTimings {
 export function safetyMargin(t: HaTimings, elapsedMs: number): number {
   return t.clockMarginMs + Math.ceil((Math.max(0, elapsedMs) * t.clockDriftPpm) / 1e6);
 }
+
+/** Production timings with another renew deadline, renew interval and lease duration; the
+ * request timeout and release budget follow (room for one retry before the deadline). */
+export function timingsFor(o: {
+  renewDeadlineMs: number;
+  renewIntervalMs: number;
+  leaseDurationMs: number;
+}): HaTimings {
+  return validateTimings({
+    ...PRODUCTION_TIMINGS,
+    ...o,
+    requestTimeoutMs: Math.max(100, o.renewDeadlineMs - o.renewIntervalMs - 50),
+    releaseBudgetMs: Math.min(PRODUCTION_TIMINGS.releaseBudgetMs, Math.floor(o.renewDeadlineMs / 4)),
+  });
+}

@@ -126,7 +126,7 @@ export const GATEWAY_SPEC: CommandSpec = {
     },
     duration(
       'lease-duration',
-      'Lease duration: what a standby that hears no heartbeats waits before it takes over',
+      'Lease duration: what a member waits out for a Lease record written by something other than moor',
       '15s',
     ),
     duration(
@@ -140,7 +140,7 @@ export const GATEWAY_SPEC: CommandSpec = {
       kind: 'string',
       arg: 'FILE',
       description:
-        "the group's shared secret (the moor-gateway-heartbeat Secret, at least 16 bytes): gateways exchange HMAC-signed UDP heartbeats every 100 ms, and a standby takes over about 0.6 s after the active one dies; without it a standby waits --lease-duration",
+        "the group's shared secret (the moor-gateway-heartbeat Secret, at least 16 bytes): gateways exchange HMAC-signed UDP heartbeats every 100 ms, and a standby takes over about 0.6 s after the active one dies; without it a standby notices by reading the Lease every 2 s (about 2.6 s)",
       config: 'command',
       complete: 'file',
     },

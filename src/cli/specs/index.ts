@@ -15,8 +15,8 @@ import { SHOW_SPEC, STATUS_SPEC } from './status.ts';
 
 export const VERSION_SPEC: CommandSpec = {
   name: 'version',
-  summary: 'print the moor version',
-  description: ['Print the moor version.'],
+  summary: 'print the moor version, commit and Node.js version (also moor --version)',
+  description: ['Print the moor version, the commit it was built from and the Node.js version it runs on.'],
   positionals: [],
   options: [],
 };
