@@ -8,7 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { egressObjects } from '../../test/harness/egress-cluster.ts';
-import { buildEgressCluster, CLUSTER_CIDRS, FW } from '../../test/harness/egress-topology.ts';
+import {
+  buildEgressCluster,
+  CLUSTER_CIDRS,
+  FW,
+  NODES,
+  POD_CIDRS,
+} from '../../test/harness/egress-topology.ts';
 import { startMoor } from '../../test/harness/moor.ts';
 import { PingWatch } from '../../test/harness/ping-watch.ts';
 import { type RunningProcess, waitFor } from '../../test/harness/process.ts';
@@ -19,6 +25,7 @@ import { firstReplyAfterGap } from './failover.ts';
 
 const ROUNDS = 10;
 const GOAL_MS = 500;
+const POD_ROUTES = { [POD_CIDRS.w1]: NODES.w1, [POD_CIDRS.w2]: NODES.w2 };
 
 export const egressFailoverSection: Section = {
   name: 'egress-failover',
@@ -99,6 +106,10 @@ export const egressFailoverSection: Section = {
         const h = c.topo.host(dead);
         await h.exec(['ip', 'addr', 'flush', 'dev', 'lan0', 'secondary']);
         await h.exec(['ip', 'link', 'set', 'lan0', 'up']);
+        // The routes a link-down removed, as the node's network setup and the CNI restore them.
+        await h.exec(['ip', 'route', 'replace', 'default', 'via', '10.99.10.1']);
+        for (const [cidr, via] of Object.entries(POD_ROUTES))
+          await h.exec(['ip', 'route', 'replace', cidr, 'via', via]);
         startGateway(dead, i);
         await waitFor('the survivor stays active', async () =>
           (await eg.gateway('east')).status?.activeNode === survivor ? true : undefined,
