@@ -11,6 +11,7 @@ import type { Section, SectionContext } from './lib/section.ts';
 import { aclSection } from './sections/acl.ts';
 import { dnsSection } from './sections/dns.ts';
 import { egressFailoverSection } from './sections/egress-failover.ts';
+import { egress1000Section, egressNewPodSection, egressThroughputSection } from './sections/egress-scale.ts';
 import { failoverSection } from './sections/failover.ts';
 import { joinSection } from './sections/join.ts';
 import { restartSection } from './sections/restart.ts';
@@ -28,6 +29,9 @@ const SECTIONS: Section[] = [
   rssSection,
   failoverSection,
   egressFailoverSection,
+  egressNewPodSection,
+  egress1000Section,
+  egressThroughputSection,
   dnsSection,
   aclSection,
 ];

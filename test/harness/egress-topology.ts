@@ -28,13 +28,15 @@ export interface EgressCluster {
   kc: KubeConfig;
   kubeconfigPath: string;
   style: CniStyle;
-  /** Create a pod namespace with a veth into `node`, and its Pod object (status as a kubelet). */
+  /** Create a pod namespace with a veth into `node`, and its Pod object (status as a kubelet;
+   * `status: false` leaves the status for the caller to write with setPodIp). */
   addPod(
     name: string,
     node: 'w1' | 'w2',
     ip: string,
     labels: Record<string, string>,
     apiNamespace?: string,
+    options?: { status?: boolean },
   ): Promise<Host>;
   /** Packets fw has seen per source address. */
   fwSources(): Promise<Map<string, number>>;
@@ -120,7 +122,14 @@ export async function buildEgressCluster(run: TestRun, style: CniStyle): Promise
   writeFileSync(kubeconfigPath, api.kubeConfigYaml(), { mode: 0o600 });
 
   let podCount = 0;
-  const addPod: EgressCluster['addPod'] = async (name, node, ip, labels, apiNamespace = 'shop') => {
+  const addPod: EgressCluster['addPod'] = async (
+    name,
+    node,
+    ip,
+    labels,
+    apiNamespace = 'shop',
+    options = {},
+  ) => {
     const pod = new Host(run, `pod-${name}`);
     await exec(['ip', 'netns', 'add', pod.ns]);
     run.defer(() => void exec(['ip', 'netns', 'del', pod.ns]).catch(() => undefined));
@@ -142,7 +151,7 @@ export async function buildEgressCluster(run: TestRun, style: CniStyle): Promise
     await nodeHost.exec(['sysctl', '-q', '-w', `net.ipv4.conf.${nodeIf}.proxy_arp=1`]);
     await nodeHost.exec(['ip', 'link', 'set', nodeIf, 'up']);
     await nodeHost.exec(['ip', 'route', 'add', `${ip}/32`, 'dev', nodeIf]);
-    await createPod(kc, apiNamespace, name, labels, node, ip);
+    await createPod(kc, apiNamespace, name, labels, node, options.status === false ? undefined : ip);
     return pod;
   };
 
