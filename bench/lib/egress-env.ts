@@ -24,6 +24,10 @@ export interface EgressBenchEnv {
   procs: Map<string, RunningProcess>;
   /** The egress IP allocated to `pay`. */
   payIp: string;
+  /** (Re)start `moor egress-gateway` on gw1 or gw2; `n` tells log files apart. */
+  startGateway(g: string, n: number): RunningProcess;
+  /** How often the controller exited and was started again (as its Deployment would). */
+  controllerRestarts(): number;
 }
 
 export async function buildEgressBenchEnv(
@@ -49,7 +53,17 @@ export async function buildEgressBenchEnv(
   });
   const kube = ['--kubeconfig', c.kubeconfigPath];
   const procs = new Map<string, RunningProcess>();
-  procs.set('api', startMoor(c.topo.host('api'), 'controller', ['controller', ...kube]));
+  // The controller exits when it loses its Lease; its Deployment would start it again.
+  let restarts = 0;
+  const startController = () =>
+    procs.set('api', startMoor(c.topo.host('api'), `controller-${restarts}`, ['controller', ...kube]));
+  startController();
+  const supervisor = setInterval(() => {
+    if (procs.get('api')?.running !== false) return;
+    restarts++;
+    startController();
+  }, 200);
+  run.defer(() => clearInterval(supervisor));
   for (const w of ['w1', 'w2'] as const) {
     const cidrs = options.podCidrs?.[w] ?? [POD_CIDRS[w]];
     procs.set(
@@ -66,28 +80,31 @@ export async function buildEgressBenchEnv(
       ]),
     );
   }
-  for (const g of ['gw1', 'gw2'])
-    procs.set(
+  const startGateway = (g: string, n: number) => {
+    const p = startMoor(c.topo.host(g), `egress-gateway-${g}-${n}`, [
+      'egress-gateway',
+      '--node-name',
       g,
-      startMoor(c.topo.host(g), `egress-gateway-${g}`, [
-        'egress-gateway',
-        '--node-name',
-        g,
-        '--heartbeat-key-file',
-        keyFile,
-        ...kube,
-      ]),
-    );
+      '--heartbeat-key-file',
+      keyFile,
+      ...kube,
+    ]);
+    procs.set(g, p);
+    return p;
+  };
+  startGateway('gw1', 0);
+  startGateway('gw2', 0);
   const payIp = await waitFor(
     'pay allocated and a gateway active',
     async () => {
-      for (const p of procs.values()) if (!p.running) throw new Error(`${p.name} exited:\n${p.tail(20)}`);
+      for (const [h, p] of procs)
+        if (h !== 'api' && !p.running) throw new Error(`${p.name} exited:\n${p.tail(20)}`);
       const [p, g] = await Promise.all([eg.policy('pay'), eg.gateway('east')]);
       return g.status?.activeNode ? p.status?.ips?.[0] : undefined;
     },
     { timeoutMs: 90_000 },
   );
-  return { c, eg, procs, payIp };
+  return { c, eg, procs, payIp, startGateway, controllerRestarts: () => restarts };
 }
 
 /** How many elements an nft set of the node agent's table holds on `host`. */

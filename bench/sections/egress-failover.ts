@@ -4,21 +4,11 @@
 // moor process SIGKILLed and its LAN link taken down at once). Measured per round: kill → first
 // echo answered again (traffic from the same egress IP through the standby). The dead node is
 // then "rebooted" (its secondary addresses gone, link up, the gateway restarted as standby).
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { egressObjects } from '../../test/harness/egress-cluster.ts';
-import {
-  buildEgressCluster,
-  CLUSTER_CIDRS,
-  FW,
-  NODES,
-  POD_CIDRS,
-} from '../../test/harness/egress-topology.ts';
-import { startMoor } from '../../test/harness/moor.ts';
+import { FW, NODES, POD_CIDRS } from '../../test/harness/egress-topology.ts';
 import { PingWatch } from '../../test/harness/ping-watch.ts';
-import { type RunningProcess, waitFor } from '../../test/harness/process.ts';
+import { waitFor } from '../../test/harness/process.ts';
 import { TestRun } from '../../test/harness/run.ts';
+import { buildEgressBenchEnv } from '../lib/egress-env.ts';
 import type { Section } from '../lib/section.ts';
 import { minMaxMedian, percentile, sleep } from '../lib/stats.ts';
 import { firstReplyAfterGap } from './failover.ts';
@@ -35,50 +25,9 @@ export const egressFailoverSection: Section = {
   async run(ctx) {
     const run = TestRun.start();
     try {
-      const c = await buildEgressCluster(run, 'routed');
-      const eg = egressObjects(c.kc);
-      const keyFile = join(run.dir, 'heartbeat.key');
-      writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-      await eg.createGateway('east', {
-        nodeSelector: { matchLabels: { 'egress.moor.io/gateway': 'east' } },
-        pool: { cidrs: ['10.99.10.32/28'] },
-        interface: 'lan0',
-        subnet: '10.99.10.0/24',
-        floatingIP: '10.99.10.30',
-        vni: 4100,
-      });
-      await eg.createPolicy('pay', {
-        podSelector: { matchLabels: { app: 'pay' } },
-        destinations: [{ cidr: '10.99.50.0/24' }],
-        gateway: 'east',
-      });
+      const env = await buildEgressBenchEnv(run);
+      const { c, eg, procs: gateways, startGateway } = env;
       const pay = await c.addPod('pay-1', 'w1', '10.1.3.5', { app: 'pay' });
-      const kube = ['--kubeconfig', c.kubeconfigPath];
-      startMoor(c.topo.host('api'), 'controller', ['controller', ...kube]);
-      startMoor(c.topo.host('w1'), 'node-agent', [
-        'node-agent',
-        '--node-name',
-        'w1',
-        '--underlay-interface',
-        'lan0',
-        ...CLUSTER_CIDRS.flatMap((x) => ['--cluster-cidr', x]),
-        ...kube,
-      ]);
-      const gateways = new Map<string, RunningProcess>();
-      const startGateway = (g: string, n: number) =>
-        gateways.set(
-          g,
-          startMoor(c.topo.host(g), `egress-gateway-${n}`, [
-            'egress-gateway',
-            '--node-name',
-            g,
-            '--heartbeat-key-file',
-            keyFile,
-            ...kube,
-          ]),
-        );
-      startGateway('gw1', 0);
-      startGateway('gw2', 0);
       const totals: number[] = [];
       for (let i = 1; i <= ROUNDS; i++) {
         const dead = await waitFor(

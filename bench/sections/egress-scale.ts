@@ -21,7 +21,7 @@ import { fmt, median, percentile, sleep } from '../lib/stats.ts';
 
 const PODS = 10;
 const BULK = 1000;
-const WRITERS = 16;
+const WRITERS = 8;
 const IPERF_RUNS = 3;
 const IPERF_SECONDS = 5;
 
@@ -98,7 +98,8 @@ export const egress1000Section: Section = {
       const agents = (['w1', 'w2'] as const).map((w) => ({ w, pid: env.procs.get(w)?.pid ?? -1 }));
       await sleep(3000);
       const idle = agents.map((a) => ({ ...a, mem: memoryOf(a.pid), cpu: cpuSecondsOf(a.pid) }));
-      for (const a of idle) ctx.log(`${a.w} node agent idle: VmRSS ${fmt(a.mem.rssMiB, 1)} MiB`);
+      for (const a of idle)
+        ctx.log(`${a.w} node agent (pid ${a.pid}) idle: VmRSS ${fmt(a.mem.rssMiB, 1)} MiB`);
       const core = env.c.kc.makeApiClient(CoreV1Api);
       const pods = Array.from({ length: BULK }, (_, i) => {
         const node: Worker = i % 2 === 0 ? 'w1' : 'w2';
@@ -124,7 +125,7 @@ export const egress1000Section: Section = {
       });
       const lastWrite = Date.now();
       ctx.log(
-        `${BULK} Pods created and their status written in ${lastWrite - started} ms (${WRITERS} writers)`,
+        `${BULK} Pods created and their status written in ${lastWrite - started} ms (${WRITERS} writers); controller restarts so far: ${env.controllerRestarts()}`,
       );
       const programmed = new Map<Worker, number>();
       const peak = new Map<Worker, number>();
@@ -142,7 +143,6 @@ export const egress1000Section: Section = {
         },
         { timeoutMs: 300_000, intervalMs: 100 },
       );
-      // The controller's figure is when its status first showed all pods; poll it precisely.
       ctx.figure({
         name: `egress ${BULK} pods: last Pod write → policy status shows ${BULK} selected (upper bound)`,
         value: selected - lastWrite,
@@ -177,7 +177,7 @@ export const egress1000Section: Section = {
         });
       }
       ctx.note(
-        `Pod objects only (${BULK / 2} per worker, no namespaces or veths); ${WRITERS} parallel writers`,
+        `Pod objects only (${BULK / 2} per worker, no namespaces or veths); ${WRITERS} parallel writers; controller restarted ${env.controllerRestarts()} time(s) after losing its Lease`,
       );
     } finally {
       await run.cleanup();
