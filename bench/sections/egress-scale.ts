@@ -21,7 +21,7 @@ import { fmt, median, percentile, sleep } from '../lib/stats.ts';
 
 const PODS = 10;
 const BULK = 1000;
-const WRITERS = 8;
+const WRITERS = 16;
 const IPERF_RUNS = 3;
 const IPERF_SECONDS = 5;
 

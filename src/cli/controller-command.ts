@@ -6,7 +6,7 @@ import { EgressController } from '../controller/controller.ts';
 import { monotonicClock } from '../ha/clock.ts';
 import { KubeLease } from '../ha/kubeLease.ts';
 import { HaMember } from '../ha/member.ts';
-import { PRODUCTION_TIMINGS } from '../ha/timings.ts';
+import { timingsFor } from '../ha/timings.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { boolOption, intOption, parseCommand, stringOption } from './args.ts';
@@ -47,7 +47,10 @@ export async function runController(args: string[]): Promise<number> {
     ),
     heartbeats: undefined,
     clock: monotonicClock,
-    timings: { ...PRODUCTION_TIMINGS, leaseDurationMs: 15_000 },
+    // Kube-style timings, not the data-path gateway's 600 ms deadline: nothing waits on a
+    // controller failover, and a busy API server (1,000 Pod writes, docs/benchmarks.md) made the
+    // leader miss 600 ms and exit with no standby to take over.
+    timings: timingsFor({ renewDeadlineMs: 10_000, renewIntervalMs: 2_000, leaseDurationMs: 15_000 }),
     activate: async () => {
       leading = true;
       log(`controller: leading as ${identity}`);
