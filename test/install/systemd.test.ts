@@ -49,8 +49,14 @@ beforeAll(async () => {
   // wireguard-go: the container has no kernel WireGuard (it is the package's Recommends).
   const apt = await inRoot(root, 'apt-get update -qq && apt-get install -y -qq /root/moor.deb wireguard-go');
   if (apt.code !== 0) throw new Error(`apt install in the root failed:\n${apt.stdout}\n${apt.stderr}`);
-  // The host asks its local dnsmasq, which is what makes moor integrate with it.
+  // The host asks its local dnsmasq, which is what makes moor integrate with it. That dnsmasq
+  // serves this host only: Debian's default (--local-service) binds every new address as it
+  // appears, including moor's clusterset address, and then moor cannot listen on port 53 there.
   writeFileSync(join(root, 'etc', 'resolv.conf'), 'nameserver 127.0.0.1\n');
+  writeFileSync(
+    join(root, 'etc', 'dnsmasq.d', 'localhost-only.conf'),
+    'listen-address=127.0.0.1\nbind-interfaces\n',
+  );
   copyFileSync(info, join(root, 'root', 'broker-info.subm'));
   box = await BootedRoot.boot(run, root, topo.host('vm1').ns);
 }, 900_000);
