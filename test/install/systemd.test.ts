@@ -141,8 +141,8 @@ describe('moor-agent.service under systemd', () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     expect(dropin).toMatch(/server=\/clusterset\.local\/\d+\.\d+\.\d+\.\d+/);
-    // Through dnsmasq on 127.0.0.1: moor answers for the zone (NXDOMAIN with its SOA), where
-    // dnsmasq alone (no upstream here) would fail the query.
+    // Through dnsmasq on 127.0.0.1: moor answers for the zone (authoritative NXDOMAIN), where
+    // dnsmasq alone (no upstream in this network) would refuse the query.
     let last = '';
     const dig = await waitFor(
       "moor's answer through dnsmasq",
@@ -157,7 +157,12 @@ describe('moor-agent.service under systemd', () => {
         `${err instanceof Error ? err.message : String(err)}\n${last}\n--- journal ---\n${journal}`,
       );
     });
-    expect(dig).toMatch(/clusterset\.local\.\s+\d+\s+IN\s+SOA/);
+    // Authoritative (aa): moor's answer, passed on by dnsmasq; moor asked directly agrees.
+    expect(dig).toMatch(/flags: qr aa/);
+    const address = /server=\/clusterset\.local\/([\d.]+)/.exec(dropin)?.[1];
+    const direct = (await box.sh(`dig +time=2 +tries=1 @${address} nothing.ns.svc.clusterset.local`)).stdout;
+    expect(direct).toMatch(/status: NXDOMAIN/);
+    expect(direct).toMatch(/flags: qr aa/);
   });
 
   it('restarts a SIGSTOPped agent by the watchdog and leaves the tunnel alone', async () => {
