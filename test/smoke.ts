@@ -2,11 +2,14 @@
 // clusters whose gateway nodes run `moor gateway` (active/passive), and host vm1 behind NAT that
 // runs `moor join` and `moor agent`. It prints what it built and what `moor show connections`
 // reports, proves the host and the pods reach each other, shows a hostile member's Endpoint
-// rejected without harm, and removes everything.
+// rejected without harm, kills the active east gateway node and shows the standby take over,
+// and removes everything.
 // `MOOR_SMOKE_HOLD=1` keeps it up until Ctrl-C, to poke at it by hand.
 import { buildClusterset, joinVm1, startAllGateways } from './harness/clusterset.ts';
+import { killGatewayNode, vipHolders } from './harness/gateway-ha.ts';
 import { hostileMember } from './harness/hostile.ts';
 import { moor } from './harness/moor.ts';
+import { PingWatch } from './harness/ping-watch.ts';
 import { waitFor } from './harness/process.ts';
 import { TestRun } from './harness/run.ts';
 
@@ -56,6 +59,22 @@ try {
   }
   await evil.remove('evil-claims-broker');
   console.log('vm1 still reaches both pods; the hostile Endpoint is removed again');
+  // Gateway HA: the active east gateway node dies (every process SIGKILLed, every link deleted)
+  // while the east pod pings vm1 at 100/s; the standby takes the floating address over.
+  const east = cs.clusters.east;
+  const [active] = await vipHolders(cs, east);
+  const standby = east.gateways.find((g) => g !== active) ?? '';
+  const ping = PingWatch.start(run, cs.topo.host(east.pod), address, { intervalS: 0.01 });
+  await ping.firstReplyAfter(Date.now(), 30_000);
+  const diedAt = await killGatewayNode(cs, active ?? '');
+  const heldAt = await waitFor(`${standby} holds ${east.vip}`, async () =>
+    (await vipHolders(cs, east)).join() === standby ? Date.now() : undefined,
+  );
+  const back = await ping.firstReplyAfter(heldAt, 30_000);
+  ping.stop();
+  console.log(
+    `east gateway node ${active} killed: ${standby} took ${east.vip} over, pod → vm1 answered again ${back - diedAt} ms after the kill`,
+  );
   console.log(`ready in ${Date.now() - t0} ms`);
   if (process.env.MOOR_SMOKE_HOLD) {
     console.log(`holding; namespaces moor-${run.id}-*; state ${stateDir}; press Ctrl-C to tear down`);

@@ -1,11 +1,11 @@
 // 1. Join to first packet: from the start of `moor join … --no-start` (then `moor agent`) to the
 // first ping reply from a pod behind the oracle gateway. Three fresh joins, leaving in between.
 
+import { PingWatch } from '../../test/harness/ping-watch.ts';
 import type { RunningProcess } from '../../test/harness/process.ts';
 import { joinHost, leaveHost, newHostSpec, startAgent } from '../lib/host-agent.ts';
 import { GATEWAY_IP, NAT_PUBLIC_IP, POD } from '../lib/oracle-env.ts';
 import { clearGatewayPeers } from '../lib/oracle-gateway.ts';
-import { PingWatch } from '../lib/ping-watch.ts';
 import type { Section } from '../lib/section.ts';
 import { minMaxMedian } from '../lib/stats.ts';
 

@@ -2,13 +2,13 @@
 // key and its peers; then its Endpoint update is written, and the host pings the pod every 50 ms
 // until a reply arrives. Measures Endpoint write → traffic restored (goal ≤ 2 s).
 
+import { PingWatch } from '../../test/harness/ping-watch.ts';
 import type { RunningProcess } from '../../test/harness/process.ts';
 import { waitFor } from '../../test/harness/process.ts';
 import { joinHost, leaveHost, newHostSpec, startAgent } from '../lib/host-agent.ts';
 import { loggedAt, setPeerText } from '../lib/log-time.ts';
 import { NAT_PUBLIC_IP, POD } from '../lib/oracle-env.ts';
 import { clearGatewayPeers, publishGatewayKey, rekeyGatewayDevice } from '../lib/oracle-gateway.ts';
-import { PingWatch } from '../lib/ping-watch.ts';
 import type { Section } from '../lib/section.ts';
 import { median, minMaxMedian, sleep } from '../lib/stats.ts';
 

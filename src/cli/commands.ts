@@ -2,7 +2,10 @@
 // and ./specs/index.ts are the only places that name the commands.
 import { runAgent } from './agent-command.ts';
 import { runConfig } from './config-command.ts';
+import { runController } from './controller-command.ts';
 import { runDiagnose } from './diagnose-command.ts';
+import { runEgress } from './egress-command.ts';
+import { runEgressGateway, runNodeAgent } from './egress-daemon-commands.ts';
 import { runExport, runUnexport } from './export-command.ts';
 import { runGateway } from './gateway-command.ts';
 import { runJoin, runLeave } from './join-command.ts';
@@ -34,6 +37,10 @@ const RUNNERS: Record<string, Command['run']> = {
   leave: runLeave,
   agent: runAgent,
   gateway: runGateway,
+  controller: runController,
+  'node-agent': runNodeAgent,
+  'egress-gateway': runEgressGateway,
+  egress: runEgress,
   status: runStatus,
   export: runExport,
   unexport: runUnexport,

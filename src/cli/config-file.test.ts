@@ -57,14 +57,14 @@ describe('config file problems: one message each, naming file:line, key and what
       '/etc/moor/config.yaml:4: unknown key "agent.metrics-adress" (did you mean "metrics-address"?); allowed in agent: resync, wireguard-driver, metrics-address, dns-listen, dns-forward',
     ]);
     expect(problems('stat-dir: /x\n')).toEqual([
-      '/etc/moor/config.yaml:1: unknown key "stat-dir" (did you mean "state-dir"?); allowed at the top level: state-dir, join, leave, agent, gateway, diagnose',
+      '/etc/moor/config.yaml:1: unknown key "stat-dir" (did you mean "state-dir"?); allowed at the top level: state-dir, join, leave, agent, gateway, controller, node-agent, egress-gateway, diagnose',
     ]);
     expect(problems('colour: blue\n')[0]).not.toMatch(/did you mean/);
   });
 
   it('a key in the wrong place, or one that only a flag can give', () => {
     expect(problems('resync: 30\n')).toEqual([
-      '/etc/moor/config.yaml:1: unknown top-level key "resync": it belongs in a command section (agent:, gateway:)',
+      '/etc/moor/config.yaml:1: unknown top-level key "resync": it belongs in a command section (agent:, gateway:, controller:, node-agent:, egress-gateway:)',
     ]);
     expect(problems('agent:\n  state-dir: /x\n')[0]).toMatch(
       /:2: agent\.state-dir: "state-dir" is a top-level key .*move it out of agent:/,

@@ -5,13 +5,21 @@ import { detectPrivateIp, localAddresses } from '../agent/underlay.ts';
 import { brokerServerUrl } from '../broker/brokerInfo.ts';
 import { readBrokerInfoFile } from '../broker/brokerInfoFile.ts';
 import { assertValidClusterId } from '../broker/names.ts';
+import { AddressHolder, arpingAnnouncer } from '../dataplane/address-holder.ts';
 import { ExecRunner } from '../dataplane/exec.ts';
+import { IpRouteNetlink } from '../dataplane/netlink/iproute.ts';
 import { MoorError } from '../errors.ts';
 import { GatewayService } from '../gateway/gateway.ts';
+import { monotonicClock } from '../ha/clock.ts';
+import { renderHaMetrics } from '../ha/metrics.ts';
+import { type HaTimings, timingsFor } from '../ha/timings.ts';
+import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import {
+  cidrLast,
   contains,
+  formatIpv4,
   parseCidr,
   parseIpv4,
   parseUnicastAddressOption,
@@ -71,7 +79,24 @@ export async function runGateway(args: string[]): Promise<number> {
   }
   const driver = enumOption(p, 'wireguard-driver') as 'kernel' | 'wireguard-go' | undefined;
 
+  const timings = haTimings(p);
+  const keyFile = stringOption(p, 'heartbeat-key-file');
+  const heartbeatSecret = keyFile ? readHeartbeatSecret(keyFile) : undefined;
+  let peers = listOption(p, 'heartbeat-peer');
+  for (const peer of peers) parseIpv4(peer);
+  if (peers.length === 0 && vip) {
+    const parsed = tryParseAddressInCidr(vip);
+    if (!parsed.ok)
+      throw new MoorError('invalid-argument', `--vip ${parsed.error}`, { hint: 'e.g. --vip 10.99.10.10/24' });
+    peers = [formatIpv4(cidrLast(parsed.value.cidr))];
+  }
+  if (heartbeatSecret && peers.length === 0)
+    throw new MoorError('invalid-argument', 'gateway: heartbeats need --heartbeat-peer or --vip', {
+      hint: 'give the other gateway nodes with --heartbeat-peer IP, or --vip so heartbeats go to its broadcast address',
+    });
+
   const runner = new ExecRunner();
+  const netlink = new IpRouteNetlink(runner);
   const info = readBrokerInfoFile(infoPath);
   const insecure = !boolStringOption(p, 'check-broker-certificate');
   const broker = new KubeRestClient({
@@ -96,7 +121,6 @@ export async function runGateway(args: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   if (!healthCheckIp) log('no local address inside the cluster CIDRs: publishing no healthCheckIP');
 
-  let exitCode = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => {
     finish = r;
@@ -119,24 +143,25 @@ export async function runGateway(args: string[]): Promise<number> {
     psk: info.ipsecPskString,
     interfaceName: stringOption(p, 'interface') ?? 'submariner',
     vip: vip && vipDev ? { cidr: vip, dev: vipDev } : undefined,
-    lease: {
+    addresses: new AddressHolder(netlink, arpingAnnouncer(runner, log)),
+    links: netlink,
+    ha: {
       namespace: stringOption(p, 'lease-namespace') ?? 'moor-system',
       name: stringOption(p, 'lease-name') ?? 'moor-gateway-lock',
-      durationS: intOption(p, 'lease-duration'),
-      renewDeadlineS: intOption(p, 'renew-deadline'),
-      retryPeriodS: intOption(p, 'retry-period'),
-      ...(identityOpt ? { identity: identityOpt } : {}),
+      identity: identityOpt ?? `${hostname()}-moor-gateway`,
+      timings,
+      clock: monotonicClock,
+      ...(heartbeatSecret
+        ? {
+            heartbeat: { secret: heartbeatSecret, port: intOption(p, 'heartbeat-port'), destinations: peers },
+          }
+        : {}),
     },
     stateDir: dir,
     runner,
     log,
     resyncMs: intOption(p, 'resync') * 1000,
     ...(driver ? { driver } : {}),
-    onFatal: (reason) => {
-      log(`fatal: ${reason}`);
-      exitCode = 1;
-      finish();
-    },
   });
   const metricsAt = stringOption(p, 'metrics-address') ?? DEFAULT_GATEWAY_METRICS_ADDRESS;
   const metrics =
@@ -145,7 +170,8 @@ export async function runGateway(args: string[]): Promise<number> {
       : await startMetricsServer(parseListenAddress(metricsAt, 'metrics-address'), () => {
           const st = service.status();
           const role = `# HELP moor_gateway_active 1 on the active gateway of the cluster.\n# TYPE moor_gateway_active gauge\nmoor_gateway_active ${st ? 1 : 0}\n`;
-          return st ? role + renderMetrics(st) : role;
+          const ha = service.ha();
+          return role + (ha ? renderHaMetrics(ha) : '') + (st ? renderMetrics(st) : '');
         });
   await service.start();
   process.once('SIGTERM', () => finish());
@@ -155,7 +181,47 @@ export async function runGateway(args: string[]): Promise<number> {
   await service.stop();
   broker.close();
   cluster.close();
-  return exitCode;
+  return 0;
+}
+
+/** A duration: "600ms", "2s", "1.5s", or a bare number of seconds (the older form). */
+function durationOption(p: Parameters<typeof stringOption>[0], name: string): number {
+  const v = stringOption(p, name) ?? '';
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(v);
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : 1000) : Number.NaN;
+  if (!Number.isFinite(ms) || ms <= 0 || ms > 3_600_000)
+    throw new MoorError('invalid-argument', `--${name} ${v} is not a duration`, {
+      hint: `write --${name} 600ms or --${name} 2s`,
+    });
+  return Math.round(ms);
+}
+
+function haTimings(p: Parameters<typeof stringOption>[0]): HaTimings {
+  return timingsFor({
+    leaseDurationMs: durationOption(p, 'lease-duration'),
+    renewDeadlineMs: durationOption(p, 'renew-deadline'),
+    renewIntervalMs: durationOption(p, 'retry-period'),
+  });
+}
+
+const HEARTBEAT_KEY_HINT =
+  'create it with: kubectl -n moor-system create secret generic moor-gateway-heartbeat --from-literal=key="$(head -c 32 /dev/urandom | base64)", and mount it (k8s/gateway/gateway.yaml)';
+
+function readHeartbeatSecret(path: string): Buffer {
+  const secret = readInputFile(path, {
+    what: 'heartbeat key file',
+    maxBytes: 64 * 1024,
+    hint: HEARTBEAT_KEY_HINT,
+  });
+  if (secret.length < 16)
+    throw new MoorError(
+      'invalid-input',
+      `the heartbeat key file ${path} has ${secret.length} bytes, fewer than 16`,
+      {
+        hint: HEARTBEAT_KEY_HINT,
+      },
+    );
+  return secret;
 }
 
 /** --vip is an interface address with its prefix (10.99.10.10/24); the address must be unicast. */

@@ -1,7 +1,11 @@
 // The dataplane's public surface: Basic ports with their real implementations, and the
 // idempotent helpers on top. Fakes for tests are exported from ./fakes.ts so that production
 // bundles never include them.
+export * from './address-holder.ts';
 export * from './diagnostics.ts';
+export * from './egress/iproute.ts';
+export * from './egress/reconcile.ts';
+export * from './egress/types.ts';
 export * from './exec.ts';
 export * from './names.ts';
 export * from './netlink/addresses.ts';
@@ -28,6 +32,7 @@ export * from './nftables/types.ts';
 export * from './ping/fping.ts';
 export * from './ping/types.ts';
 export * from './result.ts';
+export * from './udp.ts';
 export * from './wireguard/device.ts';
 export * from './wireguard/drivers.ts';
 export * from './wireguard/kernel.ts';

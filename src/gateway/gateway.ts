@@ -1,20 +1,42 @@
 // `moor gateway`: the cluster end of the cables, for clusters that do not run Submariner. Every
-// gateway node runs it; a Lease elects the active one. The active gateway, like a real Submariner
-// gateway, starts with a fresh WireGuard key, publishes its cluster's Cluster and Endpoint,
-// removes the previous active node's Endpoint, terminates cables from every member and routes
-// their subnets; it also holds the floating address the cluster's nodes route remote subnets to.
-// Passive gateways hold nothing. A gateway that loses its lease gives everything up and exits,
-// to be restarted clean by its supervisor (as Submariner's does).
+// gateway node runs it; the shared HA module (src/ha) makes one of them active. Like a real
+// Submariner gateway, each start uses a fresh WireGuard key; the active gateway publishes its
+// cluster's Cluster and Endpoint, removes the previous active node's Endpoint, terminates cables
+// from every member and routes their subnets, and holds the floating address the cluster's
+// nodes route remote subnets to.
+//
+// Standbys are WARM: their cables are already programmed (interface, peers, routes) with their
+// own key, but they hold no address and publish nothing, so no member sends them traffic. A
+// takeover is then the floating address, its gratuitous ARP and one Endpoint write. A gateway
+// that loses the role drops the floating address first, then its cables, and warms up again
+// with a fresh key as a standby.
 import { wireguardPsk } from '../broker/psk.ts';
 import { CableEngine } from '../cables/engine.ts';
 import { brokerMemberCollections, createCablePorts } from '../cables/ports.ts';
 import { type AgentStatus, writeStatus } from '../cables/status.ts';
+import type { AddressHolderPort, HeldAddress } from '../dataplane/address-holder.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
+import type { NetlinkBasic } from '../dataplane/netlink/types.ts';
+import { UdpDatagrams } from '../dataplane/udp.ts';
 import { generateKeyPair } from '../dataplane/wireguard/keys.ts';
-import { LeaderElector } from '../k8s/leaderElection.ts';
+import { HeartbeatChannel } from '../ha/heartbeatChannel.ts';
+import { deriveHeartbeatKey } from '../ha/heartbeatCodec.ts';
+import { KubeLease } from '../ha/kubeLease.ts';
+import { HaMember, type HaStatus } from '../ha/member.ts';
+import type { HaTimings } from '../ha/timings.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
+import type { Clock } from '../reconcile/clock.ts';
 import { type GatewayIdentity, publishGateway } from './registration.ts';
-import { claimVip, releaseVip, type Vip } from './vip.ts';
+
+export interface GatewayHaOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  timings: HaTimings;
+  /** Direct heartbeats; undefined: Lease only (a standby notices by polling, ~2.6 s). */
+  heartbeat?: { secret: Buffer; port: number; destinations: string[] };
+  clock: Clock;
+}
 
 export interface GatewayOptions {
   identity: GatewayIdentity;
@@ -22,85 +44,105 @@ export interface GatewayOptions {
   cluster: KubeRestClient;
   psk: string;
   interfaceName: string;
-  vip: Vip | undefined;
-  lease: {
-    namespace: string;
-    name: string;
-    durationS: number;
-    renewDeadlineS: number;
-    retryPeriodS: number;
-    identity?: string;
-  };
+  /** The floating address (undefined: none). */
+  vip: HeldAddress | undefined;
+  addresses: AddressHolderPort;
+  /** For removing a previous run's WireGuard interface. */
+  links: Pick<NetlinkBasic, 'linkGet' | 'linkDelete'>;
+  ha: GatewayHaOptions;
   stateDir: string;
   runner: CommandRunner;
   log: (line: string) => void;
   driver?: 'kernel' | 'wireguard-go';
   resyncMs?: number;
-  /** Called when leadership is lost; the CLI exits non-zero so the supervisor restarts us. */
-  onFatal: (reason: string) => void;
 }
 
 export class GatewayService {
   private readonly o: GatewayOptions;
-  private readonly elector: LeaderElector;
+  private member: HaMember | undefined;
   private engine: CableEngine | undefined;
-  private activating: Promise<void> | undefined;
+  /** Only the active gateway's engine publishes; a standby's publish is a no-op. */
+  private publishing = false;
+  private stopping = false;
+  private warming: Promise<void> = Promise.resolve();
+  /** Address changes run in the order they were asked for: a drop never overtakes a take. */
+  private addressChain: Promise<void> = Promise.resolve();
 
   constructor(options: GatewayOptions) {
     this.o = options;
-    this.elector = new LeaderElector({
-      client: options.cluster,
-      namespace: options.lease.namespace,
-      name: options.lease.name,
-      ...(options.lease.identity ? { identity: options.lease.identity } : {}),
-      leaseDurationS: options.lease.durationS,
-      renewDeadlineS: options.lease.renewDeadlineS,
-      retryPeriodS: options.lease.retryPeriodS,
-      log: options.log,
-      onStartedLeading: () => {
-        this.activating = this.activate().catch((err: unknown) => {
-          this.o.onFatal(
-            `could not become the active gateway: ${err instanceof Error ? err.message : String(err)}`,
-          );
-        });
-      },
-      onStoppedLeading: () => {
-        void this.deactivate().finally(() => this.o.onFatal('lost the gateway lease'));
-      },
-    });
   }
 
   get active(): boolean {
-    return this.engine !== undefined;
+    return this.member?.active === true && this.publishing;
   }
 
-  /** The active engine's status document; undefined while passive. */
+  /** The active engine's status document; undefined while standby. */
   status(): AgentStatus | undefined {
-    return this.engine?.status();
+    return this.active ? this.engine?.status() : undefined;
+  }
+
+  ha(): HaStatus | undefined {
+    return this.member?.status();
   }
 
   async start(): Promise<void> {
+    const o = this.o;
     // Like Submariner: whatever a previous run left is removed; the active role starts clean.
     // That includes the floating address: a gateway killed while active (its node still up)
     // would otherwise hold it alongside the new active node.
+    if (o.vip) await o.addresses.drop([o.vip]);
     await this.removeInterface();
-    if (this.o.vip) await releaseVip(this.o.runner, this.o.vip);
-    this.o.log(
-      `gateway ${this.elector.identity}: passive, campaigning for ${this.o.lease.namespace}/${this.o.lease.name}`,
+    const group = `${o.ha.namespace}/${o.ha.name}`;
+    let heartbeats: HeartbeatChannel | undefined;
+    if (o.ha.heartbeat) {
+      const hb = o.ha.heartbeat;
+      const datagrams = await UdpDatagrams.open({ port: hb.port, destinations: hb.destinations, log: o.log });
+      heartbeats = new HeartbeatChannel({
+        datagrams,
+        key: deriveHeartbeatKey(hb.secret, group),
+        group,
+        self: o.ha.identity,
+        log: o.log,
+      });
+    }
+    this.member = new HaMember({
+      identity: o.ha.identity,
+      lease: new KubeLease(o.cluster, o.ha.namespace, o.ha.name),
+      heartbeats,
+      clock: o.ha.clock,
+      timings: o.ha.timings,
+      activate: () => this.activate(),
+      deactivate: () => this.deactivate(),
+      log: (line) => o.log(`ha ${group}: ${line}`),
+    });
+    this.warming = this.warmUp();
+    o.log(
+      `gateway ${o.ha.identity}: passive, campaigning for ${group}` +
+        (heartbeats
+          ? ` (heartbeats on ${o.ha.heartbeat?.port}/udp to ${o.ha.heartbeat?.destinations.join(', ')})`
+          : ' (no heartbeat key: a standby notices a dead leader only by reading the Lease every 2 s)'),
     );
-    this.elector.start();
+    this.member.start();
   }
 
+  /** Graceful stop: the floating address goes first, then the cables, then the Lease. */
   async stop(): Promise<void> {
-    await this.activating;
-    await this.deactivate();
-    await this.elector.stop();
+    this.stopping = true;
+    await this.member?.stop();
+    await this.warming.catch(() => undefined);
+    await this.stopEngine();
   }
 
-  private async activate(): Promise<void> {
+  private changeAddresses(op: (a: AddressHolderPort) => Promise<void>): Promise<void> {
+    const next = this.addressChain.then(() => op(this.o.addresses));
+    this.addressChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Cables programmed with a fresh key, publishing nothing until this node is active. */
+  private async warmUp(): Promise<void> {
     const o = this.o;
-    const { privateKey } = generateKeyPair(); // a fresh key on every activation, like Submariner
-    if (o.vip) await claimVip(o.runner, o.vip, o.log);
+    const { privateKey } = generateKeyPair(); // a fresh key per warm-up, like Submariner per start
     const id = o.identity;
     let publicKey = '';
     const ports = await createCablePorts({
@@ -129,29 +171,65 @@ export class GatewayService {
       members: brokerMemberCollections(o.broker, id.namespace),
       broker: { server: o.broker.server, namespace: id.namespace },
       driverName: ports.wireguard.driver,
-      publish: () => publishGateway(o.broker, id, publicKey),
+      publish: () => (this.publishing ? publishGateway(o.broker, id, publicKey) : Promise.resolve('')),
       writeStatus: (s) => writeStatus(o.stateDir, s),
       log: o.log,
       ...(o.resyncMs ? { resyncMs: o.resyncMs } : {}),
     });
     publicKey = engine.publicKey;
+    if (this.stopping) return;
     this.engine = engine;
     engine.start();
-    o.log(`gateway ${this.elector.identity}: active`);
+  }
+
+  private async activate(): Promise<void> {
+    const vip = this.o.vip;
+    // The address (the cluster's nodes send to it) and the Endpoint (every member waits for the
+    // new key) at once: the warm cables carry traffic as soon as both are out.
+    const address = vip ? this.changeAddresses((a) => a.take([vip])) : Promise.resolve();
+    const published = this.publishNow();
+    await address;
+    await published;
+    if (this.member?.active) this.o.log(`gateway ${this.o.ha.identity}: active`);
+  }
+
+  private async publishNow(): Promise<void> {
+    await this.warming;
+    if (!this.member?.active) return;
+    this.publishing = true;
+    const engine = this.engine;
+    // Cables already programmed (one reconcile done): publish directly, not after the next
+    // reconcile has re-read the kernel; the engine's registration stage re-asserts it anyway.
+    // Before that, publishing early would make members handshake with a half-made interface.
+    if (engine?.loop.last && engine.loop.last.errors.length === 0) {
+      await publishGateway(this.o.broker, this.o.identity, engine.publicKey).catch((err: unknown) =>
+        this.o.log(
+          `publishing on activation: ${err instanceof Error ? err.message : String(err)} (the engine retries)`,
+        ),
+      );
+    }
+    engine?.markDirty('became the active gateway');
   }
 
   private async deactivate(): Promise<void> {
+    this.publishing = false;
+    const vip = this.o.vip;
+    // FIRST: the floating address, before waiting for anything else.
+    if (vip) await this.changeAddresses((a) => a.drop([vip]));
+    await this.warming.catch(() => undefined);
+    await this.stopEngine();
+    this.o.log(`gateway ${this.o.ha.identity}: passive`);
+    if (!this.stopping) this.warming = this.warmUp();
+  }
+
+  private async stopEngine(): Promise<void> {
     const engine = this.engine;
     this.engine = undefined;
     if (engine) await engine.stop();
-    if (this.o.vip) await releaseVip(this.o.runner, this.o.vip);
     await this.removeInterface();
   }
 
   private async removeInterface(): Promise<void> {
-    const link = await this.o.runner.run(['ip', 'link', 'show', 'dev', this.o.interfaceName], {
-      allowNonZeroExit: true,
-    });
-    if (link.code === 0) await this.o.runner.run(['ip', 'link', 'del', 'dev', this.o.interfaceName]);
+    if (await this.o.links.linkGet(this.o.interfaceName)) await this.o.links.linkDelete(this.o.interfaceName);
   }
 }

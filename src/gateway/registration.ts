@@ -49,8 +49,12 @@ export async function publishGateway(
   publicKey: string,
 ): Promise<string> {
   const { cluster, endpoint } = gatewayObjects(id, publicKey);
-  await ensureObject(client, brokerPaths.clusters(id.namespace), cluster as unknown as NamedObject);
-  await ensureObject(client, brokerPaths.endpoints(id.namespace), endpoint as unknown as NamedObject);
+  // In parallel: after a failover the Endpoint (the new key) is what every member waits for,
+  // and the Cluster normally exists already.
+  await Promise.all([
+    ensureObject(client, brokerPaths.clusters(id.namespace), cluster as unknown as NamedObject),
+    ensureObject(client, brokerPaths.endpoints(id.namespace), endpoint as unknown as NamedObject),
+  ]);
   const selector = encodeURIComponent(`${CLUSTER_ID_LABEL}=${id.clusterId}`);
   const ours = await client.get<{ items?: Array<{ metadata: { name: string } }> }>(
     `${brokerPaths.endpoints(id.namespace)}?labelSelector=${selector}`,

@@ -56,11 +56,21 @@ function hintFor(status: number): string | undefined {
   return undefined;
 }
 
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('request aborted');
+}
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 404;
 }
 export function isConflict(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 409;
+}
+
+/** Per request: abort it (the whole request, not just an idle socket) and bound its idle time. */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
 }
 
 export interface WatchEvent {
@@ -104,14 +114,14 @@ export class KubeRestClient {
     this.agent.destroy();
   }
 
-  async get<T = Record<string, unknown>>(path: string): Promise<T> {
-    return (await this.request('GET', path)) as T;
+  async get<T = Record<string, unknown>>(path: string, opts?: RequestOptions): Promise<T> {
+    return (await this.request('GET', path, undefined, undefined, opts)) as T;
   }
-  async create<T = Record<string, unknown>>(path: string, body: unknown): Promise<T> {
-    return (await this.request('POST', path, body)) as T;
+  async create<T = Record<string, unknown>>(path: string, body: unknown, opts?: RequestOptions): Promise<T> {
+    return (await this.request('POST', path, body, undefined, opts)) as T;
   }
-  async replace<T = Record<string, unknown>>(path: string, body: unknown): Promise<T> {
-    return (await this.request('PUT', path, body)) as T;
+  async replace<T = Record<string, unknown>>(path: string, body: unknown, opts?: RequestOptions): Promise<T> {
+    return (await this.request('PUT', path, body, undefined, opts)) as T;
   }
   async delete(path: string, body?: unknown): Promise<void> {
     await this.request('DELETE', path, body);
@@ -121,15 +131,27 @@ export class KubeRestClient {
   }
 
   /** One JSON request. Network failures become broker-unreachable; error statuses KubeApiError. */
-  request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    opts: RequestOptions = {},
+  ): Promise<unknown> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const idleMs = opts.timeoutMs ?? this.options.timeoutMs ?? 15_000;
     return new Promise((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(this.networkError(method, path, abortReason(opts.signal)));
+        return;
+      }
       const req = request(
         `${this.server}${path}`,
         {
           method,
           agent: this.agent,
-          timeout: this.options.timeoutMs ?? 15_000,
+          timeout: idleMs,
+          ...(opts.signal ? { signal: opts.signal } : {}),
           headers: {
             accept: 'application/json',
             authorization: `Bearer ${this.options.token}`,
@@ -154,10 +176,10 @@ export class KubeRestClient {
           });
         },
       );
-      req.on('timeout', () =>
-        req.destroy(new Error(`no answer within ${this.options.timeoutMs ?? 15_000} ms`)),
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${idleMs} ms`)));
+      req.on('error', (err) =>
+        reject(this.networkError(method, path, opts.signal?.aborted ? abortReason(opts.signal) : err)),
       );
-      req.on('error', (err) => reject(this.networkError(method, path, err)));
       req.end(payload);
     });
   }

@@ -53,6 +53,19 @@ describe('renderMetrics', () => {
     expect(text).toContain('# TYPE moor_apply_errors_total counter');
   });
 
+  it('counts reconcile errors by phase, in a stable order', () => {
+    const text = renderMetrics({
+      ...status,
+      counters: { ...status.counters, errorsByPhase: { route: 2, dns: 1 } },
+    });
+    expect(text).toContain('# TYPE moor_reconcile_errors_total counter');
+    const lines = text.split('\n').filter((l) => l.startsWith('moor_reconcile_errors_total'));
+    expect(lines).toEqual([
+      'moor_reconcile_errors_total{phase="dns"} 1',
+      'moor_reconcile_errors_total{phase="route"} 2',
+    ]);
+  });
+
   it('escapes label values', () => {
     const text = renderMetrics({
       ...status,

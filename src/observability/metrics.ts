@@ -30,6 +30,7 @@ export interface MetricsSource {
     readonly reconciles: number;
     readonly applyErrors: number;
     readonly rejectedEndpoints: number;
+    readonly errorsByPhase?: Readonly<Record<string, number>>;
   };
   readonly broker: { readonly synced: boolean; readonly lastError: string | null };
   readonly registration: { readonly published: boolean };
@@ -94,6 +95,14 @@ export function renderMetrics(status: MetricsSource): string {
       help: 'Failed changes (WireGuard, links, addresses, routes, registration) since start.',
       type: 'counter',
       samples: [[{}, status.counters.applyErrors]],
+    },
+    {
+      name: 'moor_reconcile_errors_total',
+      help: 'Reconcile errors since start, by phase (wireguard, link, address, route, publish, dns, ...).',
+      type: 'counter',
+      samples: Object.entries(status.counters.errorsByPhase ?? {})
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([phase, n]) => [{ phase }, n]),
     },
     {
       name: 'moor_broker_synced',

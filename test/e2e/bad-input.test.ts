@@ -335,6 +335,26 @@ describe('moor gateway', () => {
       () => gateway('--broker-info', good, '--kubeconfig', path.kubeconfig!, '--state-dir', '/proc/gw'),
       /state directory \/proc\/gw: \/proc is on proc/,
     ],
+    [
+      'heartbeat key missing',
+      () => gateway('--broker-info', good, '--heartbeat-key-file', path.missing!),
+      /heartbeat key file .* does not exist/,
+    ],
+    [
+      'heartbeat key a directory',
+      () => gateway('--broker-info', good, '--heartbeat-key-file', path['a-directory']!),
+      /heartbeat key file .* is a directory/,
+    ],
+    [
+      'renew deadline not a duration',
+      () => gateway('--broker-info', good, '--renew-deadline', 'soon'),
+      /--renew-deadline soon is not a duration/,
+    ],
+    [
+      'HA timings that cannot fence',
+      () => gateway('--broker-info', good, '--renew-deadline', '100ms'),
+      /HA timings: request timeout 100 ms \+ renew interval 200 ms exceeds the renew deadline 100 ms/,
+    ],
   ]);
 });
 

@@ -1,16 +1,26 @@
 // The egress API (k8s/egress/crds) as the real API server sees it: structural schemas with
 // defaults, CEL rules that refuse bad input with a message naming the field, status subresources
 // and printer columns.
+
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubernetesObject,
+  KubernetesObjectApi,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
-import { readYamlDocuments, waitForCrdsEstablished } from '../harness/kube.ts';
+import { mintToken, readYamlDocuments, waitForCrdsEstablished } from '../harness/kube.ts';
 import { createCrdRaw } from '../harness/raw-api.ts';
 import { TestRun } from '../harness/run.ts';
 import { buildTopology } from '../harness/topology.ts';
 
-const CRD_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'egress', 'crds');
+const EGRESS_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'egress');
+const CRD_DIR = join(EGRESS_DIR, 'crds');
 const GROUP = 'egress.moor.io';
 const VERSION = 'v1alpha1';
 
@@ -196,3 +206,63 @@ async function readPolicy(name: string): Promise<Record<string, unknown>> {
     name,
   })) as Record<string, unknown>;
 }
+
+describe('the shipped manifests (k8s/egress)', () => {
+  it('the kustomization lists every manifest, and the API server accepts all of them', async () => {
+    const k = parse(readFileSync(join(EGRESS_DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+    const onDisk = [
+      ...readdirSync(EGRESS_DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml'),
+      ...readdirSync(CRD_DIR).map((f) => `crds/${f}`),
+    ].sort();
+    expect([...k.resources].sort()).toEqual(onDisk);
+    const client = KubernetesObjectApi.makeApiClient(api.kubeConfig());
+    for (const file of k.resources.filter((f) => !f.startsWith('crds/'))) {
+      for (const doc of readYamlDocuments(join(EGRESS_DIR, file))) {
+        // Namespaces, accounts and RBAC for real (the next test uses them); workloads as dry runs.
+        const real = [
+          'Namespace',
+          'ServiceAccount',
+          'ClusterRole',
+          'ClusterRoleBinding',
+          'Role',
+          'RoleBinding',
+        ];
+        await client.create(doc, undefined, real.includes(doc.kind ?? '') ? undefined : 'All');
+      }
+    }
+  });
+
+  it('gives each component least privilege: the node agent only reads, the controller cannot edit specs', async () => {
+    const admin = api.kubeConfig();
+    const agent = api.kubeConfig(await mintToken(admin, 'moor-egress', 'moor-egress-node-agent'));
+    const controller = api.kubeConfig(await mintToken(admin, 'moor-egress', 'moor-egress-controller'));
+    const agentCustom = agent.makeApiClient(CustomObjectsApi);
+    await expect(agent.makeApiClient(CoreV1Api).listPodForAllNamespaces()).resolves.toMatchObject({
+      items: expect.any(Array),
+    });
+    await expect(
+      agentCustom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'egresspolicies' }),
+    ).resolves.toBeDefined();
+    // Authorization comes before anything else looks at the request: 403 is RBAC's answer.
+    await expect(
+      agentCustom.patchClusterCustomObjectStatus({
+        group: GROUP,
+        version: VERSION,
+        plural: 'egresspolicies',
+        name: 'checkout',
+        body: [{ op: 'replace', path: '/status/selectedPods', value: 3 }],
+      }),
+    ).rejects.toMatchObject({ code: 403 });
+    await expect(
+      controller.makeApiClient(CustomObjectsApi).deleteClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'egresspolicies',
+        name: 'checkout',
+      }),
+    ).rejects.toMatchObject({ code: 403 });
+    await expect(
+      controller.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'moor-egress' }),
+    ).rejects.toMatchObject({ code: 403 });
+  });
+});

@@ -7,8 +7,16 @@ import {
   startAllGateways,
   startGateway,
 } from '../harness/clusterset.ts';
-import { exec } from '../harness/exec.ts';
+import {
+  cutApiServer,
+  cutDropped,
+  killGatewayNode,
+  restoreApiServer,
+  VipSampler,
+  vipHolders,
+} from '../harness/gateway-ha.ts';
 import { moor } from '../harness/moor.ts';
+import { PingWatch } from '../harness/ping-watch.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
 
@@ -117,9 +125,12 @@ describe('clusterset with moor gateways and a host', () => {
     expect(await scrape(active)).toMatch(
       /moor_gateway_active 1\n[\s\S]*moor_connection_status\{cluster_id="vm1",status="connected"\} 1/,
     );
-    expect(await scrape(passive)).toBe(
-      '# HELP moor_gateway_active 1 on the active gateway of the cluster.\n# TYPE moor_gateway_active gauge\nmoor_gateway_active 0\n',
-    );
+    const passiveMetrics = await scrape(passive);
+    expect(passiveMetrics).toMatch(/^moor_gateway_active 0$/m);
+    expect(passiveMetrics).toMatch(/^moor_ha_leader 0$/m);
+    // A standby hears the active gateway's heartbeats (every 100 ms).
+    expect(Number(/^moor_ha_leader_heartbeat_age_seconds (\S+)$/m.exec(passiveMetrics)?.[1])).toBeLessThan(5);
+    expect(passiveMetrics).not.toMatch(/moor_connection_status/);
     expect(conns.map((c) => c.healthCheckIP).sort()).toEqual([
       expect.stringMatching(/^10\.10\.[23]\.1$/),
       expect.stringMatching(/^10\.20\.[23]\.1$/),
@@ -141,32 +152,105 @@ describe('clusterset with moor gateways and a host', () => {
     await reach(east.pod, cs.clusters.west.podAddress);
   });
 
-  it('fails over to the passive gateway when the active node dies', async () => {
+  it('graceful stop: the standby takes the floating address at once and traffic resumes', async () => {
     const east = cs.clusters.east;
-    const dead = await activeGateway('east');
-    const node = cs.topo.host(dead.host);
-    // Node death: every process in the namespace dies and the node drops off the network.
-    const list = await exec(['ip', 'netns', 'pids', node.ns]);
-    for (const pid of list.stdout.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await node.exec(['ip', 'link', 'set', `to-${east.id}`, 'down']);
-    const survivor = await waitFor(
-      'the passive gateway takes over',
-      async () => {
-        const a = await activeGateway('east');
-        return a.host !== dead.host ? a : undefined;
+    const { active, standby, sampler, ping } = await startWatching();
+    const stoppedAt = Date.now();
+    await east.processes[active]?.stop();
+    const moved = await resumedThrough(sampler, ping, standby, stoppedAt);
+    await sampler.stop();
+    expect(sampler.overlaps()).toEqual([]);
+    expect(moved.holders).toEqual([standby]);
+    expect((await activeGateway('east')).host).toBe(standby);
+    ping.stop();
+    // Back as a standby for the next scenario.
+    const proc = startGateway(run, cs, east, active, 'after-stop');
+    await waitFor(
+      'restarted gateway campaigning',
+      () => (proc.log().includes('campaigning') ? true : undefined),
+      {
+        process: proc,
       },
-      { timeoutMs: 45_000 },
     );
-    expect(survivor.host).not.toBe(dead.host);
-    await reach('vm1', east.podAddress, 45_000);
-    await reach(east.pod, VM, 45_000);
-    await reach(cs.clusters.west.pod, east.podAddress, 45_000);
+  });
+
+  it('an active gateway cut off from the API server fences itself; never two holders; no flap back', async () => {
+    const { active, standby, sampler, ping } = await startWatching();
+    const cutAt = Date.now();
+    await cutApiServer(cs, active);
+    try {
+      const moved = await resumedThrough(sampler, ping, standby, cutAt);
+      expect(moved.holders).toEqual([standby]);
+      // The cut was in the path: the old leader's renewals were dropped by it.
+      expect(await cutDropped(cs, active)).toBeGreaterThan(0);
+    } finally {
+      await restoreApiServer(cs, active);
+    }
+    // Hysteresis: with its API back, the old leader stays a standby.
+    const healedAt = Date.now();
+    await waitFor('five seconds of samples after the cut heals', () =>
+      sampler.samples.some((s) => s.at > healedAt + 5_000) ? true : undefined,
+    );
+    await sampler.stop();
+    ping.stop();
+    expect(sampler.overlaps()).toEqual([]);
+    expect(sampler.samples.filter((s) => s.at > healedAt).every((s) => s.holders.join() === standby)).toBe(
+      true,
+    );
+    expect((await activeGateway('east')).host).toBe(standby);
+  });
+
+  it('hard kill of the active gateway node (all processes, all links): traffic resumes through the standby', async () => {
+    const { active, standby, sampler, ping } = await startWatching();
+    const killedAt = await killGatewayNode(cs, active);
+    const moved = await resumedThrough(sampler, ping, standby, killedAt);
+    await sampler.stop();
+    ping.stop();
+    expect(sampler.overlaps()).toEqual([]);
+    expect(moved.holders).toEqual([standby]);
+    expect((await activeGateway('east')).host).toBe(standby);
+    // The gratuitous ARP reached the worker: its neighbour entry for the floating address is
+    // the standby's MAC (without GARP the dead node's MAC would linger for seconds).
+    const east = cs.clusters.east;
+    const mac = JSON.parse(
+      (await cs.topo.host(standby).exec(['ip', '-j', 'link', 'show', `to-${east.id}`])).stdout,
+    )[0]?.address;
+    const neigh = JSON.parse(
+      (await cs.topo.host(east.worker).exec(['ip', '-j', 'neigh', 'show', east.vip])).stdout || '[]',
+    ) as Array<{ lladdr?: string }>;
+    expect(neigh[0]?.lladdr).toBe(mac);
+    await reach('vm1', cs.clusters.east.podAddress);
+    await reach(cs.clusters.west.pod, cs.clusters.east.podAddress);
     expect(agent.running).toBe(true);
   });
 });
+
+/** The east gateway that holds the floating address, the other one, a 50 ms sampler of who
+ * holds it, and the east pod pinging the host at 100/s (already answered). */
+async function startWatching() {
+  const east = cs.clusters.east;
+  const active = await waitFor('exactly one east gateway holds the floating address', async () => {
+    const h = await vipHolders(cs, east);
+    return h.length === 1 ? h[0] : undefined;
+  });
+  const standby = east.gateways.find((g) => g !== active) ?? '';
+  const sampler = new VipSampler(cs, east, 50);
+  const ping = PingWatch.start(run, cs.topo.host(east.pod), VM, { intervalS: 0.01 });
+  await ping.firstReplyAfter(Date.now(), 30_000);
+  return { active, standby, sampler, ping };
+}
+
+/** Waits until `standby` alone holds the address (sampled after `t0`) and a pod's echo is
+ * answered after that: traffic through the standby. */
+async function resumedThrough(sampler: VipSampler, ping: PingWatch, standby: string, t0: number) {
+  const moved = await waitFor(
+    'the standby holds the floating address',
+    async () => sampler.firstHeldBy(standby, t0),
+    {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    },
+  );
+  await ping.firstReplyAfter(moved.at, 30_000);
+  return moved;
+}

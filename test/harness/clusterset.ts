@@ -3,6 +3,7 @@
 // a NAT router. Cluster API servers (for the gateway Lease) share the broker's etcd under their
 // own prefixes. Pods reach remote subnets through the floating gateway address, as Submariner's
 // route agent would steer them to the active gateway.
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ApiServer, startApiServer, startEtcd } from './apiserver.ts';
@@ -27,6 +28,8 @@ export interface SimCluster {
   api: ApiServer;
   brokerInfo: string;
   kubeconfig: string;
+  /** The gateways' shared heartbeat secret (as the moor-gateway-heartbeat Secret would hold). */
+  heartbeatKey: string;
   /** WireGuard interface name per gateway host (machine-wide unique). */
   wgName: Record<string, string>;
   processes: Record<string, RunningProcess>;
@@ -149,6 +152,8 @@ export async function buildClusterset(run: TestRun): Promise<Clusterset> {
     );
     const kubeconfig = join(run.dir, `${id}.kubeconfig`);
     writeFileSync(kubeconfig, capi.kubeConfigYaml(), { mode: 0o600 });
+    const heartbeatKey = join(run.dir, `${id}-heartbeat.key`);
+    writeFileSync(heartbeatKey, randomBytes(32), { mode: 0o600 });
     const gateways = [`${p}gw1`, `${p}gw2`];
     // Each gateway node's CNI interface: an address inside the pod CIDR (the health-check IP).
     for (const [i, gw] of gateways.entries()) {
@@ -170,6 +175,7 @@ export async function buildClusterset(run: TestRun): Promise<Clusterset> {
       api: capi,
       brokerInfo: writeBrokerInfo(run.dir, api.url, broker, token),
       kubeconfig,
+      heartbeatKey,
       wgName: Object.fromEntries(gateways.map((g) => [g, run.ifName('w')])),
       processes: {},
     };
@@ -207,12 +213,9 @@ export function startGateway(
     gw,
     '--hostname',
     gw,
-    '--lease-duration',
-    '4',
-    '--renew-deadline',
-    '3',
-    '--retry-period',
-    '1',
+    // Production HA timings (the defaults); heartbeats authenticated with the cluster's key.
+    '--heartbeat-key-file',
+    cluster.heartbeatKey,
     '--resync',
     '5',
     '--state-dir',

@@ -5,12 +5,11 @@ import { CHECK_BROKER_CERTIFICATE, CIDR, LISTEN, PORT, RESYNC, WIREGUARD_DRIVER 
 export const DEFAULT_GATEWAY_STATE_DIR = '/var/lib/moor-gateway';
 export const DEFAULT_GATEWAY_METRICS_ADDRESS = '127.0.0.1:9477';
 
-const seconds = (name: string, description: string, def: number): OptionSpec => ({
+/** A duration: "600ms", "2s", or a bare number of seconds (the older form). */
+const duration = (name: string, description: string, def: string): OptionSpec => ({
   name,
-  kind: 'int',
-  arg: 'SECONDS',
-  min: 1,
-  max: 3600,
+  kind: 'string',
+  arg: 'DURATION',
   description,
   default: def,
   config: 'command',
@@ -20,7 +19,7 @@ export const GATEWAY_SPEC: CommandSpec = {
   name: 'gateway',
   summary: 'run the cluster end of the cables (gateway nodes)',
   description: [
-    "Run a Submariner-compatible WireGuard gateway for a cluster that does not run Submariner. Run it on every gateway node; a Lease in the cluster elects the active one. The active gateway publishes the cluster's Cluster and Endpoint on the broker (fresh key per start), terminates cables from every member and routes their subnets, and holds --vip, the address the cluster's nodes route remote subnets to.",
+    'Run a Submariner-compatible WireGuard gateway for a cluster that does not run Submariner. Run it on every gateway node; one of them is active (a Lease in the cluster with fencing, plus authenticated UDP heartbeats between the gateway nodes for a sub-second failover; docs/decisions.md, "Gateway HA"). The active gateway publishes the cluster\'s Cluster and Endpoint on the broker (fresh key per start), terminates cables from every member and routes their subnets, and holds --vip, the address the cluster\'s nodes route remote subnets to.',
     '--broker-info, --clusterid and --cluster-cidr are required.',
   ],
   positionals: [],
@@ -125,9 +124,44 @@ export const GATEWAY_SPEC: CommandSpec = {
       default: 'moor-gateway-lock',
       config: 'command',
     },
-    seconds('lease-duration', 'leader Lease duration', 15),
-    seconds('renew-deadline', 'how long the leader retries renewing before it steps down', 10),
-    seconds('retry-period', 'how often candidates try to take the Lease', 2),
+    duration(
+      'lease-duration',
+      'Lease duration: what a member waits out for a Lease record written by something other than moor',
+      '15s',
+    ),
+    duration(
+      'renew-deadline',
+      'the active gateway drops the floating address when it has not renewed the Lease for this long, whatever its requests are doing',
+      '600ms',
+    ),
+    duration('retry-period', 'how often the active gateway renews the Lease', '200ms'),
+    {
+      name: 'heartbeat-key-file',
+      kind: 'string',
+      arg: 'FILE',
+      description:
+        "the group's shared secret (the moor-gateway-heartbeat Secret, at least 16 bytes): gateways exchange HMAC-signed UDP heartbeats every 100 ms, and a standby takes over about 0.6 s after the active one dies; without it a standby notices by reading the Lease every 2 s (about 2.6 s)",
+      config: 'command',
+      complete: 'file',
+    },
+    {
+      name: 'heartbeat-port',
+      kind: 'int',
+      arg: 'PORT',
+      min: 1,
+      max: 65535,
+      description: 'UDP port of the heartbeats (the same on every gateway node)',
+      default: 4790,
+      config: 'command',
+    },
+    {
+      name: 'heartbeat-peer',
+      kind: 'list',
+      arg: 'IP',
+      description: 'where heartbeats go (repeatable)',
+      defaultText: "the broadcast address of --vip's subnet",
+      config: 'command',
+    },
     {
       name: 'identity',
       kind: 'string',
@@ -152,7 +186,7 @@ export const GATEWAY_SPEC: CommandSpec = {
       kind: 'string',
       arg: 'HOST:PORT',
       description:
-        'Prometheus /metrics listen address; "off" disables; a passive gateway reports moor_gateway_active 0 and nothing else',
+        'Prometheus /metrics listen address; "off" disables; a passive gateway reports moor_gateway_active 0 and its moor_ha_* lines only',
       default: DEFAULT_GATEWAY_METRICS_ADDRESS,
       config: 'command',
       ...LISTEN,

@@ -4,7 +4,10 @@
 import type { CommandSpec } from '../spec/types.ts';
 import { AGENT_SPEC } from './agent.ts';
 import { CONFIG_SPEC } from './config.ts';
+import { CONTROLLER_SPEC } from './controller.ts';
 import { DIAGNOSE_SPEC } from './diagnose.ts';
+import { EGRESS_SPEC } from './egress.ts';
+import { EGRESS_GATEWAY_SPEC, NODE_AGENT_SPEC } from './egress-daemons.ts';
 import { EXPORT_SPEC, UNEXPORT_SPEC } from './export.ts';
 import { GATEWAY_SPEC } from './gateway.ts';
 import { JOIN_SPEC, LEAVE_SPEC } from './join.ts';
@@ -23,6 +26,10 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   LEAVE_SPEC,
   AGENT_SPEC,
   GATEWAY_SPEC,
+  CONTROLLER_SPEC,
+  NODE_AGENT_SPEC,
+  EGRESS_GATEWAY_SPEC,
+  EGRESS_SPEC,
   STATUS_SPEC,
   EXPORT_SPEC,
   UNEXPORT_SPEC,

@@ -1,7 +1,9 @@
 // The netlink helpers against a real kernel, in a namespace created (and removed) here: every
 // helper converges, a second run issues no mutating command, drift is repaired, and routes of
 // other owners are never touched.
+
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { skipOutsideCi } from '../../testing-ci.ts';
 import {
   randomHex,
   realTestsUnavailable,
@@ -31,7 +33,7 @@ const MUTATING = new Set([
   'ruleDel',
 ]);
 
-describe.skipIf(skip !== undefined)('netlink helpers on a real kernel', () => {
+describe.skipIf(skipOutsideCi(skip))('netlink helpers on a real kernel', () => {
   const namespaces = new TestNamespaces();
   let ns: TestNamespace;
   let netlink: NetlinkBasic;

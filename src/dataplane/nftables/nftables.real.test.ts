@@ -1,7 +1,9 @@
 // OwnedTable against real nftables in a namespace created (and removed) here: one transaction
 // per change, none when nothing changed, repair after drift, and clean removal of objects that
 // are no longer wanted or changed type.
+
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { skipOutsideCi } from '../../testing-ci.ts';
 import { realTestsUnavailable, recording, type TestNamespace, TestNamespaces } from '../real-test-support.ts';
 import type { NftTableSpec } from './model.ts';
 import { NftCli } from './nft.ts';
@@ -33,7 +35,7 @@ const spec = (allowed: string[]): Omit<NftTableSpec, 'name' | 'family'> => ({
   ],
 });
 
-describe.skipIf(skip !== undefined)('OwnedTable on real nftables', () => {
+describe.skipIf(skipOutsideCi(skip))('OwnedTable on real nftables', () => {
   const namespaces = new TestNamespaces();
   let ns: TestNamespace;
   let table: OwnedTable;

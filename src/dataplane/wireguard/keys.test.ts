@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
+import { skipOutsideCi } from '../../testing-ci.ts';
 import { ExecRunner } from '../exec.ts';
 import {
   generateKeyPair,
@@ -37,14 +38,17 @@ describe('WireGuard keys with node:crypto', () => {
     expect(() => publicKeyOf('not a key')).toThrow(/not a WireGuard key/);
   });
 
-  test.skipIf(!existsSync('/usr/bin/wg'))('matches `wg pubkey` for the same private key', async () => {
-    const runner = new ExecRunner();
-    for (const privateKey of [
-      generateKeyPair().privateKey,
-      (await runner.run(['wg', 'genkey'])).stdout.trim(),
-    ]) {
-      const { stdout } = await runner.run(['wg', 'pubkey'], { input: `${privateKey}\n` });
-      expect(publicKeyOf(privateKey)).toBe(stdout.trim());
-    }
-  });
+  test.skipIf(skipOutsideCi(!existsSync('/usr/bin/wg')))(
+    'matches `wg pubkey` for the same private key',
+    async () => {
+      const runner = new ExecRunner();
+      for (const privateKey of [
+        generateKeyPair().privateKey,
+        (await runner.run(['wg', 'genkey'])).stdout.trim(),
+      ]) {
+        const { stdout } = await runner.run(['wg', 'pubkey'], { input: `${privateKey}\n` });
+        expect(publicKeyOf(privateKey)).toBe(stdout.trim());
+      }
+    },
+  );
 });

@@ -2,8 +2,10 @@
 // to A by a veth pair), WireGuard devices reconciled by WireGuardDevice, routes by RouteTable,
 // and pings through the tunnels. Everything lives in namespaces created here and is removed in
 // afterAll, even when a test fails. Addresses: 10.99.0.0/16 only.
+
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { skipOutsideCi } from '../../testing-ci.ts';
 import { reconcileAddresses } from '../netlink/addresses.ts';
 import { IpRouteNetlink } from '../netlink/iproute.ts';
 import { reconcileLink } from '../netlink/links.ts';
@@ -36,7 +38,7 @@ interface Node {
   subnet: string;
 }
 
-describe.skipIf(skip !== undefined)('WireGuard on a real kernel (wireguard-go in namespaces)', () => {
+describe.skipIf(skipOutsideCi(skip))('WireGuard on a real kernel (wireguard-go in namespaces)', () => {
   const namespaces = new TestNamespaces();
   const id = randomHex();
   const psk = generatePresharedKey();
@@ -229,7 +231,7 @@ describe.skipIf(skip !== undefined)('WireGuard on a real kernel (wireguard-go in
   });
 });
 
-describe.skipIf(skip !== undefined)('WireGuard on a real kernel: 300 peers in one reconcile', () => {
+describe.skipIf(skipOutsideCi(skip))('WireGuard on a real kernel: 300 peers in one reconcile', () => {
   const namespaces = new TestNamespaces();
   let wg: UserspaceWireGuard | undefined;
 

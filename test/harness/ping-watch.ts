@@ -3,8 +3,8 @@
 // a moment of interest, with 50 ms resolution and no process-spawn delay per attempt.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { TestRun } from '../../test/harness/run.ts';
-import type { Host } from '../../test/harness/topology.ts';
+import type { TestRun } from './run.ts';
+import type { Host } from './topology.ts';
 
 const REPLY = /^\[(\d+\.\d+)\] \d+ bytes from ([\d.]+)/;
 

@@ -1,0 +1,75 @@
+// `moor controller`: the egress controller, leader elected on a Lease. A replica that loses the
+// lease exits so its supervisor restarts it as a standby; two leaders for a moment would only
+// write the same deterministic result twice.
+import { hostname } from 'node:os';
+import { EgressController } from '../controller/controller.ts';
+import { monotonicClock } from '../ha/clock.ts';
+import { KubeLease } from '../ha/kubeLease.ts';
+import { HaMember } from '../ha/member.ts';
+import { PRODUCTION_TIMINGS } from '../ha/timings.ts';
+import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
+import { KubeRestClient } from '../k8s/rest.ts';
+import { boolOption, intOption, parseCommand, stringOption } from './args.ts';
+import { renderHelp } from './spec/help.ts';
+import { CONTROLLER_SPEC } from './specs/controller.ts';
+
+export async function runController(args: string[]): Promise<number> {
+  const p = parseCommand(CONTROLLER_SPEC, args);
+  if (boolOption(p, 'help')) {
+    process.stdout.write(renderHelp(['controller'], CONTROLLER_SPEC));
+    return 0;
+  }
+  const kubeconfig = stringOption(p, 'kubeconfig');
+  const client = new KubeRestClient(kubeconfig ? loadKubeconfig(kubeconfig) : inClusterConfig());
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const identity = stringOption(p, 'identity') ?? `${hostname()}-moor-controller`;
+  const controller = new EgressController({
+    client,
+    eventNamespace: stringOption(p, 'event-namespace') ?? 'default',
+    resyncMs: intOption(p, 'resync') * 1000,
+    identity,
+    log,
+  });
+  let exitCode = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => {
+    finish = r;
+  });
+  let leading = false;
+  // Two leaders at once would only write the same deterministic result twice; the Lease keeps
+  // that rare. Lease only, no heartbeats: a standby takes over after the lease duration.
+  const member = new HaMember({
+    identity,
+    lease: new KubeLease(
+      client,
+      stringOption(p, 'lease-namespace') ?? 'moor-egress',
+      'moor-egress-controller',
+    ),
+    heartbeats: undefined,
+    clock: monotonicClock,
+    timings: { ...PRODUCTION_TIMINGS, leaseDurationMs: 15_000 },
+    activate: async () => {
+      leading = true;
+      log(`controller: leading as ${identity}`);
+      controller.start();
+    },
+    deactivate: async () => {
+      if (!leading) return;
+      log('controller: lost the lease; exiting so a standby takes over');
+      exitCode = 1;
+      finish();
+    },
+    log: (line) => log(`ha controller: ${line}`),
+  });
+  member.start();
+  process.once('SIGTERM', () => finish());
+  process.once('SIGINT', () => finish());
+  // The HA timers are unref'd: this keeps a standby alive while it only waits.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  await finished;
+  clearInterval(keepAlive);
+  await controller.stop();
+  await member.stop();
+  client.close();
+  return exitCode;
+}

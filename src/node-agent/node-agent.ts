@@ -1,0 +1,134 @@
+// `moor node-agent`: steers the selected pods of this node to their group's gateway and drops
+// what cannot be steered (failurePolicy Closed). Watches only mark dirty; one ReconcileLoop plans
+// (planNodeEgress, pure) and applies through the dataplane ports in an order that never opens a
+// gap: devices, neighbours, routes and rules first, then the nft table (steering map and guards
+// in one atomic transaction), then removal of what is no longer wanted. At exit nothing is torn
+// down: steering and the fail-closed guards stay in the kernel while the agent is away.
+import {
+  describeEgressLinkChange,
+  type EgressLinkBasic,
+  type NetlinkBasic,
+  type NftablesBasic,
+  OwnedTable,
+  RouteTable,
+  reconcileNeighbours,
+  reconcileRules,
+  reconcileVxlans,
+} from '../dataplane/index.ts';
+import { EgressView } from '../k8s/egress-view.ts';
+import type { KubeRestClient } from '../k8s/rest.ts';
+import { NODE_TABLE, RULE_PRIORITY, VXLAN_PREFIX } from '../plan/egress-names.ts';
+import { type NodeEgressDesired, planNodeEgress } from '../plan/egress-node.ts';
+import { OutcomeBuilder, ReconcileLoop, type ReconcileOutcome, waiting } from '../reconcile/index.ts';
+import { type NodeAgentConfig, nodeEgressInput } from './snapshot.ts';
+
+export interface NodeAgentPorts {
+  netlink: NetlinkBasic;
+  links: EgressLinkBasic;
+  nft: NftablesBasic;
+}
+
+export interface NodeAgentOptions {
+  client: KubeRestClient;
+  config: NodeAgentConfig;
+  ports: NodeAgentPorts;
+  resyncMs?: number;
+  log: (line: string) => void;
+}
+
+const MARK_TOP = 0x6d000000;
+
+export class NodeAgent {
+  readonly loop: ReconcileLoop;
+  readonly #o: NodeAgentOptions;
+  readonly #view: EgressView;
+  readonly #table: OwnedTable;
+  #last: NodeEgressDesired | undefined;
+
+  constructor(o: NodeAgentOptions) {
+    this.#o = o;
+    this.#table = new OwnedTable(o.ports.nft, NODE_TABLE, 'ip');
+    this.#view = new EgressView({
+      client: o.client,
+      collections: ['gateways', 'policies', 'namespaces', 'pods', 'nodes'],
+      onChange: (what) => this.loop.markDirty(what),
+      onError: (what, err) => o.log(`node-agent: watching ${what} failed: ${err.message} (retrying)`),
+    });
+    this.loop = new ReconcileLoop({
+      name: 'node-agent',
+      reconcile: () => this.#reconcile(),
+      debounceMs: 10,
+      resyncMs: o.resyncMs ?? 30_000,
+      log: o.log,
+    });
+  }
+
+  /** The last desired state (for status and tests). */
+  get desired(): NodeEgressDesired | undefined {
+    return this.#last;
+  }
+
+  start(): void {
+    this.#view.start();
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await this.#view.stop();
+  }
+
+  async #reconcile(): Promise<ReconcileOutcome> {
+    const snapshot = this.#view.snapshot();
+    if (!snapshot) return waiting(`not listed yet: ${this.#view.unsynced().join(', ')}`);
+    const { netlink, links } = this.#o.ports;
+    const out = new OutcomeBuilder();
+    const lan = await netlink.linkGet(this.#o.config.underlayDevice);
+    if (!lan) {
+      out.fail('link', new Error(`underlay device ${this.#o.config.underlayDevice} does not exist`));
+      return out.build();
+    }
+    const desired = planNodeEgress(nodeEgressInput(this.#o.config, lan.mtu, snapshot));
+    this.#last = desired;
+
+    out.add('vxlan', await reconcileVxlans(links, VXLAN_PREFIX, desired.vxlans), describeEgressLinkChange);
+    out.add('neighbour', await reconcileNeighbours(links, desired.neighbours), describeEgressLinkChange);
+    // Every table we route in: the wanted ones, and those our rules still point at.
+    const ours = (await netlink.ruleList(4)).filter(
+      (r) => r.proto === 109 && r.fwmark !== undefined && (r.fwmark & 0xff000000) >>> 0 === MARK_TOP,
+    );
+    const tables = new Set([...desired.routes.map((r) => r.table), ...ours.map((r) => r.table)]);
+    for (const table of [...tables].sort((a, b) => a - b)) {
+      const routes = desired.routes.filter((r) => r.table === table);
+      const rt = new RouteTable(netlink, { table, families: [4] });
+      out.add(
+        'route',
+        await rt.reconcile(
+          routes.map((r) => ({
+            dst: r.dst,
+            dev: r.dev,
+            scope: r.scope === 'link' ? 'link' : 'global',
+            ...(r.gateway ? { gateway: r.gateway } : {}),
+          })),
+        ),
+        (c) => `${c.op} ${c.route.dst} table ${table}`,
+      );
+    }
+    out.add(
+      'rule',
+      await reconcileRules(
+        netlink,
+        desired.rules.map((r) => ({
+          family: 4,
+          priority: r.priority ?? RULE_PRIORITY,
+          table: r.table,
+          fwmark: r.fwmark,
+        })),
+        { families: [4] },
+      ),
+      (c) => `${c.op} fwmark 0x${(c.rule.fwmark ?? 0).toString(16)} table ${c.rule.table}`,
+    );
+    out.add('nft', await this.#table.apply(desired.table), (c) => `${c.op} ${c.table} (${c.reason})`);
+    return out.build();
+  }
+}

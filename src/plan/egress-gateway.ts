@@ -1,0 +1,143 @@
+// The egress gateway's desired state as plain data. Active and standby gateways of a group
+// program the same nft table and VXLAN device; only the active one also holds the addresses
+// (the floating IP and every egress IP of the group, moved together) and announces them.
+// So a takeover is addresses plus gratuitous ARP, nothing else.
+//
+//   forward (filter-10):   from a moor VXLAN: ct state invalid → drop (an INVALID packet gets no
+//                          NAT and would leave with the pod IP); a source with no mapping → drop.
+//   postrouting (srcnat-10): from a moor VXLAN out the LAN device: snat to map[pod IP]. A plain,
+//                          deterministic SNAT that keeps the source port, so a new gateway picks
+//                          an established TCP flow up (conntrack loose) with the same 4-tuple.
+//   postrouting (srcnat+10): from a moor VXLAN with a source that is not an egress IP: drop.
+//                          Nothing steered ever leaves un-translated, whatever ran before.
+//   input (filter-10):     daddr an egress IP → drop. Return traffic of a known flow is
+//                          translated before routing and is forwarded, so it never gets here;
+//                          an unknown one is dropped instead of answered with a reset.
+import type { NftTableSpec } from '../dataplane/nftables/model.ts';
+import { type Ipv4Cidr, tryParseCidr } from '../net/ipv4.ts';
+import { groupMac, INNER_GATEWAY, VXLAN_OVERHEAD, VXLAN_PREFIX, vxlanName } from './egress-names.ts';
+import type { PodAssignment } from './egress-pods.ts';
+import type { GatewayInput } from './egress-types.ts';
+
+export interface GatewayGroupInput {
+  gateway: GatewayInput;
+  /** Every egress IP allocated to a policy of this group (status.ips), even with no pods yet. */
+  egressIPs: string[];
+  /** Pods of this group's policies (from resolvePods), with addresses and egress IPs. */
+  assignments: PodAssignment[];
+  /** This node holds the group's role right now (from the HA module). */
+  active: boolean;
+}
+
+export interface GatewayVxlanDesired {
+  name: string;
+  vni: number;
+  port: number;
+  dev: string;
+  mac: string;
+  mtu: number;
+}
+
+export interface GatewayEgressDesired {
+  vxlans: GatewayVxlanDesired[];
+  /** Per LAN device: the addresses this node must hold ("a.b.c.d/prefix"), floating IP first. */
+  addresses: { dev: string; cidrs: string[] }[];
+  /** The inner gateway address on each VXLAN device, on every gateway: a device without an IPv4
+   * address fails the kernel's reverse-path check (even loose) for everything it receives. */
+  vxlanAddresses: { dev: string; cidrs: string[] }[];
+  /** Addresses to announce with gratuitous ARP after adding them, per device. */
+  announce: { dev: string; addresses: string[] }[];
+  sysctls: { key: string; value: string }[];
+  table: Omit<NftTableSpec, 'name' | 'family'>;
+}
+
+export function planGatewayEgress(
+  groups: readonly GatewayGroupInput[],
+  underlayMtu: number,
+): GatewayEgressDesired {
+  const snat: [string, string][] = [];
+  const mapped = new Set<string>();
+  const egress = new Set<string>();
+  const vxlans: GatewayVxlanDesired[] = [];
+  const addresses = new Map<string, string[]>();
+  const announce = new Map<string, string[]>();
+  const sysctls: GatewayEgressDesired['sysctls'] = [];
+  const lanDevices = new Set<string>();
+  const sorted = [...groups].sort((a, b) => a.gateway.vni - b.gateway.vni);
+  for (const g of sorted) {
+    const gw = g.gateway;
+    const subnet = tryParseCidr(gw.subnet, { allowHostBits: true });
+    const groupIPs = new Set(g.egressIPs);
+    for (const ip of groupIPs) egress.add(ip);
+    for (const a of g.assignments) {
+      if (a.podIP === undefined || a.egressIP === undefined || !groupIPs.has(a.egressIP)) continue;
+      if (mapped.has(a.podIP)) continue; // one pod, one policy: resolvePods guarantees it
+      mapped.add(a.podIP);
+      snat.push([a.podIP, a.egressIP]);
+    }
+    const name = vxlanName(gw.vni);
+    vxlans.push({
+      name,
+      vni: gw.vni,
+      port: gw.vxlanPort ?? 4789,
+      dev: gw.interface,
+      mac: groupMac(gw.vni),
+      mtu: underlayMtu - VXLAN_OVERHEAD,
+    });
+    // Packets from pods arrive on the VXLAN while their reverse path is the pod network.
+    sysctls.push({ key: `net.ipv4.conf.${name}.rp_filter`, value: '2' });
+    lanDevices.add(gw.interface);
+    if (g.active && subnet.ok) {
+      const list = [gw.floatingIP, ...[...groupIPs].sort()];
+      addresses.set(gw.interface, [
+        ...(addresses.get(gw.interface) ?? []),
+        ...list.map((a) => withPrefix(a, subnet.value)),
+      ]);
+      announce.set(gw.interface, [...(announce.get(gw.interface) ?? []), ...list]);
+    }
+  }
+  const vx = `"${VXLAN_PREFIX}*"`;
+  const lanSet = [...lanDevices].sort().map((d) => `"${d}"`);
+  const lan = lanSet.length === 1 ? lanSet[0] : `{ ${lanSet.join(', ')} }`;
+  const snatRules = lanSet.length > 0 ? [`iifname ${vx} oifname ${lan} snat to ip saddr map @snat_map`] : [];
+  return {
+    vxlans,
+    addresses: [...addresses].map(([dev, cidrs]) => ({ dev, cidrs })),
+    vxlanAddresses: vxlans.map((v) => ({ dev: v.name, cidrs: [`${INNER_GATEWAY}/32`] })),
+    announce: [...announce].map(([dev, list]) => ({ dev, addresses: list })),
+    sysctls,
+    table: {
+      sets: [
+        { name: 'mapped_pods', type: 'ipv4_addr', elements: [...mapped].sort() },
+        { name: 'egress_ips', type: 'ipv4_addr', elements: [...egress].sort() },
+      ],
+      maps: [{ name: 'snat_map', type: 'ipv4_addr', valueType: 'ipv4_addr', elements: snat }],
+      chains: [
+        {
+          name: 'moor_forward',
+          base: { type: 'filter', hook: 'forward', priority: -10 },
+          rules: [`iifname ${vx} ct state invalid drop`, `iifname ${vx} ip saddr != @mapped_pods drop`],
+        },
+        {
+          name: 'moor_snat',
+          base: { type: 'nat', hook: 'postrouting', priority: 90 },
+          rules: snatRules,
+        },
+        {
+          name: 'moor_guard',
+          base: { type: 'filter', hook: 'postrouting', priority: 110 },
+          rules: [`iifname ${vx} ip saddr != @egress_ips drop`],
+        },
+        {
+          name: 'moor_input',
+          base: { type: 'filter', hook: 'input', priority: -10 },
+          rules: ['ip daddr @egress_ips drop'],
+        },
+      ],
+    },
+  };
+}
+
+function withPrefix(address: string, subnet: Ipv4Cidr): string {
+  return `${address}/${subnet.prefix}`;
+}

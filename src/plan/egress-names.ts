@@ -1,0 +1,33 @@
+// Names and numbers the node agent and the gateway must agree on without talking to each other.
+// Everything derives from the group's VNI, which the controller keeps unique among groups.
+
+export const NODE_TABLE = 'moor_egress_node';
+export const GATEWAY_TABLE = 'moor_egress_gw';
+/** Interface-name prefix of every egress VXLAN device (nft matches "moorvx*"). */
+export const VXLAN_PREFIX = 'moorvx';
+/** The inner next hop nodes route to; link-local, never on any wire outside the VXLAN. */
+export const INNER_GATEWAY = '169.254.109.1';
+/** Policy routing rules for steered packets: before main (32766) and typical CNI rules. */
+export const RULE_PRIORITY = 110;
+/** VXLAN over IPv4: 14 Ethernet + 20 IP + 8 UDP + 8 VXLAN. */
+export const VXLAN_OVERHEAD = 50;
+
+export function vxlanName(vni: number): string {
+  return `${VXLAN_PREFIX}${vni}`;
+}
+
+/** fwmark and routing table of a group: "m" (0x6d) in the top byte, the 24-bit VNI below. */
+export function groupMark(vni: number): number {
+  return (0x6d000000 | (vni & 0xffffff)) >>> 0;
+}
+
+/** The same locally administered MAC on every gateway of a group, so a node's neighbour entry
+ * for INNER_GATEWAY stays right across a failover. */
+export function groupMac(vni: number): string {
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  return ['02', '6d', hex((vni >> 16) & 255), hex((vni >> 8) & 255), hex(vni & 255), '01'].join(':');
+}
+
+export function markText(mark: number): string {
+  return `0x${mark.toString(16).padStart(8, '0')}`;
+}

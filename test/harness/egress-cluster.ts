@@ -1,0 +1,185 @@
+// A simulated cluster's API objects for the egress tests: the egress CRDs, Nodes and Pods with
+// their status written as a kubelet would, and helpers for the egress objects.
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { ApiServer } from './apiserver.ts';
+import { readYamlDocuments, waitForCrdsEstablished } from './kube.ts';
+import { createCrdRaw } from './raw-api.ts';
+
+export const EGRESS_CRD_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'egress', 'crds');
+export const GROUP = 'egress.moor.io';
+export const VERSION = 'v1alpha1';
+
+export async function deployEgressCrds(api: ApiServer): Promise<void> {
+  const crds = ['egressgateways.yaml', 'egresspolicies.yaml'].flatMap((f) =>
+    readYamlDocuments(join(EGRESS_CRD_DIR, f)),
+  );
+  for (const crd of crds) await createCrdRaw(api, crd);
+  await waitForCrdsEstablished(
+    api.kubeConfig(),
+    crds.map((c) => c.metadata?.name ?? ''),
+  );
+}
+
+export async function createNamespace(
+  kc: KubeConfig,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name, labels } } });
+  // The ServiceAccount admission plugin needs the default account before a Pod can be created.
+  await core
+    .createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } })
+    .catch(() => undefined);
+}
+
+/** A Node with the status a kubelet reports: its address and Ready. */
+export async function createNode(
+  kc: KubeConfig,
+  name: string,
+  address: string,
+  labels: Record<string, string> = {},
+  ready = true,
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNode({ body: { metadata: { name, labels } } });
+  await setNodeReady(kc, name, address, ready);
+}
+
+export async function setNodeReady(
+  kc: KubeConfig,
+  name: string,
+  address: string,
+  ready: boolean,
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const node = await core.readNode({ name });
+  node.status = {
+    addresses: [
+      { type: 'InternalIP', address },
+      { type: 'Hostname', address: name },
+    ],
+    conditions: [
+      {
+        type: 'Ready',
+        status: ready ? 'True' : 'False',
+        reason: ready ? 'KubeletReady' : 'KubeletNotReady',
+        message: 'set by the test',
+        lastHeartbeatTime: new Date(),
+        lastTransitionTime: new Date(),
+      },
+    ],
+  };
+  await core.replaceNodeStatus({ name, body: node });
+}
+
+/** A Pod bound to `node` and running with `ip`, as the scheduler and kubelet would leave it. */
+export async function createPod(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  node: string,
+  ip: string | undefined,
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name, labels },
+      spec: {
+        nodeName: node,
+        automountServiceAccountToken: false,
+        containers: [{ name: 'app', image: 'app:1' }],
+      },
+    },
+  });
+  if (ip !== undefined) await setPodIp(kc, namespace, name, ip);
+}
+
+export async function setPodIp(kc: KubeConfig, namespace: string, name: string, ip: string): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const pod = await core.readNamespacedPod({ namespace, name });
+  pod.status = { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: '10.99.10.3', startTime: new Date() };
+  await core.replaceNamespacedPodStatus({ namespace, name, body: pod });
+}
+
+export interface EgressObjects {
+  custom: CustomObjectsApi;
+  createGateway(name: string, spec: Record<string, unknown>): Promise<void>;
+  createPolicy(name: string, spec: Record<string, unknown>): Promise<void>;
+  patchPolicy(name: string, spec: Record<string, unknown>): Promise<void>;
+  deleteGateway(name: string): Promise<void>;
+  policy(name: string): Promise<EgressObject>;
+  gateway(name: string): Promise<EgressObject>;
+}
+
+export interface EgressObject {
+  metadata: { name: string; resourceVersion: string; uid: string };
+  spec: Record<string, unknown>;
+  status?: {
+    ips?: string[];
+    selectedPods?: number;
+    activeNode?: string;
+    allocatedCount?: number;
+    freeCount?: number;
+    readyNodes?: string[];
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+  };
+}
+
+export function egressObjects(kc: KubeConfig): EgressObjects {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const body = (kind: string, name: string, spec: Record<string, unknown>) => ({
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind,
+    metadata: { name },
+    spec,
+  });
+  const get = async (plural: string, name: string) =>
+    (await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural, name })) as EgressObject;
+  return {
+    custom,
+    async createGateway(name, spec) {
+      await custom.createClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'egressgateways',
+        body: body('EgressGateway', name, spec),
+      });
+    },
+    async createPolicy(name, spec) {
+      await custom.createClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'egresspolicies',
+        body: body('EgressPolicy', name, spec),
+      });
+    },
+    async patchPolicy(name, spec) {
+      const current = await get('egresspolicies', name);
+      await custom.replaceClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'egresspolicies',
+        name,
+        body: { ...current, spec: { ...current.spec, ...spec } },
+      });
+    },
+    async deleteGateway(name) {
+      await custom.deleteClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'egressgateways',
+        name,
+      });
+    },
+    policy: (name) => get('egresspolicies', name),
+    gateway: (name) => get('egressgateways', name),
+  };
+}
+
+export function condition(o: EgressObject, type: string) {
+  return o.status?.conditions?.find((c) => c.type === type);
+}
