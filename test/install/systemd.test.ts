@@ -111,15 +111,29 @@ describe('moor-agent.service under systemd', () => {
       throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- journal ---\n${await log()}`);
     });
     expect(statusText).toMatch(/^0\/0 connections up on moor0/);
-    // Active came after the agent's own "ready" line, which it logs right after READY=1.
+    // Active came after the DNS listener was up: the agent stamps its own log lines, systemd
+    // stamps when it processed READY=1 (the journal's order of the two sources can race).
     const journal = await box.sh('journalctl -u moor-agent.service -o cat --no-pager');
-    const lines = journal.stdout.split('\n');
-    const ready = lines.findIndex((l) => l.includes('systemd: ready ('));
-    const dnsUp = lines.findIndex((l) => l.includes('clusterset DNS listening on'));
-    const activeLine = lines.findIndex((l) => /Started moor-agent\.service/.test(l));
-    expect(dnsUp).toBeGreaterThanOrEqual(0);
-    expect(ready).toBeGreaterThan(dnsUp);
-    expect(activeLine).toBeGreaterThan(ready);
+    const stamp = (pattern: RegExp) => {
+      const line = journal.stdout.split('\n').find((l) => pattern.test(l));
+      return line ? Date.parse(line.split(' ')[0] ?? '') : Number.NaN;
+    };
+    const dnsUpAt = stamp(/clusterset DNS listening on \d/);
+    const readySentAt = stamp(/systemd: ready \(/);
+    const activeRaw = (
+      await box.sh('systemctl show moor-agent.service -p ActiveEnterTimestamp --timestamp=us+utc')
+    ).stdout
+      .trim()
+      .replace(/^ActiveEnterTimestamp=\w+ /, '')
+      .replace(' UTC', 'Z')
+      .replace(' ', 'T');
+    const activeAt = Date.parse(activeRaw);
+    expect(
+      Number.isFinite(dnsUpAt) && Number.isFinite(readySentAt) && Number.isFinite(activeAt),
+      activeRaw,
+    ).toBe(true);
+    expect(readySentAt).toBeGreaterThanOrEqual(dnsUpAt);
+    expect(activeAt).toBeGreaterThanOrEqual(dnsUpAt);
     const startToActiveMs =
       (Number(p.ActiveEnterTimestampMonotonic) - Number(p.ExecMainStartTimestampMonotonic)) / 1000;
     expect(startToActiveMs).toBeGreaterThan(0);
