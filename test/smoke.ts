@@ -3,8 +3,10 @@
 // runs `moor join` and `moor agent`. It prints what it built and what `moor show connections`
 // reports, proves the host and the pods reach each other, shows a hostile member's Endpoint
 // rejected without harm, kills the active east gateway node and shows the standby take over,
-// and removes everything.
-// `MOOR_SMOKE_HOLD=1` keeps it up until Ctrl-C, to poke at it by hand.
+// and removes everything. Then it builds a second topology for static egress IPs
+// (test/smoke-egress.ts) and removes that too.
+// `MOOR_SMOKE_HOLD=1` keeps the clusterset up until Ctrl-C, `MOOR_SMOKE_HOLD=egress` the egress
+// cluster, to poke at it by hand.
 import { buildClusterset, joinVm1, startAllGateways } from './harness/clusterset.ts';
 import { killGatewayNode, vipHolders } from './harness/gateway-ha.ts';
 import { hostileMember } from './harness/hostile.ts';
@@ -12,6 +14,9 @@ import { moor } from './harness/moor.ts';
 import { PingWatch } from './harness/ping-watch.ts';
 import { waitFor } from './harness/process.ts';
 import { TestRun } from './harness/run.ts';
+import { egressDemo } from './smoke-egress.ts';
+
+const hold = () => new Promise(() => undefined);
 
 const run = TestRun.start();
 try {
@@ -75,12 +80,27 @@ try {
   console.log(
     `east gateway node ${active} killed: ${standby} took ${east.vip} over, pod → vm1 answered again ${back - diedAt} ms after the kill`,
   );
-  console.log(`ready in ${Date.now() - t0} ms`);
-  if (process.env.MOOR_SMOKE_HOLD) {
+  console.log(`clusterset part done in ${Date.now() - t0} ms`);
+  if (process.env.MOOR_SMOKE_HOLD === '1') {
     console.log(`holding; namespaces moor-${run.id}-*; state ${stateDir}; press Ctrl-C to tear down`);
-    await new Promise(() => undefined);
+    await hold();
   }
 } finally {
   await run.cleanup();
+  console.log('cleaned up');
+}
+
+// Static egress IPs, on their own topology once the clusterset is gone (both use 10.99.10.0/24).
+const egressRun = TestRun.start();
+try {
+  const t0 = Date.now();
+  await egressDemo(egressRun);
+  console.log(`egress part done in ${Date.now() - t0} ms`);
+  if (process.env.MOOR_SMOKE_HOLD === 'egress') {
+    console.log(`holding; namespaces moor-${egressRun.id}-*; press Ctrl-C to tear down`);
+    await hold();
+  }
+} finally {
+  await egressRun.cleanup();
   console.log('cleaned up');
 }
