@@ -86,6 +86,10 @@ export async function egressDemo(run: TestRun): Promise<void> {
       `sources fw saw meanwhile: ${[...seen].map(([ip, n]) => `${ip} (${n} packets)`).join(', ')}`,
   );
   console.log(`pay-1 → fw after the failover: ${await connect(pay)}`);
-  console.log(server.log().trim());
+  const log = server
+    .log()
+    .split('\n')
+    .filter((l) => l.startsWith('fw:'));
+  console.log(`fw's own log (every connection it got):\n${log.join('\n')}`);
   await server.stop();
 }

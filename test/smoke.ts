@@ -10,6 +10,7 @@
 import { buildClusterset, joinVm1, startAllGateways } from './harness/clusterset.ts';
 import { killGatewayNode, vipHolders } from './harness/gateway-ha.ts';
 import { hostileMember } from './harness/hostile.ts';
+import { lighthouseExport } from './harness/lighthouse.ts';
 import { moor } from './harness/moor.ts';
 import { PingWatch } from './harness/ping-watch.ts';
 import { waitFor } from './harness/process.ts';
@@ -47,6 +48,40 @@ try {
   });
   console.log(
     `\n$ moor show connections\n${(await moor(vm1, ['show', 'connections', '--state-dir', stateDir])).stdout}`,
+  );
+  // Clusterset DNS: services exported by east and west exactly as their Lighthouse agents write
+  // them to the broker; the agent on vm1 answers as Lighthouse does in a cluster.
+  const kc = cs.api.kubeConfig();
+  const ns = cs.broker.namespace;
+  await lighthouseExport(kc, ns, 'east', { name: 'nginx', namespace: 'web' }, { address: '10.110.0.10' });
+  await lighthouseExport(kc, ns, 'west', { name: 'nginx', namespace: 'web' }, { address: '10.120.0.10' });
+  const db = [
+    { address: '10.10.5.1', hostname: 'db-0' },
+    { address: '10.10.5.2', hostname: 'db-1' },
+  ];
+  await lighthouseExport(kc, ns, 'east', { name: 'db', namespace: 'data' }, { headless: db });
+  const dig = async (name: string) =>
+    (
+      await vm1.exec(['dig', `@${address}`, name, '+short', '+tries=1', '+time=2'], { allowFail: true })
+    ).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+  const nginx = new Set<string>();
+  await waitFor('nginx answered from both clusters', async () => {
+    for (const a of await dig('nginx.web.svc.clusterset.local')) nginx.add(a);
+    return nginx.size === 2 ? true : undefined;
+  });
+  console.log(
+    `$ dig @${address} +short nginx.web.svc.clusterset.local   (repeated: round-robin over both clusters)\n${[...nginx].sort().join('\n')}`,
+  );
+  const heads = await waitFor('headless db answered', async () => {
+    const a = await dig('db.data.svc.clusterset.local');
+    return a.length === 2 ? a.sort() : undefined;
+  });
+  console.log(`$ dig @${address} +short db.data.svc.clusterset.local   (headless)\n${heads.join('\n')}`);
+  console.log(
+    `$ dig @${address} +short db-0.east.db.data.svc.clusterset.local\n${(await dig('db-0.east.db.data.svc.clusterset.local')).join('\n')}\n`,
   );
   // A hostile member (its own member credential) claims the broker API server's address, which
   // would pull the agent's broker traffic into its tunnel: rejected, reported, nothing cut.
