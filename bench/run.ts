@@ -10,6 +10,7 @@ import { Report } from './lib/report.ts';
 import type { Section, SectionContext } from './lib/section.ts';
 import { aclSection } from './sections/acl.ts';
 import { dnsSection } from './sections/dns.ts';
+import { egressFailoverSection } from './sections/egress-failover.ts';
 import { failoverSection } from './sections/failover.ts';
 import { joinSection } from './sections/join.ts';
 import { restartSection } from './sections/restart.ts';
@@ -26,6 +27,7 @@ const SECTIONS: Section[] = [
   throughputSection,
   rssSection,
   failoverSection,
+  egressFailoverSection,
   dnsSection,
   aclSection,
 ];

@@ -26,7 +26,7 @@ const GOAL_MS = 1_000;
 const GAP_MS = 150;
 
 /** The first reply after `since` that follows at least GAP_MS without replies. */
-async function firstReplyAfterGap(ping: PingWatch, since: number, timeoutMs: number): Promise<number> {
+export async function firstReplyAfterGap(ping: PingWatch, since: number, timeoutMs: number): Promise<number> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const after = ping.replies.filter((t) => t >= since);

@@ -14,6 +14,7 @@ import {
   deployEgressCrds,
   type EgressObjects,
   egressObjects,
+  setNodeReady,
 } from '../harness/egress-cluster.ts';
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
@@ -259,5 +260,24 @@ describe('moor controller', () => {
         : undefined;
     });
     expect((await eg.policy('web')).status?.ips).toEqual(['10.99.10.4', '10.99.10.6']);
+  });
+
+  it('reports a gateway group with no ready node, and keeps every allocation', async () => {
+    const before = (await eg.policy('pay')).status?.ips;
+    await setNodeReady(kc, 'gw1', '10.99.10.2', false);
+    await setNodeReady(kc, 'gw2', '10.99.10.5', false);
+    const gw = await waitFor('NoReadyNode', async () => {
+      const g = await eg.gateway('east');
+      return condition(g, 'Ready')?.reason === 'NoReadyNode' ? g : undefined;
+    });
+    expect(gw.status?.readyNodes ?? []).toEqual([]);
+    const pay = await waitFor('pay not ready', async () => {
+      const p = await eg.policy('pay');
+      return condition(p, 'Ready')?.reason === 'NoReadyGatewayNode' ? p : undefined;
+    });
+    expect(pay.status?.ips).toEqual(before);
+    await waitFor('NoReadyNode event', async () =>
+      (await events('east')).some((e) => e.reason === 'NoReadyNode') ? true : undefined,
+    );
   });
 });

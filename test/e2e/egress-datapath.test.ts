@@ -227,6 +227,48 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
     await server.stop();
   });
 
+  it('a restart of a node agent and of the controller loses no packet and changes no allocation', async () => {
+    const ipsBefore = (await eg.policy('pay')).status?.ips;
+    const flood = pay.exec(['ping', '-n', '-q', '-c', '40', '-i', '0.1', FW], { allowFail: true });
+    await new Promise((r) => setTimeout(r, 500));
+    await procs.get('w1')?.stop();
+    startNodeAgent('w1');
+    await procs.get('api')?.stop();
+    start('api', ['controller', '--resync', '5']);
+    const received = Number(/(\d+) received/.exec((await flood).stdout)?.[1] ?? 0);
+    expect(received).toBe(40);
+    expect((await eg.policy('pay')).status?.ips).toEqual(ipsBefore);
+  });
+
+  it('multiple matches: the higher priority wins, and an equal priority goes to the name that sorts first', async () => {
+    const leavesFrom = async (ip: string) =>
+      until(`pay leaves from ${ip}`, async () => {
+        const d = await delta(() => ping(pay, 3));
+        return d.size === 1 && d.has(ip) ? true : undefined;
+      });
+    const spec = (priority: number) => ({
+      podSelector: { matchLabels: { app: 'pay' } },
+      destinations: [{ cidr: '10.99.50.0/24' }],
+      gateway: 'east',
+      priority,
+    });
+    await eg.createPolicy('pay-hi', spec(20));
+    await until('pay-hi allocated', async () =>
+      (await eg.policy('pay-hi')).status?.ips?.[0] === '10.99.10.34' ? true : undefined,
+    );
+    await leavesFrom('10.99.10.34');
+    await eg.createPolicy('pay-aa', spec(20)); // same priority, sorts before pay-hi
+    await until('pay-aa allocated', async () =>
+      (await eg.policy('pay-aa')).status?.ips?.[0] === '10.99.10.35' ? true : undefined,
+    );
+    await leavesFrom('10.99.10.35');
+    const hi = await eg.policy('pay-hi');
+    expect(hi.status?.conditions?.find((x) => x.type === 'Conflict')).toMatchObject({
+      reason: 'EqualPriority',
+    });
+    expect(hi.status?.ips).toEqual(['10.99.10.34']); // it keeps its IP, unused
+  });
+
   it('fail-closed: with the gateway group deleted, Closed traffic is dropped and Open traffic takes the normal path', async () => {
     await eg.deleteGateway('east');
     await until('the nodes stop steering', async () => {
