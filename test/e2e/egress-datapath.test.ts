@@ -234,7 +234,7 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
     await procs.get('w1')?.stop();
     startNodeAgent('w1');
     await procs.get('api')?.stop();
-    start('api', ['controller', '--resync', '5']);
+    stack.startController();
     const received = Number(/(\d+) received/.exec((await flood).stdout)?.[1] ?? 0);
     expect(received).toBe(40);
     expect((await eg.policy('pay')).status?.ips).toEqual(ipsBefore);
