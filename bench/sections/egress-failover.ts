@@ -1,5 +1,5 @@
-// Egress failover with production HA timings (the `moor egress-gateway` defaults: renew 200 ms,
-// renew deadline 600 ms, Lease 15 s, heartbeats every 100 ms, 300 ms silence), routed CNI: a
+// Egress failover with production HA timings (the `moor egress-gateway` defaults, EGRESS_TIMINGS:
+// renew 100 ms, renew deadline 350 ms, Lease 15 s, heartbeats every 50 ms, 150 ms silence), routed CNI: a
 // selected pod pings fw at 100/s through the egress gateway while the active gateway dies (its
 // moor process SIGKILLed and its LAN link taken down at once). Measured per round: kill → first
 // echo answered again (traffic from the same egress IP through the standby). The dead node is

@@ -9,7 +9,7 @@ import {
 } from '../dataplane/index.ts';
 import { EgressGatewayRole } from '../egress-gateway/egress-gateway.ts';
 import { MoorError } from '../errors.ts';
-import { PRODUCTION_TIMINGS } from '../ha/timings.ts';
+import { EGRESS_TIMINGS, validateTimings } from '../ha/timings.ts';
 import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
@@ -100,7 +100,7 @@ export async function runEgressGateway(args: string[]): Promise<number> {
     nodeName,
     identity: stringOption(p, 'identity') ?? nodeName,
     leaseNamespace: stringOption(p, 'lease-namespace') ?? 'moor-egress',
-    timings: { ...PRODUCTION_TIMINGS, leaseDurationMs: intOption(p, 'lease-duration-ms') },
+    timings: validateTimings({ ...EGRESS_TIMINGS, leaseDurationMs: intOption(p, 'lease-duration-ms') }),
     ...(keyFile
       ? { heartbeat: { secret: readHeartbeatKey(keyFile), port: intOption(p, 'heartbeat-port') } }
       : {}),

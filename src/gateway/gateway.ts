@@ -12,7 +12,12 @@
 // with a fresh key as a standby.
 import { wireguardPsk } from '../broker/psk.ts';
 import { CableEngine } from '../cables/engine.ts';
-import { brokerMemberCollections, createCablePorts } from '../cables/ports.ts';
+import {
+  brokerMemberCollections,
+  type CablePorts,
+  createCablePorts,
+  type MemberCollectionsFactory,
+} from '../cables/ports.ts';
 import { type AgentStatus, writeStatus } from '../cables/status.ts';
 import type { AddressHolderPort, HeldAddress } from '../dataplane/address-holder.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
@@ -23,6 +28,7 @@ import { HeartbeatChannel } from '../ha/heartbeatChannel.ts';
 import { deriveHeartbeatKey } from '../ha/heartbeatCodec.ts';
 import { KubeLease } from '../ha/kubeLease.ts';
 import { HaMember, type HaStatus } from '../ha/member.ts';
+import type { HeartbeatPort, LeasePort } from '../ha/ports.ts';
 import type { HaTimings } from '../ha/timings.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import type { Clock } from '../reconcile/clock.ts';
@@ -55,6 +61,20 @@ export interface GatewayOptions {
   log: (line: string) => void;
   driver?: 'kernel' | 'wireguard-go';
   resyncMs?: number;
+  /** Ports for unit tests; production builds each from the options above. */
+  ports?: GatewayPorts;
+}
+
+/** What the gateway talks to besides addresses and links, injectable for unit tests. */
+export interface GatewayPorts {
+  /** The kernel side of the cables (netlink, WireGuard, pings, clock). */
+  cables?: () => Promise<CablePorts & { wireguard: { driver: string } }>;
+  /** The broker's Clusters and Endpoints. */
+  members?: MemberCollectionsFactory;
+  lease?: LeasePort;
+  heartbeats?: HeartbeatPort;
+  /** Writes our Cluster and Endpoint (default: publishGateway on the broker). */
+  publish?: (publicKey: string) => Promise<string>;
 }
 
 export class GatewayService {
@@ -93,8 +113,8 @@ export class GatewayService {
     if (o.vip) await o.addresses.drop([o.vip]);
     await this.removeInterface();
     const group = `${o.ha.namespace}/${o.ha.name}`;
-    let heartbeats: HeartbeatChannel | undefined;
-    if (o.ha.heartbeat) {
+    let heartbeats: HeartbeatPort | undefined = o.ports?.heartbeats;
+    if (!heartbeats && o.ha.heartbeat) {
       const hb = o.ha.heartbeat;
       const datagrams = await UdpDatagrams.open({ port: hb.port, destinations: hb.destinations, log: o.log });
       heartbeats = new HeartbeatChannel({
@@ -107,7 +127,7 @@ export class GatewayService {
     }
     this.member = new HaMember({
       identity: o.ha.identity,
-      lease: new KubeLease(o.cluster, o.ha.namespace, o.ha.name),
+      lease: o.ports?.lease ?? new KubeLease(o.cluster, o.ha.namespace, o.ha.name),
       heartbeats,
       clock: o.ha.clock,
       timings: o.ha.timings,
@@ -145,12 +165,14 @@ export class GatewayService {
     const { privateKey } = generateKeyPair(); // a fresh key per warm-up, like Submariner per start
     const id = o.identity;
     let publicKey = '';
-    const ports = await createCablePorts({
-      runner: o.runner,
-      stateDir: o.stateDir,
-      log: o.log,
-      ...(o.driver ? { driver: o.driver } : {}),
-    });
+    const ports = o.ports?.cables
+      ? await o.ports.cables()
+      : await createCablePorts({
+          runner: o.runner,
+          stateDir: o.stateDir,
+          log: o.log,
+          ...(o.driver ? { driver: o.driver } : {}),
+        });
     const engine = new CableEngine({
       cables: {
         clusterId: id.clusterId,
@@ -168,10 +190,10 @@ export class GatewayService {
         log: o.log,
       },
       ports,
-      members: brokerMemberCollections(o.broker, id.namespace),
+      members: o.ports?.members ?? brokerMemberCollections(o.broker, id.namespace),
       broker: { server: o.broker.server, namespace: id.namespace },
       driverName: ports.wireguard.driver,
-      publish: () => (this.publishing ? publishGateway(o.broker, id, publicKey) : Promise.resolve('')),
+      publish: () => (this.publishing ? this.publish(publicKey) : Promise.resolve('')),
       writeStatus: (s) => writeStatus(o.stateDir, s),
       log: o.log,
       ...(o.resyncMs ? { resyncMs: o.resyncMs } : {}),
@@ -202,13 +224,19 @@ export class GatewayService {
     // reconcile has re-read the kernel; the engine's registration stage re-asserts it anyway.
     // Before that, publishing early would make members handshake with a half-made interface.
     if (engine?.loop.last && engine.loop.last.errors.length === 0) {
-      await publishGateway(this.o.broker, this.o.identity, engine.publicKey).catch((err: unknown) =>
+      await this.publish(engine.publicKey).catch((err: unknown) =>
         this.o.log(
           `publishing on activation: ${err instanceof Error ? err.message : String(err)} (the engine retries)`,
         ),
       );
     }
     engine?.markDirty('became the active gateway');
+  }
+
+  private publish(publicKey: string): Promise<string> {
+    return this.o.ports?.publish
+      ? this.o.ports.publish(publicKey)
+      : publishGateway(this.o.broker, this.o.identity, publicKey);
   }
 
   private async deactivate(): Promise<void> {

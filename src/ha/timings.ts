@@ -41,6 +41,20 @@ export const PRODUCTION_TIMINGS: HaTimings = {
   clockDriftPpm: 1_000,
 };
 
+/** The egress gateway's defaults: egress IPs are what external firewalls trust, and the goal is
+ * a failover under 500 ms. The fencing floor is renew deadline + margin − (up to) one renew
+ * interval after the death, so a shorter deadline and interval buy ~250 ms for twice the Lease
+ * writes of a cable gateway group (10 PUTs/s per group; docs/decisions.md "Gateway HA"). */
+export const EGRESS_TIMINGS: HaTimings = {
+  ...PRODUCTION_TIMINGS,
+  renewIntervalMs: 100,
+  renewDeadlineMs: 350,
+  requestTimeoutMs: 200,
+  releaseBudgetMs: 80,
+  heartbeatIntervalMs: 50,
+  heartbeatTimeoutMs: 150,
+};
+
 /** Throws a MoorError naming the first relation the timings break. */
 export function validateTimings(t: HaTimings): HaTimings {
   const fail = (what: string) => {

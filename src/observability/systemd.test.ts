@@ -24,6 +24,19 @@ describe('readiness', () => {
     expect(readiness(up, false, true).status).toBe('1/2 connections up on moor0');
   });
 
+  it('is not ready while the DNS listener is not bound, even when the agent says it is', () => {
+    const noDns = {
+      ...up,
+      dns: { listen: '' },
+      applyErrors: ['dns: cannot listen on 242.0.0.1:53 (EADDRINUSE)'],
+    };
+    expect(readiness(noDns, true, true)).toEqual({
+      ready: false,
+      status: 'waiting for the clusterset DNS listener: dns: cannot listen on 242.0.0.1:53 (EADDRINUSE)',
+    });
+    expect(readiness(noDns, false, true).ready).toBe(true);
+  });
+
   it('is not ready before the agent is, and says what it waits for', () => {
     expect(readiness(undefined, true, false)).toEqual({ ready: false, status: 'starting' });
     const down = {

@@ -40,6 +40,12 @@ export function readiness(
     return { ready: false, status: `setting up ${st.interface.name}${pending}` };
   }
   if (!st) return { ready: true, status: 'ready' };
+  // HostAgent.ready has been seen resolving after a failed DNS bind (the port taken by a local
+  // resolver); READY=1 promises the listener, so it is checked here as well.
+  if (dnsEnabled && !st.dns?.listen) {
+    const why = st.applyErrors.find((e) => e.startsWith('dns'));
+    return { ready: false, status: `waiting for the clusterset DNS listener${why ? `: ${why}` : ''}` };
+  }
   const connected = st.connections.filter((c) => c.status === 'connected').length;
   const dns = dnsEnabled && st.dns?.listen ? `; DNS on ${st.dns.listen}` : '';
   const outage = st.broker.serving === 'snapshot' ? '; broker unreachable, serving the last snapshot' : '';

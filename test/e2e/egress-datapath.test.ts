@@ -1,20 +1,22 @@
 // The egress data path on real parts, under two CNI styles: moor controller, moor node-agent on
 // the workers and moor egress-gateway on two gateway nodes (all the shipped bundle), pods as
 // namespaces, and fw counting every source address it sees.
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EgressObjects, egressObjects } from '../harness/egress-cluster.ts';
 import {
+  EAST_GATEWAY_SPEC,
+  type EgressStack,
+  egressStack,
+  fwDelta,
+  pingFw,
+} from '../harness/egress-stack.ts';
+import {
   buildEgressCluster,
-  CLUSTER_CIDRS,
   type CniStyle,
   type EgressCluster,
   FW,
   NODES,
 } from '../harness/egress-topology.ts';
-import { startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
 import type { Host } from '../harness/topology.ts';
@@ -26,52 +28,15 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
   let run: TestRun;
   let c: EgressCluster;
   let eg: EgressObjects;
-  const procs = new Map<string, RunningProcess>();
+  let stack: EgressStack;
+  let procs: Map<string, RunningProcess>;
   let pay: Host;
   let web: Host;
   let ops: Host;
-
-  const start = (host: string, args: string[]) => {
-    const p = startMoor(c.topo.host(host), `${args[0]}-${procs.size}`, [
-      ...args,
-      '--kubeconfig',
-      c.kubeconfigPath,
-    ]);
-    procs.set(host, p);
-    return p;
-  };
-  const startNodeAgent = (w: 'w1' | 'w2') =>
-    start(w, [
-      'node-agent',
-      '--node-name',
-      w,
-      '--underlay-interface',
-      'lan0',
-      ...CLUSTER_CIDRS.flatMap((x) => ['--cluster-cidr', x]),
-      '--pod-cidr',
-      w === 'w1' ? '10.1.3.0/24' : '10.1.4.0/24',
-      '--resync',
-      '5',
-    ]);
-  const startGateway = (g: 'gw1' | 'gw2') =>
-    start(g, ['egress-gateway', '--node-name', g, '--heartbeat-key-file', keyFile, '--resync', '5']);
-
-  /** Ping fw `count` times; returns how many replies came back. */
-  const ping = async (pod: Host, count = 5) => {
-    const r = await pod.exec(['ping', '-n', '-q', '-c', String(count), '-i', '0.1', '-W', '1', FW], {
-      allowFail: true,
-    });
-    const m = /(\d+) received/.exec(r.stdout);
-    return Number(m?.[1] ?? 0);
-  };
-  const delta = async (action: () => Promise<unknown>) => {
-    const before = await c.fwSources();
-    await action();
-    const after = await c.fwSources();
-    const d = new Map<string, number>();
-    for (const [k, v] of after) if (v - (before.get(k) ?? 0) > 0) d.set(k, v - (before.get(k) ?? 0));
-    return d;
-  };
+  const startNodeAgent = (w: 'w1' | 'w2') => stack.startNodeAgent(w);
+  const startGateway = (g: 'gw1' | 'gw2') => stack.startGateway(g);
+  const ping = pingFw;
+  const delta = (action: () => Promise<unknown>) => fwDelta(c, action);
 
   /** What the kernels and fw hold, for a failure message. */
   const dump = async () => {
@@ -109,22 +74,13 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
       throw new Error(`${err.message}\n${await dump()}`);
     });
 
-  let keyFile = '';
-
   beforeAll(async () => {
     run = TestRun.start();
-    keyFile = join(run.dir, 'heartbeat.key');
-    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
     c = await buildEgressCluster(run, style);
+    stack = egressStack(run, c);
+    procs = stack.procs;
     eg = egressObjects(c.kc);
-    await eg.createGateway('east', {
-      nodeSelector: { matchLabels: { 'egress.moor.io/gateway': 'east' } },
-      pool: { cidrs: ['10.99.10.32/28'] },
-      interface: 'lan0',
-      subnet: '10.99.10.0/24',
-      floatingIP: '10.99.10.30',
-      vni: 4100,
-    });
+    await eg.createGateway('east', EAST_GATEWAY_SPEC);
     await eg.createPolicy('pay', {
       podSelector: { matchLabels: { app: 'pay' } },
       destinations: [{ cidr: '10.99.50.0/24' }],
@@ -140,7 +96,7 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
     pay = await c.addPod('pay-1', 'w1', '10.1.3.5', { app: 'pay' });
     web = await c.addPod('web-1', 'w1', '10.1.3.6', { app: 'web' });
     ops = await c.addPod('ops-1', 'w2', '10.1.4.5', { app: 'ops' });
-    start('api', ['controller', '--resync', '5']);
+    stack.startController();
     startGateway('gw1');
     startGateway('gw2');
     startNodeAgent('w1');
@@ -278,7 +234,7 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
     await procs.get('w1')?.stop();
     startNodeAgent('w1');
     await procs.get('api')?.stop();
-    start('api', ['controller', '--resync', '5']);
+    stack.startController();
     const received = Number(/(\d+) received/.exec((await flood).stdout)?.[1] ?? 0);
     expect(received).toBe(40);
     expect((await eg.policy('pay')).status?.ips).toEqual(ipsBefore);

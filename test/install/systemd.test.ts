@@ -49,8 +49,14 @@ beforeAll(async () => {
   // wireguard-go: the container has no kernel WireGuard (it is the package's Recommends).
   const apt = await inRoot(root, 'apt-get update -qq && apt-get install -y -qq /root/moor.deb wireguard-go');
   if (apt.code !== 0) throw new Error(`apt install in the root failed:\n${apt.stdout}\n${apt.stderr}`);
-  // The host asks its local dnsmasq, which is what makes moor integrate with it.
+  // The host asks its local dnsmasq, which is what makes moor integrate with it. That dnsmasq
+  // serves this host only: Debian's default (--local-service) binds every new address as it
+  // appears, including moor's clusterset address, and then moor cannot listen on port 53 there.
   writeFileSync(join(root, 'etc', 'resolv.conf'), 'nameserver 127.0.0.1\n');
+  writeFileSync(
+    join(root, 'etc', 'dnsmasq.d', 'localhost-only.conf'),
+    'listen-address=127.0.0.1\nbind-interfaces\n',
+  );
   copyFileSync(info, join(root, 'root', 'broker-info.subm'));
   box = await BootedRoot.boot(run, root, topo.host('vm1').ns);
 }, 900_000);
@@ -105,15 +111,29 @@ describe('moor-agent.service under systemd', () => {
       throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- journal ---\n${await log()}`);
     });
     expect(statusText).toMatch(/^0\/0 connections up on moor0/);
-    // Active came after the agent's own "ready" line, which it logs right after READY=1.
+    // Active came after the DNS listener was up: the agent stamps its own log lines, systemd
+    // stamps when it processed READY=1 (the journal's order of the two sources can race).
     const journal = await box.sh('journalctl -u moor-agent.service -o cat --no-pager');
-    const lines = journal.stdout.split('\n');
-    const ready = lines.findIndex((l) => l.includes('systemd: ready ('));
-    const dnsUp = lines.findIndex((l) => l.includes('clusterset DNS listening on'));
-    const activeLine = lines.findIndex((l) => /Started moor-agent\.service/.test(l));
-    expect(dnsUp).toBeGreaterThanOrEqual(0);
-    expect(ready).toBeGreaterThan(dnsUp);
-    expect(activeLine).toBeGreaterThan(ready);
+    const stamp = (pattern: RegExp) => {
+      const line = journal.stdout.split('\n').find((l) => pattern.test(l));
+      return line ? Date.parse(line.split(' ')[0] ?? '') : Number.NaN;
+    };
+    const dnsUpAt = stamp(/clusterset DNS listening on \d/);
+    const readySentAt = stamp(/systemd: ready \(/);
+    const activeRaw = (
+      await box.sh('systemctl show moor-agent.service -p ActiveEnterTimestamp --timestamp=us+utc')
+    ).stdout
+      .trim()
+      .replace(/^ActiveEnterTimestamp=\w+ /, '')
+      .replace(' UTC', 'Z')
+      .replace(' ', 'T');
+    const activeAt = Date.parse(activeRaw);
+    expect(
+      Number.isFinite(dnsUpAt) && Number.isFinite(readySentAt) && Number.isFinite(activeAt),
+      activeRaw,
+    ).toBe(true);
+    expect(readySentAt).toBeGreaterThanOrEqual(dnsUpAt);
+    expect(activeAt).toBeGreaterThanOrEqual(dnsUpAt);
     const startToActiveMs =
       (Number(p.ActiveEnterTimestampMonotonic) - Number(p.ExecMainStartTimestampMonotonic)) / 1000;
     expect(startToActiveMs).toBeGreaterThan(0);
@@ -135,8 +155,8 @@ describe('moor-agent.service under systemd', () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     expect(dropin).toMatch(/server=\/clusterset\.local\/\d+\.\d+\.\d+\.\d+/);
-    // Through dnsmasq on 127.0.0.1: moor answers for the zone (NXDOMAIN with its SOA), where
-    // dnsmasq alone (no upstream here) would fail the query.
+    // Through dnsmasq on 127.0.0.1: moor answers for the zone (authoritative NXDOMAIN), where
+    // dnsmasq alone (no upstream in this network) would refuse the query.
     let last = '';
     const dig = await waitFor(
       "moor's answer through dnsmasq",
@@ -151,7 +171,12 @@ describe('moor-agent.service under systemd', () => {
         `${err instanceof Error ? err.message : String(err)}\n${last}\n--- journal ---\n${journal}`,
       );
     });
-    expect(dig).toMatch(/clusterset\.local\.\s+\d+\s+IN\s+SOA/);
+    // Authoritative (aa): moor's answer, passed on by dnsmasq; moor asked directly agrees.
+    expect(dig).toMatch(/flags: qr aa/);
+    const address = /server=\/clusterset\.local\/([\d.]+)/.exec(dropin)?.[1];
+    const direct = (await box.sh(`dig +time=2 +tries=1 @${address} nothing.ns.svc.clusterset.local`)).stdout;
+    expect(direct).toMatch(/status: NXDOMAIN/);
+    expect(direct).toMatch(/flags: qr aa/);
   });
 
   it('restarts a SIGSTOPped agent by the watchdog and leaves the tunnel alone', async () => {

@@ -1,0 +1,95 @@
+// The egress part of the smoke demo, on the same harness as test/e2e/egress-datapath.test.ts: a
+// simulated cluster whose CNI masquerades pod traffic to the node IP, `moor controller`, two
+// `moor egress-gateway` nodes (one HA group) and `moor node-agent` on the workers. A policy
+// selects pod pay-1; fw, outside the cluster, prints the source address of each connection it
+// gets: pay-1 arrives from its egress IP, the unselected pod web-1 from its node. Then the
+// active egress gateway node is killed hard and pay-1 arrives from the same egress IP again.
+import { egressObjects } from './harness/egress-cluster.ts';
+import { EAST_GATEWAY_SPEC, egressStack, fwDelta } from './harness/egress-stack.ts';
+import { buildEgressCluster, FW, NODES } from './harness/egress-topology.ts';
+import { moor } from './harness/moor.ts';
+import { waitFor } from './harness/process.ts';
+import type { TestRun } from './harness/run.ts';
+import type { Host } from './harness/topology.ts';
+
+// fw's server: logs the address each connection comes from and tells the client.
+const WHOAMI_SERVER = `require('node:net').createServer((s) => {
+  console.log('fw: connection from ' + s.remoteAddress);
+  s.end('fw saw you as ' + s.remoteAddress + '\\n');
+  s.on('error', () => {});
+}).listen(5000, '0.0.0.0', () => console.log('listening'));`;
+const WHOAMI_CLIENT = `const s = require('node:net').connect(5000, '${FW}');
+s.setTimeout(2000, () => process.exit(1));
+s.on('data', (d) => process.stdout.write(d));
+s.on('error', () => process.exit(1));`;
+
+export async function egressDemo(run: TestRun): Promise<void> {
+  const c = await buildEgressCluster(run, 'masquerade');
+  const stack = egressStack(run, c);
+  const eg = egressObjects(c.kc);
+  await eg.createGateway('east', EAST_GATEWAY_SPEC);
+  await eg.createPolicy('pay', {
+    podSelector: { matchLabels: { app: 'pay' } },
+    destinations: [{ cidr: '10.99.50.0/24' }],
+    gateway: 'east',
+  });
+  const pay = await c.addPod('pay-1', 'w1', '10.1.3.5', { app: 'pay' });
+  const web = await c.addPod('web-1', 'w1', '10.1.3.6', { app: 'web' });
+  stack.startController();
+  stack.startGateway('gw1');
+  stack.startGateway('gw2');
+  stack.startNodeAgent('w1');
+  stack.startNodeAgent('w2');
+  console.log(
+    `\negress cluster (run ${run.id}): CNI masquerades pods to their node; EgressGateway "east" on gw1+gw2, ` +
+      `pool ${EAST_GATEWAY_SPEC.pool.cidrs.join()}; EgressPolicy "pay" selects app=pay for ${FW}`,
+  );
+  const egressIp = await waitFor(
+    'policy pay allocated and a gateway active',
+    async () => {
+      for (const p of stack.procs.values())
+        if (!p.running) throw new Error(`${p.name} exited:\n${p.tail(20)}`);
+      const [p, g] = await Promise.all([eg.policy('pay'), eg.gateway('east')]);
+      return g.status?.activeNode ? p.status?.ips?.[0] : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  const server = c.topo.host('fw').spawn('whoami', [process.execPath, '-e', WHOAMI_SERVER]);
+  await waitFor('fw server', () => (server.log().includes('listening') ? true : undefined));
+  const connect = async (pod: Host) =>
+    (await pod.exec([process.execPath, '-e', WHOAMI_CLIENT], { allowFail: true })).stdout.trim();
+  await waitFor(`pay-1 leaves from ${egressIp}`, async () =>
+    (await connect(pay)).endsWith(` ${egressIp}`) ? true : undefined,
+  );
+  console.log(`pay-1 (pod 10.1.3.5 on w1 ${NODES.w1}) → fw ${FW}:5000: ${await connect(pay)}`);
+  console.log(`web-1 (pod 10.1.3.6 on w1, not selected) → fw: ${await connect(web)}`);
+  const api = c.topo.host('api');
+  const status = await moor(api, ['egress', 'status', '--kubeconfig', c.kubeconfigPath]);
+  console.log(`\n$ moor egress status\n${status.stdout}${status.stderr}`);
+
+  // Hard kill of the active egress gateway node: every moor process SIGKILLed, its LAN link deleted.
+  const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';
+  const standby = active === 'gw1' ? 'gw2' : 'gw1';
+  let lost = 0;
+  const seen = await fwDelta(c, async () => {
+    const flood = pay.exec(['ping', '-n', '-q', '-c', '100', '-i', '0.1', FW], { allowFail: true });
+    await new Promise((r) => setTimeout(r, 1000));
+    await stack.procs.get(active)?.kill();
+    await c.topo.host(active).exec(['ip', 'link', 'del', 'lan0']);
+    await waitFor(`${standby} active`, async () =>
+      (await eg.gateway('east')).status?.activeNode === standby ? true : undefined,
+    );
+    lost = 100 - Number(/(\d+) received/.exec((await flood).stdout)?.[1] ?? 0);
+  });
+  console.log(
+    `egress gateway ${active} killed: ${standby} is active; pay-1 pinging fw at 10/s lost ${lost} of 100; ` +
+      `sources fw saw meanwhile: ${[...seen].map(([ip, n]) => `${ip} (${n} packets)`).join(', ')}`,
+  );
+  console.log(`pay-1 → fw after the failover: ${await connect(pay)}`);
+  const log = server
+    .log()
+    .split('\n')
+    .filter((l) => l.startsWith('fw:'));
+  console.log(`fw's own log (every connection it got):\n${log.join('\n')}`);
+  await server.stop();
+}
