@@ -153,6 +153,30 @@ describe('ClustersetDns', () => {
     expect((await query(dns, 'nope.shop.svc.clusterset.local')).rcode).toBe(RCODE_NXDOMAIN);
   });
 
+  it('a failed bind fails again on the next start, never passing as listening without a server', async () => {
+    const taken = createSocket('udp4');
+    await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', resolve));
+    const port = taken.address().port;
+    const broker = new FakeBroker();
+    seed(broker);
+    const dns = new ClustersetDns({
+      client: broker,
+      namespace: 'submariner-k8s-broker',
+      localClusterId: 'host1',
+      customDomains: [],
+      listen: { address: '127.0.0.1', port },
+      log: () => {},
+      debounceMs: 5,
+    });
+    services.push(dns);
+    await expect(dns.start()).rejects.toThrow();
+    await expect(dns.start()).rejects.toThrow();
+    expect(dns.address()).toBeNull();
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
+    await dns.start();
+    expect(dns.address()?.port).toBe(port);
+  });
+
   it('hands out only connected clusters, and rebuilds only when the set really changes', async () => {
     const broker = new FakeBroker();
     seed(broker);

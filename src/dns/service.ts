@@ -137,8 +137,9 @@ export class ClustersetDns {
   /** Binds UDP and TCP (throws a MoorError when it cannot), then starts watching the broker. */
   async start(): Promise<void> {
     if (this.started) return;
-    this.started = true;
     const { address, port } = this.options.listen;
+    // Marked started only once bound: a failed bind (address not up yet, port taken) must fail
+    // again on the next try, never pass as "listening" without a server.
     this.server = await startDnsServer({
       address,
       port,
@@ -146,6 +147,7 @@ export class ClustersetDns {
       log: (event, fields) => this.options.log(`${event} ${JSON.stringify(fields)}`),
       ...(this.options.forwarder ? { forwarder: this.options.forwarder } : {}),
     });
+    this.started = true;
     const bound = this.server.address();
     this.options.log(`DNS: listening on ${bound.address}:${bound.port} (udp+tcp)`);
     this.serveSnapshot();

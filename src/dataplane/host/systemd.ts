@@ -3,6 +3,9 @@
 import { existsSync } from 'node:fs';
 import type { CommandRunner } from '../exec.ts';
 
+/** TimeoutStartSec of moor-agent.service plus a margin. */
+const ENABLE_TIMEOUT_MS = 310_000;
+
 export interface SystemdUnits {
   /** sd_booted() and `systemctl cat <unit>` succeeds. */
   hasUnit(unit: string): Promise<boolean>;
@@ -28,7 +31,10 @@ export class SystemctlUnits implements SystemdUnits {
   }
 
   async enableNow(unit: string): Promise<void> {
-    await this.#runner.run(['systemctl', 'enable', '--now', unit]);
+    // A Type=notify unit is started once it sends READY=1, which may wait for a slow broker:
+    // as long as the unit's own TimeoutStartSec (300 s, systemd/moor-agent.service) plus a margin,
+    // so `moor join` never reports a failure for an agent that is still coming up.
+    await this.#runner.run(['systemctl', 'enable', '--now', unit], { timeoutMs: ENABLE_TIMEOUT_MS });
   }
 
   async disableNow(unit: string): Promise<void> {
