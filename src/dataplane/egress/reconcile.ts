@@ -58,8 +58,7 @@ export async function reconcileVxlans(
       await attempt(result, { op: 'set-mtu', name: want.name, mtu: want.mtu }, () =>
         links.linkSetMtu(want.name, want.mtu),
       );
-    if (!have || !have.up)
-      await attempt(result, { op: 'set-up', name: want.name }, () => links.linkSetUp(want.name));
+    if (!have?.up) await attempt(result, { op: 'set-up', name: want.name }, () => links.linkSetUp(want.name));
   }
   const wanted = new Set(desired.map((d) => d.name));
   for (const name of present.keys())
@@ -77,7 +76,7 @@ export async function reconcileNeighbours(
   for (const n of desired) {
     if (!byDev.has(n.dev)) byDev.set(n.dev, await links.neighList(n.dev));
     const have = byDev.get(n.dev)?.find((x) => x.address === n.address);
-    if (have && have.permanent && have.mac.toLowerCase() === n.mac.toLowerCase()) continue;
+    if (have?.permanent && have.mac.toLowerCase() === n.mac.toLowerCase()) continue;
     await attempt(result, { op: 'neigh-replace', ...n }, () => links.neighReplace(n.dev, n.address, n.mac));
   }
   return result;
