@@ -120,11 +120,22 @@ describe('clusterset with moor gateways and a host', () => {
             "fetch('http://127.0.0.1:9477/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
           ])
       ).stdout;
-    const active = (await activeGateway('east')).host;
-    const passive = cs.clusters.east.gateways.find((g) => g !== active) ?? '';
-    expect(await scrape(active)).toMatch(
-      /moor_gateway_active 1\n[\s\S]*moor_connection_status\{cluster_id="vm1",status="connected"\} 1/,
+    // vm1's view above can still show the previous active gateway for a few seconds if the role
+    // moved (a leader starved of CPU past its renew deadline fences itself, by design): read the
+    // active gateway and its metrics together until its cable to vm1 is up.
+    const active = await waitFor(
+      "the active east gateway's cable to vm1 connected, in its metrics",
+      async () => {
+        const host = (await activeGateway('east')).host;
+        return /moor_gateway_active 1\n[\s\S]*moor_connection_status\{cluster_id="vm1",status="connected"\} 1/.test(
+          await scrape(host),
+        )
+          ? host
+          : undefined;
+      },
+      { timeoutMs: 30_000 },
     );
+    const passive = cs.clusters.east.gateways.find((g) => g !== active) ?? '';
     const passiveMetrics = await scrape(passive);
     expect(passiveMetrics).toMatch(/^moor_gateway_active 0$/m);
     expect(passiveMetrics).toMatch(/^moor_ha_leader 0$/m);
