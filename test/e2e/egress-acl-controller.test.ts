@@ -124,7 +124,7 @@ beforeAll(async () => {
   eg = egressObjects(kc);
   await eg.createGateway('east', {
     nodeSelector: { matchLabels: { 'egress.moor.io/gateway': 'east' } },
-    pool: { cidrs: ['203.0.113.16/30'] },
+    pool: { cidrs: ['10.99.10.16/30'] },
     interface: 'lan0',
     subnet: '10.99.10.0/24',
     floatingIP: '10.99.10.254',
@@ -245,7 +245,7 @@ describe('moor controller writes the ACL mapping', () => {
     expect(s.map((x) => x.metadata.name)).toEqual(['checkout-0']);
     const entries = s.flatMap((x) => x.entries);
     egressIP = entries[0]?.egressIP ?? '';
-    expect(egressIP).toMatch(/^203\.0\.113\.1[6-9]$/);
+    expect(egressIP).toMatch(/^10\.99\.10\.1[6-9]$/);
     expect(new Set(entries.map((e) => e.egressIP))).toEqual(new Set([egressIP]));
     expect(new Set(entries.map((e) => e.node))).toEqual(new Set(['w1']));
 
