@@ -142,7 +142,7 @@ describe('planGatewayEgress', () => {
         ],
       ],
       ['moor_snat', ['iifname "moorvx*" oifname "lan0" snat to ip saddr map @snat_map']],
-      ['moor_guard', ['iifname "moorvx*" ip saddr != @egress_ips drop']],
+      ['moor_guard', ['iifname "moorvx*" fib saddr type != local ip saddr != @egress_ips drop']],
       ['moor_input', ['ip daddr @egress_ips drop']],
     ]);
     const active = planGatewayEgress(

@@ -8,7 +8,8 @@
 //   postrouting (srcnat-10): from a moor VXLAN out the LAN device: snat to map[pod IP]. A plain,
 //                          deterministic SNAT that keeps the source port, so a new gateway picks
 //                          an established TCP flow up (conntrack loose) with the same 4-tuple.
-//   postrouting (srcnat+10): from a moor VXLAN with a source that is not an egress IP: drop.
+//   postrouting (srcnat+10): from a moor VXLAN with a source that is not an egress IP (nor
+//                          local: the gateway's own VXLAN packets to nodes): drop.
 //                          Nothing steered ever leaves un-translated, whatever ran before.
 //   input (filter-10):     daddr an egress IP → drop. Return traffic of a known flow is
 //                          translated before routing and is forwarded, so it never gets here;
@@ -205,7 +206,9 @@ export function planGatewayEgress(
         {
           name: 'moor_guard',
           base: { type: 'filter', hook: 'postrouting', priority: 110 },
-          rules: [`iifname ${vx} ip saddr != @egress_ips drop`],
+          // A local source passes: the VXLAN packets this gateway itself sends to a node (inbound)
+          // still carry the tunnel's iif here. A pod cannot spoof one: forward drops unmapped sources.
+          rules: [`iifname ${vx} fib saddr type != local ip saddr != @egress_ips drop`],
         },
         {
           name: 'moor_input',
