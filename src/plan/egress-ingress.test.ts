@@ -6,6 +6,7 @@ import { nodeVxlanMac } from './egress-names.ts';
 import { planNodeEgress } from './egress-node.ts';
 import type { PodAssignment } from './egress-pods.ts';
 import { readPolicy } from './egress-read.ts';
+import { conditionEvents } from './egress-status.ts';
 import type { GatewayInput, NodeInput, PodInput } from './egress-types.ts';
 
 const gateway: GatewayInput = {
@@ -116,6 +117,10 @@ describe('planIngress', () => {
       'pay-e': 'GatewayNotFound',
     });
     expect(plan.conditions['pay-b']?.message).toBe('10.99.10.33 TCP/8080 is already taken by policy pay');
+    // Each problem is a Warning Event once (when it appears), like every other condition.
+    const events = conditionEvents('EgressPolicy', 'pay-b', [], [plan.conditions['pay-b']!]);
+    expect(events).toMatchObject([{ type: 'Warning', reason: 'PortConflict' }]);
+    expect(conditionEvents('EgressPolicy', 'pay', [], [plan.conditions.pay!])).toEqual([]);
     const none = planIngress({ policies: [pay], gateways: [gateway], assignments: [], pods, nodes });
     expect(none.entries).toEqual([]);
     expect(none.conditions.pay?.reason).toBe('NoReadyPods');

@@ -5,6 +5,7 @@
 // it receives, so "the reply comes from the egress IP" is a counted fact. Then the active gateway
 // is killed hard and the same flows reach the same pods through the standby, from the same IP,
 // while an open TCP connection keeps working.
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { condition, type EgressObjects, egressObjects } from '../harness/egress-cluster.ts';
 import { openTcpSession, probeTcp, probeUdp, startInboundServer } from '../harness/egress-inbound.ts';
@@ -36,7 +37,8 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
       await sh(active, ['ip', 'route', 'show', 'table', 'all', 'dev', 'moorvx4100']),
       await sh(active, ['bridge', 'fdb', 'show', 'dev', 'moorvx4100']),
       await sh(active, ['ip', 'neigh', 'show', 'dev', 'moorvx4100']),
-      await sh(active, ['conntrack', '-L']),
+      await sh(active, ['cat', '/proc/net/nf_conntrack']),
+      await sh('w1', ['cat', '/proc/net/nf_conntrack']),
       await sh('w1', ['nft', 'list', 'table', 'ip', 'moor_egress_node']),
       await sh('w1', ['ip', '-d', 'link', 'show', 'moorvx4100']),
       logs(),
@@ -143,6 +145,31 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
     for (let i = 0; i < 4; i++) expect(await probeTcp(fw(), EGRESS_PAY, 8080)).not.toContain('web-1');
   });
 
+  it('ingress on a policy without an egress IP is a condition, and nothing of it is programmed', async () => {
+    await eg.createPolicy('pay-late', {
+      podSelector: { matchLabels: { app: 'late' } },
+      destinations: [{ cidr: '10.99.51.0/24' }],
+      gateway: 'east',
+      ips: [EGRESS_PAY], // held by pay: this policy gets no IP
+      ingress: { ports: [{ port: 8443 }] },
+    });
+    await until('pay-late: Ingress NoIPs', async () =>
+      condition(await eg.policy('pay-late'), 'Ingress')?.reason === 'NoIPs' ? true : undefined,
+    );
+    const late = await eg.policy('pay-late');
+    expect(condition(late, 'Ingress')?.status).toBe('False');
+    expect(condition(late, 'IPsAllocated')?.reason).toBe('RequestedIPTaken');
+    const active = (await eg.gateway('east')).status?.activeNode as string;
+    const table = await c.topo
+      .host(active)
+      .exec(['nft', 'list', 'chain', 'ip', 'moor_egress_gw', 'moor_ingress_dnat']);
+    expect(table.stdout).toContain('dport 8080');
+    expect(table.stdout).not.toContain('8443');
+    expect(await probeTcp(fw(), EGRESS_PAY, 8443)).toBe('timeout');
+    // pay keeps its IP and its inbound ports.
+    expect(condition(await eg.policy('pay'), 'Ingress')?.reason).toBe('Ready');
+  });
+
   it('a hard kill of the active gateway: the same IP, the same pod per flow, and an open TCP connection keeps working', async () => {
     const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';
     const standby = active === 'gw1' ? 'gw2' : 'gw1';
@@ -168,6 +195,8 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
       after = await udpAnswers(9053);
       expect(await probeTcp(fw(), EGRESS_PAY, 8080)).toMatch(new RegExp(`^${EGRESS_PAY} pay-[12] `));
     });
+    if (!isDeepStrictEqual(after, udpPods))
+      console.log(`UDP after the failover: ${JSON.stringify(after)}\n${await dump()}`);
     expect(after).toEqual(udpPods);
     expect([...seen.keys()].filter((k) => k !== EGRESS_PAY)).toEqual([]);
     await session.proc.stop();
