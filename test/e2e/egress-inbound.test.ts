@@ -5,7 +5,6 @@
 // it receives, so "the reply comes from the egress IP" is a counted fact. Then the active gateway
 // is killed hard and the same flows reach the same pods through the standby, from the same IP,
 // while an open TCP connection keeps working.
-import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { condition, type EgressObjects, egressObjects } from '../harness/egress-cluster.ts';
 import { openTcpSession, probeTcp, probeUdp, startInboundServer } from '../harness/egress-inbound.ts';
@@ -51,6 +50,25 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
   /** "<egress IP>:<port> <pod> <client as the pod saw it>" for every UDP port. */
   const udpAnswers = (port: number) => probeUdp(fw(), EGRESS_PAY, port, UDP_PORTS);
   const podOf = (answer: string) => answer.split(' ')[1] ?? '';
+  /** Probe the UDP flows again until each has answered once; every answer must be exactly the
+   * one before (same egress IP, same pod). A lost datagram is retried (UDP; the role may move
+   * under CPU starvation, by design), a different answer fails at once. Returns the losses. */
+  const sameUdpAnswers = async (what: string) => {
+    const answered = new Set<string>();
+    let lost = 0;
+    await until(what, async () => {
+      for (const [lp, a] of Object.entries(await udpAnswers(9053))) {
+        if (a === 'timeout') lost++;
+        else {
+          if (a !== udpPods[lp])
+            throw new Error(`UDP flow from port ${lp}: ${a}, before: ${udpPods[lp]}\n${await dump()}`);
+          answered.add(lp);
+        }
+      }
+      return answered.size === UDP_PORTS.length ? true : undefined;
+    });
+    return lost;
+  };
 
   beforeAll(async () => {
     run = TestRun.start();
@@ -128,7 +146,7 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
     // fw received packets from the egress IP only: no pod IP, no node IP.
     expect([...seen.keys()]).toEqual([EGRESS_PAY]);
     // The same flow goes to the same pod every time.
-    expect(await udpAnswers(9053)).toEqual(udpPods);
+    await sameUdpAnswers('every UDP flow answered again by the same pod');
     console.log(
       `${style}: 16 UDP flows → pay-1 ${Object.values(udpPods).filter((a) => podOf(a) === 'pay-1').length}, pay-2 ${Object.values(udpPods).filter((a) => podOf(a) === 'pay-2').length}`,
     );
@@ -171,7 +189,13 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
   });
 
   it('a hard kill of the active gateway: the same IP, the same pod per flow, and an open TCP connection keeps working', async () => {
-    const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';
+    // The active one is the node that holds the floating IP (a fact, not the status field).
+    const holds = async (g: 'gw1' | 'gw2') =>
+      (await c.topo.host(g).exec(['ip', '-br', 'addr', 'show', 'lan0'])).stdout.includes(
+        `${EAST_GATEWAY_SPEC.floatingIP}/`,
+      );
+    const active = (await holds('gw1')) ? 'gw1' : 'gw2';
+    expect(await holds(active)).toBe(true);
     const standby = active === 'gw1' ? 'gw2' : 'gw1';
     const session = openTcpSession(fw(), EGRESS_PAY, 8080);
     await until('session echoing', async () => (session.echoes() > 5 ? true : undefined));
@@ -180,7 +204,7 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
     await procs.get(active)?.kill();
     await c.topo.host(active).exec(['ip', 'link', 'del', 'lan0']);
     await until('the standby is active', async () =>
-      (await eg.gateway('east')).status?.activeNode === standby ? true : undefined,
+      (await eg.gateway('east')).status?.activeNode === standby && (await holds(standby)) ? true : undefined,
     );
     const atTakeover = session.echoes();
     await until('the open TCP connection moves on', async () =>
@@ -190,14 +214,12 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
     expect(podOf(`x ${session.lastAnswer()}`)).toBe(pod); // still the same pod
     expect(session.proc.log()).toContain(`remote ${EGRESS_PAY}`);
     // New flows: every UDP flow reaches the pod it reached before, from the same IP.
-    let after: Record<string, string> = {};
+    let lost = 0;
     const seen = await fwDelta(c, async () => {
-      after = await udpAnswers(9053);
+      lost = await sameUdpAnswers('every UDP flow answered by its pod through the new active');
       expect(await probeTcp(fw(), EGRESS_PAY, 8080)).toMatch(new RegExp(`^${EGRESS_PAY} pay-[12] `));
     });
-    if (!isDeepStrictEqual(after, udpPods))
-      console.log(`UDP after the failover: ${JSON.stringify(after)}\n${await dump()}`);
-    expect(after).toEqual(udpPods);
+    console.log(`${style}: after the hard kill, ${lost} of the first UDP datagrams of 16 flows lost`);
     expect([...seen.keys()].filter((k) => k !== EGRESS_PAY)).toEqual([]);
     await session.proc.stop();
   });
