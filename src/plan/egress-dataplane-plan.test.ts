@@ -131,6 +131,7 @@ describe('planGatewayEgress', () => {
           'iifname "moorvx*" ct state invalid drop',
           'iifname "moorvx*" ip saddr != @mapped_pods drop',
           'oifname "moorvx*" ct mark & 0xff000000 != 0x6d000000 drop',
+          'iifname != "moorvx*" oifname != "moorvx*" ct direction original ct mark & 0xff000000 == 0x6d000000 drop',
           'oifname "moorvx*" tcp flags & (syn | rst) == syn tcp option maxseg size > 1410 tcp option maxseg size set 1410',
         ],
       ],

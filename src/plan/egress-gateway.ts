@@ -183,8 +183,11 @@ export function planGatewayEgress(
           rules: [
             `iifname ${vx} ct state invalid drop`,
             `iifname ${vx} ip saddr != @mapped_pods drop`,
-            // Only inbound flows of an ingress port ever go into a tunnel.
+            // Only inbound flows of an ingress port ever go into a tunnel, and they go nowhere
+            // else: a target whose route is missing is dropped, never half-delivered without
+            // the return path.
             `oifname ${vx} ct mark & 0xff000000 != ${markText(0x6d000000)} drop`,
+            `iifname != ${vx} oifname != ${vx} ct direction original ${ours} drop`,
             `oifname ${vx} tcp flags & (syn | rst) == syn tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
           ],
         },
