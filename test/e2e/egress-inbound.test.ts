@@ -213,6 +213,10 @@ describe.each<CniStyle>(['routed', 'masquerade'])('inbound on the egress IP, %s 
     expect(session.proc.running).toBe(true);
     expect(podOf(`x ${session.lastAnswer()}`)).toBe(pod); // still the same pod
     expect(session.proc.log()).toContain(`remote ${EGRESS_PAY}`);
+    // A figure, not an assertion (npm run bench is the place for timing goals).
+    console.log(
+      `${style}: the open TCP connection stalled ${session.longestGapMs()} ms across the hard kill`,
+    );
     // New flows: every UDP flow reaches the pod it reached before, from the same IP.
     let lost = 0;
     const seen = await fwDelta(c, async () => {

@@ -42,12 +42,12 @@ for (const lp of locals) {
 }`;
 
 // argv: ip port. One connection kept open: a line every 100 ms, every answer logged as
-// "echo <n> <answer>"; any close or error ends the process.
+// "echo <n> <epoch ms> <answer>"; any close or error ends the process.
 const TCP_SESSION = `const [ip, port] = process.argv.slice(1);
 const s = require('node:net').connect(Number(port), ip);
 let n = 0, buf = '';
 s.on('connect', () => { console.log('local ' + s.localPort + ' remote ' + s.remoteAddress); setInterval(() => s.write('x' + n + '\\n'), 100); });
-s.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) { console.log('echo ' + ++n + ' ' + buf.slice(0, i)); buf = buf.slice(i + 1); } });
+s.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) >= 0) { console.log('echo ' + ++n + ' ' + Date.now() + ' ' + buf.slice(0, i)); buf = buf.slice(i + 1); } });
 s.on('close', () => { console.log('closed'); process.exit(1); });
 s.on('error', (e) => { console.log('error ' + e.message); process.exit(1); });`;
 
@@ -107,12 +107,18 @@ export function openTcpSession(
   client: Host,
   ip: string,
   port: number,
-): { proc: RunningProcess; echoes(): number; lastAnswer(): string } {
+): { proc: RunningProcess; echoes(): number; lastAnswer(): string; longestGapMs(): number } {
   const proc = client.spawn('inbound-session', [process.execPath, '-e', TCP_SESSION, ip, String(port)]);
-  const last = () => /echo (\d+) ([^\n]*)\n?$/.exec(proc.log().trimEnd());
+  const lines = () => [...proc.log().matchAll(/^echo (\d+) (\d+) (.*)$/gm)];
+  const last = () => lines().at(-1);
   return {
     proc,
     echoes: () => Number(last()?.[1] ?? 0),
-    lastAnswer: () => last()?.[2] ?? '',
+    lastAnswer: () => last()?.[3] ?? '',
+    /** The longest time between two answers: how long the connection stalled. */
+    longestGapMs: () => {
+      const t = lines().map((m) => Number(m[2]));
+      return t.slice(1).reduce((max, x, i) => Math.max(max, x - (t[i] ?? x)), 0);
+    },
   };
 }
