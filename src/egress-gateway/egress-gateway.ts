@@ -31,7 +31,7 @@ import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import { cidrLast, formatIpv4, tryParseCidr } from '../net/ipv4.ts';
 import { type GatewayEgressDesired, planGatewayEgress } from '../plan/egress-gateway.ts';
-import { GATEWAY_TABLE, groupMark, RULE_PRIORITY, VXLAN_PREFIX } from '../plan/egress-names.ts';
+import { GATEWAY_TABLE, NODE_MAC_PREFIX, RULE_PRIORITY, VXLAN_PREFIX } from '../plan/egress-names.ts';
 import { readGateway, readGatewayStatus } from '../plan/egress-read.ts';
 import type { GatewayInput } from '../plan/egress-types.ts';
 import { OutcomeBuilder, ReconcileLoop, type ReconcileOutcome, waiting } from '../reconcile/index.ts';
@@ -279,15 +279,16 @@ export class EgressGatewayRole {
     const devices = desired.vxlans.map((v) => v.name);
     out.add(
       'fdb',
-      await reconcileFdb(links, devices, desired.fdb, (mac) => mac.startsWith('02:6e:')),
+      await reconcileFdb(links, devices, desired.fdb, (mac) => mac.startsWith(NODE_MAC_PREFIX)),
       describeEgressLinkChange,
     );
     out.add('neighbour', await reconcileNeighbours(links, desired.neighbours), describeEgressLinkChange);
-    const tables = new Set([
-      ...desired.rules.map((r) => r.table),
-      ...this.#groups.map((g) => groupMark(g.vni)),
-      ...this.#routedTables,
-    ]);
+    // Every table we route in: the wanted ones, and those our rules still point at (a group
+    // deleted while this process was away, too).
+    const ours = (await netlink.ruleList(4)).filter(
+      (r) => r.proto === 109 && r.fwmark !== undefined && (r.fwmark & 0xff000000) >>> 0 === 0x6d000000,
+    );
+    const tables = new Set([...desired.rules.map((r) => r.table), ...ours.map((r) => r.table)]);
     for (const table of [...tables].sort((a, b) => a - b)) {
       const routes = desired.routes.filter((r) => r.table === table);
       out.add(
@@ -298,7 +299,6 @@ export class EgressGatewayRole {
         (c) => `${c.op} ${c.route.dst} table ${table}`,
       );
     }
-    this.#routedTables = new Set(desired.rules.map((r) => r.table));
     out.add(
       'rule',
       await reconcileRules(
@@ -314,8 +314,6 @@ export class EgressGatewayRole {
       (c) => `${c.op} fwmark 0x${(c.rule.fwmark ?? 0).toString(16)} table ${c.rule.table}`,
     );
   }
-
-  #routedTables = new Set<number>();
 
   async #announce(
     dev: string,

@@ -40,11 +40,20 @@ export const INNER_NODE = '169.254.109.2';
  * the same pod for the same client address and port. */
 export const INGRESS_HASH_SEED = 0x6d6f6f72;
 
+/** Every node VXLAN MAC starts with this (nodeVxlanMac): the FDB entries a gateway owns. */
+export const NODE_MAC_PREFIX = '02:6e:';
+
 /** A node's VXLAN MAC, derived from its name (FNV-1a), so a gateway can address a node's device
  * without asking it: 02:6e:<32-bit hash>. Locally administered, unicast. */
 export function nodeVxlanMac(nodeName: string): string {
   let h = 0x811c9dc5;
   for (const b of new TextEncoder().encode(nodeName)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
   const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return ['02', '6e', hex(h >>> 24), hex((h >>> 16) & 255), hex((h >>> 8) & 255), hex(h & 255)].join(':');
+  return [
+    ...NODE_MAC_PREFIX.split(':').slice(0, 2),
+    hex(h >>> 24),
+    hex((h >>> 16) & 255),
+    hex((h >>> 8) & 255),
+    hex(h & 255),
+  ].join(':');
 }
