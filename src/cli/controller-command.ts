@@ -2,7 +2,9 @@
 // lease exits so its supervisor restarts it as a standby; two leaders for a moment would only
 // write the same deterministic result twice.
 import { hostname } from 'node:os';
+import { MappingView } from '../acl/mapping-view.ts';
 import { EgressController } from '../controller/controller.ts';
+import { startEgressMapEndpoint } from '../controller/egress-map-endpoint.ts';
 import { monotonicClock } from '../ha/clock.ts';
 import { KubeLease } from '../ha/kubeLease.ts';
 import { HaMember } from '../ha/member.ts';
@@ -28,6 +30,16 @@ export async function runController(args: string[]): Promise<number> {
     eventNamespace: stringOption(p, 'event-namespace') ?? 'default',
     resyncMs: intOption(p, 'resync') * 1000,
     identity,
+    log,
+  });
+  // Served by every replica, independent of leadership: readers follow the API objects.
+  const mapping = new MappingView({ client, onError: (e) => log(`mapping view: ${e.message}`) });
+  const egressMap = await startEgressMapEndpoint({
+    listen: stringOption(p, 'egress-map-listen'),
+    tlsCert: stringOption(p, 'egress-map-tls-cert'),
+    tlsKey: stringOption(p, 'egress-map-tls-key'),
+    client,
+    mapping,
     log,
   });
   let exitCode = 0;
@@ -73,6 +85,8 @@ export async function runController(args: string[]): Promise<number> {
   clearInterval(keepAlive);
   await controller.stop();
   await member.stop();
+  await egressMap?.stop();
+  await mapping.stop();
   client.close();
   return exitCode;
 }

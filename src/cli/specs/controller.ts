@@ -1,5 +1,6 @@
 // `moor controller`.
 import type { CommandSpec } from '../spec/types.ts';
+import { EGRESS_MAP_OPTIONS } from './egress-map.ts';
 import { RESYNC } from './shared.ts';
 
 export const CONTROLLER_SPEC: CommandSpec = {
@@ -44,5 +45,6 @@ export const CONTROLLER_SPEC: CommandSpec = {
       defaultText: '<hostname>-moor-controller',
     },
     { ...RESYNC, config: 'command' },
+    ...EGRESS_MAP_OPTIONS,
   ],
 };
