@@ -5,15 +5,14 @@
 // test CA, and plain HTTP on loopback; plain HTTP off loopback is refused.
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aclPaths } from '../../src/acl/store.ts';
 import type { MapSlice } from '../../src/plan/egress-mapping.ts';
-import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
 import { createNamespace, egressObjects } from '../harness/egress-cluster.ts';
 import {
   CTL_ADDRESS,
   type EgressMapCluster,
   egressMapCluster,
   egressMapGet,
+  LEASES,
   type Replica,
 } from '../harness/egress-map.ts';
 import { mintToken } from '../harness/kube.ts';
@@ -43,18 +42,6 @@ const slice = (name: string, pods: [string, string][]): MapSlice => ({
   })),
 });
 
-async function writeSlice(s: MapSlice): Promise<void> {
-  const path = `${aclPaths.mapSlices}/${s.name}`;
-  const current = await c.client.get<{ metadata: { resourceVersion: string } }>(path).catch(() => undefined);
-  const body = mapSliceObject(s);
-  if (!current) await c.client.create(aclPaths.mapSlices, body);
-  else
-    await c.client.replace(path, {
-      ...body,
-      metadata: { ...(body.metadata as object), resourceVersion: current.metadata.resourceVersion },
-    });
-}
-
 const ruleIPs = (body: string) =>
   (JSON.parse(body) as { rules: { egressIP: string; pods: number }[] }).rules.map(
     (r) => `${r.egressIP}×${r.pods}`,
@@ -70,19 +57,9 @@ beforeAll(async () => {
     destinations: [{ cidr: '10.50.0.0/24' }],
     gateway: 'east',
   });
-  await writeSlice(slice('checkout-0', [['checkout-a', '203.0.113.20']]));
+  await c.writeSlice(slice('checkout-0', [['checkout-a', '203.0.113.20']]));
   // Both replicas stay standbys: the Lease is held by someone else for an hour.
-  await c.client.create('/apis/coordination.k8s.io/v1/namespaces/moor-egress/leases', {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: { name: 'moor-egress-controller' },
-    spec: {
-      holderIdentity: 'leader-elsewhere',
-      leaseDurationSeconds: 3600,
-      acquireTime: new Date().toISOString().replace(/\.\d+Z$/, '.000000Z'),
-      renewTime: new Date().toISOString().replace(/\.\d+Z$/, '.000000Z'),
-    },
-  });
+  await c.holdLeaseElsewhere();
   // A follower bound to the reader role, and one without it.
   const core = c.kc.makeApiClient(CoreV1Api);
   const rbac = c.kc.makeApiClient(RbacAuthorizationV1Api);
@@ -108,22 +85,13 @@ afterAll(async () => {
 const get = (r: Replica, path: string, o: { token?: string; etag?: string; timeoutMs?: number } = {}) =>
   egressMapGet(r, path, { ca: c.caPem, ...o });
 
-async function holder(): Promise<string | undefined> {
-  const l = await c.client
-    .get<{ spec?: { holderIdentity?: string } }>(
-      '/apis/coordination.k8s.io/v1/namespaces/moor-egress/leases/moor-egress-controller',
-    )
-    .catch(() => undefined);
-  return l?.spec?.holderIdentity;
-}
-
 describe('/v1/egress-map', () => {
   it('a standby replica serves the rules over HTTPS with a strong ETag; 304 for If-None-Match', async () => {
     const r = await waitFor('the mapping served', async () => {
       const a = await get(tlsReplica, '/v1/egress-map', { token: reader });
       return a.status === 200 ? a : undefined;
     });
-    expect(await holder()).toBe('leader-elsewhere'); // neither replica leads
+    expect(await c.leaseHolder()).toBe('leader-elsewhere'); // neither replica leads
     expect(r.headers['content-type']).toBe('application/json');
     const doc = JSON.parse(r.body);
     expect(doc).toMatchObject({ kind: 'MoorEgressMap', version: 1, filter: {}, problems: [] });
@@ -166,7 +134,7 @@ describe('/v1/egress-map', () => {
     });
     // Let the request reach the server and park before the change.
     await new Promise((r) => setTimeout(r, 1000));
-    await writeSlice(
+    await c.writeSlice(
       slice('checkout-0', [
         ['checkout-a', '203.0.113.20'],
         ['checkout-b', '203.0.113.21'],
@@ -253,13 +221,11 @@ describe('/v1/egress-map', () => {
   });
 
   it('after a replica takes the lease both still serve the same document', async () => {
-    await c.client.delete(
-      '/apis/coordination.k8s.io/v1/namespaces/moor-egress/leases/moor-egress-controller',
-    );
+    await c.client.delete(`${LEASES}/moor-egress-controller`);
     const leader = await waitFor(
       'a replica leading',
       async () => {
-        const h = await holder();
+        const h = await c.leaseHolder();
         return h === 'one' || h === 'two' ? h : undefined;
       },
       { timeoutMs: 60_000 },

@@ -4,11 +4,14 @@
 // (the shipped bundle) in a namespace, each reachable from the test runner through a bridge.
 // Used by test/e2e/egress-map-http.test.ts and bench/sections/acl-http.ts.
 import { writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { type Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { aclPaths } from '../../src/acl/store.ts';
 import { KubeRestClient } from '../../src/k8s/rest.ts';
+import type { MapSlice } from '../../src/plan/egress-mapping.ts';
+import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
 import { type ApiServer, startApiServer, startEtcd } from './apiserver.ts';
 import { createNamespace, deployEgressCrds, EGRESS_CRD_DIR } from './egress-cluster.ts';
 import { createObjects, mintToken, readYamlDocuments, waitForCrdsEstablished } from './kube.ts';
@@ -23,6 +26,7 @@ import { bridgeToNamespace } from './unix-bridge.ts';
 
 const EGRESS_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'egress');
 export const CTL_ADDRESS = '10.99.0.3';
+export const LEASES = '/apis/coordination.k8s.io/v1/namespaces/moor-egress/leases';
 
 export interface EgressMapCluster {
   topo: Topology;
@@ -34,6 +38,12 @@ export interface EgressMapCluster {
   caPem: string;
   tlsCert: string;
   tlsKey: string;
+  /** Create or replace an EgressMapSlice as the leader would write it. */
+  writeSlice(slice: MapSlice): Promise<void>;
+  /** Hold the controller Lease for someone else for an hour: every replica stays a standby. */
+  holdLeaseElsewhere(holder?: string): Promise<void>;
+  /** The Lease's holder now. */
+  leaseHolder(): Promise<string | undefined>;
   /** Start a replica listening on HOST:PORT inside the controller's namespace (TLS unless plain). */
   startController(identity: string, listen: string, o?: { plain?: boolean }): Promise<Replica>;
 }
@@ -89,6 +99,34 @@ export async function egressMapCluster(run: TestRun, name: string): Promise<Egre
     caPem: pki.caPem,
     tlsCert: pki.servingCert,
     tlsKey: pki.servingKey,
+    async writeSlice(sl) {
+      const path = `${aclPaths.mapSlices}/${sl.name}`;
+      const current = await client
+        .get<{ metadata: { resourceVersion: string } }>(path)
+        .catch(() => undefined);
+      const body = mapSliceObject(sl);
+      if (!current) await client.create(aclPaths.mapSlices, body);
+      else
+        await client.replace(path, {
+          ...body,
+          metadata: { ...(body.metadata as object), resourceVersion: current.metadata.resourceVersion },
+        });
+    },
+    async holdLeaseElsewhere(holder = 'leader-elsewhere') {
+      const micro = new Date().toISOString().replace(/\.\d+Z$/, '.000000Z');
+      await client.create(LEASES, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'moor-egress-controller' },
+        spec: { holderIdentity: holder, leaseDurationSeconds: 3600, acquireTime: micro, renewTime: micro },
+      });
+    },
+    async leaseHolder() {
+      const l = await client
+        .get<{ spec?: { holderIdentity?: string } }>(`${LEASES}/moor-egress-controller`)
+        .catch(() => undefined);
+      return l?.spec?.holderIdentity;
+    },
     async startController(identity, listen, o = {}) {
       const proc = startMoor(topo.host('ctl'), `controller-${identity}`, [
         'controller',
@@ -134,7 +172,7 @@ export interface EgressMapAnswer {
 export function egressMapGet(
   replica: { port: number; tls: boolean },
   path: string,
-  o: { token?: string; etag?: string; ca?: string; timeoutMs?: number } = {},
+  o: { token?: string; etag?: string; ca?: string; timeoutMs?: number; agent?: HttpAgent | HttpsAgent } = {},
 ): Promise<EgressMapAnswer> {
   const started = performance.now();
   const headers: Record<string, string> = {
@@ -157,8 +195,16 @@ export function egressMapGet(
     };
     const url = `${replica.tls ? 'https' : 'http'}://127.0.0.1:${replica.port}${path}`;
     const req = replica.tls
-      ? httpsRequest(url, { headers, agent: false, ...(o.ca !== undefined ? { ca: o.ca } : {}) }, onResponse)
-      : httpRequest(url, { headers, agent: false }, onResponse);
+      ? httpsRequest(
+          url,
+          {
+            headers,
+            agent: (o.agent as HttpsAgent | undefined) ?? false,
+            ...(o.ca !== undefined ? { ca: o.ca } : {}),
+          },
+          onResponse,
+        )
+      : httpRequest(url, { headers, agent: o.agent ?? false }, onResponse);
     req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer from ${url} in time`)));
     req.on('error', reject);
     req.end();
