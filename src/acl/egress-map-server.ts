@@ -19,7 +19,7 @@ export interface EgressMapServerOptions {
   /** PEM texts; without them the address must be loopback. */
   tls?: { cert: string; key: string };
   handler: EgressMapHandler;
-  /** Open connections beyond the handler's waiters (ordinary requests, keep-alive idlers). */
+  /** Open connections (waiters, ordinary requests, keep-alive idlers). */
   maxConnections?: number;
   log?: (line: string) => void;
 }
@@ -69,6 +69,8 @@ export async function startEgressMapServer(o: EgressMapServerOptions): Promise<E
   }
   server.maxConnections = o.maxConnections ?? 2000;
   // A long-poll holds its response for up to MAX_WAIT_SECONDS; the request itself must arrive fast.
+  // Node applies these to receiving a request only (incomplete requests), never to a response
+  // the handler holds back: a long-poll is bounded by MAX_WAIT_SECONDS, not by them.
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
   // A TLS handshake that fails (wrong CA on the client, a port scan) is the client's problem.
