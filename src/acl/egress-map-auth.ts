@@ -8,6 +8,7 @@
 // never stored, logged or put in an error), so a long-polling follower or a burst does not turn
 // into two API calls per request. Concurrent requests with one token share one review.
 import { createHash } from 'node:crypto';
+import { KubeApiError } from '../k8s/rest.ts';
 import type { Clock } from '../reconcile/clock.ts';
 
 export const READER_ATTRIBUTES = {
@@ -145,5 +146,8 @@ export class KubeReviewAuthenticator implements Authenticator {
 }
 
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const text = err instanceof Error ? err.message : String(err);
+  return err instanceof KubeApiError && err.status === 403
+    ? `${text} (the controller's ServiceAccount needs create on tokenreviews and subjectaccessreviews: k8s/egress/controller.yaml)`
+    : text;
 }

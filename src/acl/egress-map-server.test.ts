@@ -120,3 +120,17 @@ describe('checkListenSecurity', () => {
     expect(() => checkListenSecurity('0.0.0.0', { cert: 'c' })).toThrow(/go together/);
   });
 });
+
+describe('close', () => {
+  it('answers parked long-polls with 304 before the socket goes', async () => {
+    const { port, etag } = await start();
+    const { answer } = get(port, '/v1/egress-map?wait=300', {
+      authorization: 'Bearer t',
+      'if-none-match': etag,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await server?.close();
+    server = undefined;
+    expect((await answer).status).toBe(304);
+  });
+});

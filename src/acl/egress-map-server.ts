@@ -81,10 +81,17 @@ export async function startEgressMapServer(o: EgressMapServerOptions): Promise<E
   return {
     port,
     close: async () => {
+      // Waiters get their 304 first (written on the next turn), then idle connections close;
+      // whatever still hangs after a grace period is cut.
       o.handler.close();
+      await new Promise((r) => setImmediate(r));
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const cut = setTimeout(() => server.closeAllConnections(), 2000);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
       });
     },
   };
