@@ -94,17 +94,17 @@ export async function startEgressMapEndpoint(
     clock: systemClock,
     log: o.log,
   });
-  o.mapping.start();
-  policies.reflector.start();
-  namespaces.reflector.start();
   let server: Awaited<ReturnType<typeof startEgressMapServer>>;
   try {
     server = await startEgressMapServer({ address, ...(tls ? { tls } : {}), handler, log: o.log });
   } catch (err) {
     unsubscribe();
-    await Promise.all([policies.reflector.stop(), namespaces.reflector.stop()]);
     throw err;
   }
+  // Only once the socket is ours: a refused start leaves nothing running (503 until listed).
+  o.mapping.start();
+  policies.reflector.start();
+  namespaces.reflector.start();
   o.log(`egress-map: serving ${tls ? 'https' : 'http'}://${o.listen}/v1/egress-map`);
   return {
     port: server.port,

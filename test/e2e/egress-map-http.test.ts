@@ -3,6 +3,8 @@
 // Lease is held elsewhere) and serve; tokens come from the TokenRequest API and are checked by the
 // API server through the controller's own RBAC (k8s/egress/controller.yaml). Over HTTPS with a
 // test CA, and plain HTTP on loopback; plain HTTP off loopback is refused.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MapSlice } from '../../src/plan/egress-mapping.ts';
@@ -196,7 +198,7 @@ describe('/v1/egress-map', () => {
     );
   });
 
-  it('plain HTTP off loopback, or half a TLS configuration, is refused at start', async () => {
+  it('plain HTTP off loopback, half a TLS configuration or a junk certificate is refused at start', async () => {
     const r = await moor(c.topo.host('ctl'), [
       'controller',
       '--kubeconfig',
@@ -218,6 +220,23 @@ describe('/v1/egress-map', () => {
     ]);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain('go together');
+    // A certificate file that is not PEM: a clear error, and the process exits (nothing left running).
+    const junk = join(run.dir, 'junk.pem');
+    writeFileSync(junk, 'not a certificate\n');
+    const bad = await moor(c.topo.host('ctl'), [
+      'controller',
+      '--kubeconfig',
+      `${run.dir}/controller.kubeconfig`,
+      '--egress-map-listen',
+      `${CTL_ADDRESS}:8481`,
+      '--egress-map-tls-cert',
+      junk,
+      '--egress-map-tls-key',
+      junk,
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('not a usable PEM certificate and key');
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('after a replica takes the lease both still serve the same document', async () => {
