@@ -175,7 +175,7 @@ describe('/v1/egress-map', () => {
     expect(JSON.parse(forbidden.body).message).toContain('system:serviceaccount:fw:nobody');
     expect(JSON.parse(forbidden.body).message).toContain('moor-egress-map-reader');
     // No token appears in the replica's log.
-    for (const t of [reader, nobody]) expect(tlsReplica.process.tail()).not.toContain(t.slice(-20));
+    for (const t of [reader, nobody]) expect(tlsReplica.process.log()).not.toContain(t.slice(-20));
   });
 
   it('bad parameters: 400; an unknown policy or namespace: 404, each with a message', async () => {
