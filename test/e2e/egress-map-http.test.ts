@@ -7,7 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aclPaths } from '../../src/acl/store.ts';
 import type { MapSlice } from '../../src/plan/egress-mapping.ts';
+import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
 import { createNamespace, egressObjects } from '../harness/egress-cluster.ts';
 import {
   CTL_ADDRESS,
@@ -237,6 +239,26 @@ describe('/v1/egress-map', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('not a usable PEM certificate and key');
     expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a slice the reader refuses is listed under problems and never trusted', async () => {
+    const forged = mapSliceObject(slice('forged-0', [['intruder', '198.51.100.66']]));
+    // Its label names another policy than its content: readers refuse it.
+    await c.client.create(aclPaths.mapSlices, {
+      ...forged,
+      metadata: { name: 'forged-0', labels: { 'egress.moor.io/policy': 'other' } },
+    });
+    const doc = await waitFor('the refused slice reported', async () => {
+      const r = await get(plainReplica, '/v1/egress-map?view=pods', { token: reader });
+      const d = JSON.parse(r.body) as {
+        problems: { object: string }[];
+        rules: { egressIP: string }[];
+        pods: { pod: string }[];
+      };
+      return d.problems.some((p) => p.object === 'EgressMapSlice/forged-0') ? d : undefined;
+    });
+    expect(doc.rules.map((r) => r.egressIP)).not.toContain('198.51.100.66');
+    expect(doc.pods.map((p) => p.pod)).not.toContain('intruder');
   });
 
   it('after a replica takes the lease both still serve the same document', async () => {
