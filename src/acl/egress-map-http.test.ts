@@ -160,6 +160,8 @@ describe('EgressMapHandler', () => {
       expect(body.message).toMatch(message);
       expect(r.body.toString()).not.toMatch(/at .*\.ts:\d+/);
     }
+    const junk = await handler.handle({ method: 'GET', url: 'http://[broken', authorization: 'Bearer good' });
+    expect(junk.status).toBe(400);
     const post = await handler.handle({
       method: 'POST',
       url: '/v1/egress-map',

@@ -90,7 +90,12 @@ export class EgressMapHandler {
   }
 
   async handle(req: EgressMapRequest, signal?: AbortSignal): Promise<EgressMapResponse> {
-    const url = new URL(req.url, 'http://egress-map.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url, 'http://egress-map.invalid');
+    } catch {
+      return errorJson(400, 'BadRequest', 'the request target is not a path');
+    }
     if (url.pathname === '/healthz')
       return this.#o.source.read()
         ? text(200, 'ok\n')
@@ -129,6 +134,7 @@ export class EgressMapHandler {
         { 'www-authenticate': REALM },
       );
     const d = await this.#o.auth.check(m[1] as string);
+    if (d.kind !== 'unavailable') this.#lastAuthOutage = ''; // the next outage is logged again
     if (d.kind === 'allowed') return undefined;
     if (d.kind === 'unauthenticated')
       return withHeaders(errorJson(401, 'Unauthorized', d.reason), {
