@@ -86,4 +86,25 @@ describe('KubeReviewAuthenticator', () => {
     expect(a.reviews).toBe(2);
     expect(a.cacheSize).toBe(0);
   });
+
+  it('an outage keeps a recent decision for the same token for the grace period, then says unavailable', async () => {
+    const clock = new FakeClock();
+    const api = fakeApi({ users: { t1: 'u', t2: 'v' }, allowed: ['u'] });
+    const a = new KubeReviewAuthenticator({
+      client: api.client,
+      clock,
+      ttlMs: 10_000,
+      outageGraceMs: 60_000,
+    });
+    expect((await a.check('t1')).kind).toBe('allowed');
+    expect((await a.check('t2')).kind).toBe('forbidden');
+    const down = fakeApi({ users: {}, allowed: [], down: true });
+    api.client.create = down.client.create;
+    await clock.advance(30_000);
+    expect((await a.check('t1')).kind).toBe('allowed');
+    expect((await a.check('t2')).kind).toBe('forbidden');
+    expect((await a.check('t3')).kind).toBe('unavailable');
+    await clock.advance(31_000);
+    expect((await a.check('t1')).kind).toBe('unavailable');
+  });
 });

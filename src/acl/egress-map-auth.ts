@@ -6,7 +6,8 @@
 //
 // Decisions are cached briefly (bounded, keyed by a SHA-256 of the token: the token itself is
 // never stored, logged or put in an error), so a long-polling follower or a burst does not turn
-// into two API calls per request. Concurrent requests with one token share one review.
+// into two API calls per request. Concurrent requests with one token share one review. While the
+// API server is down, a token's last decision holds for a grace period (5 min by default).
 import { createHash } from 'node:crypto';
 import { KubeApiError } from '../k8s/rest.ts';
 import type { Clock } from '../reconcile/clock.ts';
@@ -38,6 +39,11 @@ export interface KubeReviewOptions {
   clock: Clock;
   /** How long a decision is reused; a revoked binding takes effect after at most this. */
   ttlMs?: number;
+  /**
+   * While the API server cannot be asked, an older decision for the same token is used up to
+   * this age, so an API outage does not lock followers out of the last mapping.
+   */
+  outageGraceMs?: number;
   maxEntries?: number;
 }
 
@@ -56,7 +62,8 @@ export class KubeReviewAuthenticator implements Authenticator {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   /** Insertion order = age: the first key is evicted first. */
-  readonly #cache = new Map<string, { decision: AuthDecision; expires: number }>();
+  readonly #cache = new Map<string, { decision: AuthDecision; decidedAt: number }>();
+  readonly #outageGraceMs: number;
   readonly #inFlight = new Map<string, Promise<AuthDecision>>();
   /** Reviews sent to the API server (for tests and the bench). */
   reviews = 0;
@@ -66,6 +73,7 @@ export class KubeReviewAuthenticator implements Authenticator {
     this.#clock = o.clock;
     this.#ttlMs = o.ttlMs ?? 10_000;
     this.#maxEntries = o.maxEntries ?? 1024;
+    this.#outageGraceMs = o.outageGraceMs ?? 300_000;
   }
 
   check(token: string): Promise<AuthDecision> {
@@ -73,13 +81,18 @@ export class KubeReviewAuthenticator implements Authenticator {
       return Promise.resolve({ kind: 'unauthenticated', reason: 'the bearer token is malformed' });
     const key = createHash('sha256').update(token).digest('hex');
     const hit = this.#cache.get(key);
-    if (hit && hit.expires > this.#clock.now()) return Promise.resolve(hit.decision);
-    if (hit) this.#cache.delete(key);
+    const age = hit ? this.#clock.now() - hit.decidedAt : Number.POSITIVE_INFINITY;
+    if (hit && age < this.#ttlMs) return Promise.resolve(hit.decision);
     const pending = this.#inFlight.get(key);
     if (pending) return pending;
     const review = this.#review(token).then((decision) => {
       this.#inFlight.delete(key);
-      if (decision.kind !== 'unavailable') this.#remember(key, decision);
+      if (decision.kind !== 'unavailable') {
+        this.#remember(key, decision);
+        return decision;
+      }
+      const last = this.#cache.get(key);
+      if (last && this.#clock.now() - last.decidedAt < this.#outageGraceMs) return last.decision;
       return decision;
     });
     this.#inFlight.set(key, review);
@@ -87,7 +100,8 @@ export class KubeReviewAuthenticator implements Authenticator {
   }
 
   #remember(key: string, decision: AuthDecision): void {
-    this.#cache.set(key, { decision, expires: this.#clock.now() + this.#ttlMs });
+    this.#cache.delete(key); // re-inserted last: eviction goes by age
+    this.#cache.set(key, { decision, decidedAt: this.#clock.now() });
     while (this.#cache.size > this.#maxEntries) {
       const oldest = this.#cache.keys().next().value;
       if (oldest === undefined) break;

@@ -193,6 +193,20 @@ describe('EgressMapHandler', () => {
     expect(lines).toEqual(['egress-map: cannot check a token: TokenReview failed: connect ECONNREFUSED']);
   });
 
+  it('an API outage after the first list: the last mapping is served, marked stale, same ETag', async () => {
+    const { get, src } = setup();
+    const before = await get('/v1/egress-map');
+    expect(before.headers['moor-mapping-stale']).toBeUndefined();
+    let failing = true;
+    src.source.stale = () => failing;
+    const during = await get('/v1/egress-map');
+    expect(during.status).toBe(200);
+    expect(during.headers['moor-mapping-stale']).toBe('1');
+    expect(during.headers.etag).toBe(before.headers.etag);
+    failing = false;
+    expect((await get('/v1/egress-map')).headers['moor-mapping-stale']).toBeUndefined();
+  });
+
   it('503 until the mapping was listed once; /healthz says the same without a token', async () => {
     const { get, src, handler } = setup();
     src.state.synced = false;

@@ -42,6 +42,8 @@ export interface EgressMapSource {
   onChange(listener: () => void): () => void;
   policyExists(name: string): boolean;
   namespaceExists(name: string): boolean;
+  /** True while the watch is failing and the last list is served (never torn down). */
+  stale?(): boolean;
 }
 
 export interface EgressMapHandlerOptions {
@@ -171,11 +173,13 @@ export class EgressMapHandler {
       if (this.#rendered.size >= RENDER_CACHE) this.#rendered.clear();
       this.#rendered.set(key, doc);
     }
-    const headers = {
+    const headers: Record<string, string> = {
       etag: doc.etag,
       'cache-control': 'private, no-cache',
       'content-type': 'application/json',
     };
+    // Outside the body, so the ETag stays a function of the mapping alone.
+    if (source.stale?.()) headers['moor-mapping-stale'] = '1';
     if (matchesIfNoneMatch(ifNoneMatch, doc.etag)) return { status: 304, headers, body: Buffer.alloc(0) };
     return { status: 200, headers, body: doc.body };
   }

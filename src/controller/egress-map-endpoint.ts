@@ -87,6 +87,7 @@ export async function startEgressMapEndpoint(
     },
     policyExists: (n) => policies.has(n),
     namespaceExists: (n) => namespaces.has(n),
+    stale: () => o.mapping.lastError !== undefined,
   };
   const handler = new EgressMapHandler({
     source,

@@ -2,7 +2,8 @@
 // are written directly (as the leader would write them); both replicas start as standbys (the
 // Lease is held elsewhere) and serve; tokens come from the TokenRequest API and are checked by the
 // API server through the controller's own RBAC (k8s/egress/controller.yaml). Over HTTPS with a
-// test CA, and plain HTTP on loopback; plain HTTP off loopback is refused.
+// test CA, and plain HTTP on loopback; plain HTTP off loopback is refused; an API outage keeps
+// the last mapping served.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -279,5 +280,22 @@ describe('/v1/egress-map', () => {
       ]);
       return a.status === 200 && b.status === 200 && a.headers.etag === b.headers.etag ? true : undefined;
     });
+  });
+
+  it('an API server outage: the replicas keep serving the last mapping, marked stale, same ETag', async () => {
+    const before = await get(plainReplica, '/v1/egress-map', { token: reader });
+    expect(before.status).toBe(200);
+    expect(before.headers['moor-mapping-stale']).toBeUndefined();
+    await c.api.stopApiServer();
+    const during = await waitFor('the mapping marked stale', async () => {
+      const r = await get(plainReplica, '/v1/egress-map', { token: reader });
+      return r.headers['moor-mapping-stale'] === '1' ? r : undefined;
+    });
+    expect(during.status).toBe(200);
+    expect(during.headers.etag).toBe(before.headers.etag);
+    expect(during.body).toBe(before.body);
+    // A token never seen before cannot be checked now: 503, not 401.
+    expect((await get(plainReplica, '/v1/egress-map', { token: 'never-seen' })).status).toBe(503);
+    expect(plainReplica.process.running).toBe(true);
   });
 });
