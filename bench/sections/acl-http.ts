@@ -139,22 +139,25 @@ export const aclHttpSection: Section = {
         digits: 1,
       });
 
-      // The in-process part of an answer after a change: parse every slice, rows, rules, bytes.
+      // The in-process part of an answer after a change, as MappingView does it: re-parse the one
+      // slice that changed, then rows, rules and bytes of all 10,000 pods.
       const render: number[] = [];
       const objects = slices.map(mapSliceObject);
+      const parsed = objects.flatMap((o) => {
+        const r = readMapSlice(o);
+        return r.ok ? [r.slice] : [];
+      });
       for (let i = 0; i < RUNS; i++) {
         const t0 = performance.now();
-        const parsed = objects.flatMap((o) => {
-          const r = readMapSlice(o);
-          return r.ok ? [r.slice] : [];
-        });
+        const one = readMapSlice(objects[i] as Record<string, unknown>);
+        if (one.ok) parsed[i] = one.slice;
         renderDocument(
           egressMapDocument(flattenSlices(parsed), [], { filter: {}, view: 'rules', waitSeconds: 0 }),
         );
         render.push(performance.now() - t0);
       }
       ctx.figure({
-        name: 'in process: read 100 slices + rules + bytes, median',
+        name: 'in process: one slice re-parsed + rows + rules + bytes, median',
         value: median(render),
         unit: 'ms',
         samples: render,
