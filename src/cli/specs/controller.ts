@@ -1,6 +1,6 @@
 // `moor controller`.
 import type { CommandSpec } from '../spec/types.ts';
-import { RESYNC } from './shared.ts';
+import { LISTEN, RESYNC } from './shared.ts';
 
 export const CONTROLLER_SPEC: CommandSpec = {
   name: 'controller',
@@ -44,5 +44,22 @@ export const CONTROLLER_SPEC: CommandSpec = {
       defaultText: '<hostname>-moor-controller',
     },
     { ...RESYNC, config: 'command' },
+    {
+      name: 'cluster-id',
+      kind: 'string',
+      arg: 'ID',
+      description: "this cluster's Submariner cluster ID (the <cluster> label of egress DNS names)",
+      config: 'command',
+    },
+    {
+      name: 'dns-listen',
+      kind: 'string',
+      arg: 'HOST:PORT',
+      description:
+        'serve the in-cluster egress DNS there (<workload>.<namespace>.<cluster>.egress.clusterset.local and the egress IPs\' PTRs; every replica); needs --cluster-id; "off" disables',
+      default: 'off',
+      config: 'command',
+      ...LISTEN,
+    },
   ],
 };
