@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import type { MappingView } from '../acl/mapping-view.ts';
 import type { Problem } from '../acl/store.ts';
+import { MoorError } from '../errors.ts';
 import { egressPaths } from '../k8s/egress-paths.ts';
 import { Reflector, type ReflectorClient } from '../k8s/reflector.ts';
 import { readGateway, readPolicy } from '../plan/egress-read.ts';
@@ -138,7 +139,9 @@ export class EgressDns {
           this.#o.mapping.lastError ??
           this.#policies.lastError ??
           this.#gateways.lastError ??
-          new Error(`egress DNS not ready within ${timeoutMs} ms`)
+          new MoorError('broker-unreachable', `egress DNS: nothing listed within ${timeoutMs} ms`, {
+            hint: 'check that the API server answers and the credential may list egressmapslices, egresspolicies and egressgateways',
+          })
         );
       await new Promise((r) => setTimeout(r, 20));
     }
