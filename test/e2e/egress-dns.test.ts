@@ -5,7 +5,7 @@
 // dig -x the egress IP gives the workload's name, the name gives the IP, over UDP and TCP, on
 // both replicas; hostile slices give no names; a moved pod and a deleted slice are followed;
 // unknown names are answered as an authoritative stub does; a replica that later takes the
-// lease keeps answering; bad options fail with a clear message.
+// lease keeps answering; an API server outage keeps the last answers; bad options fail clearly.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -258,34 +258,6 @@ describe('in-cluster egress DNS (moor controller --dns-listen)', () => {
       expect(await ptr(replica, '203.0.113.21')).toMatchObject({ status: 'NXDOMAIN', records: [] });
   });
 
-  it('a replica that takes the lease keeps answering', async () => {
-    await writeSlice(
-      slice('checkout-1', [{ pod: 'checkout-7d9f-b', ip: '203.0.113.20', workload: 'checkout' }]),
-    );
-    await untilAll(
-      'PTR of .20 again',
-      (r) => ptr(r, '203.0.113.20'),
-      (a) => data(a).join() === FQDN,
-    );
-    await client.delete(`${LEASES}/moor-egress-controller`);
-    const leader = await waitFor(
-      'a replica leading',
-      async () => {
-        const l = await client.get<{ spec: { holderIdentity?: string } }>(`${LEASES}/moor-egress-controller`);
-        const holder = l.spec.holderIdentity;
-        return holder === 'first' || holder === 'second' ? holder : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-    for (const replica of ['first', 'second'] as const) {
-      expect(controllers.get(replica)?.running).toBe(true);
-      // The zone is served by the leader as by the standby (what the leader's own mapping writer
-      // does with the slices is not this test's business).
-      expect(await dig(replica, ['egress.clusterset.local', 'A'])).toMatchObject({ status: 'NOERROR' });
-    }
-    expect(['first', 'second']).toContain(leader);
-  });
-
   it('bad options fail with the fix named, and nothing starts', async () => {
     const base = ['controller', '--kubeconfig', kubeconfigPath, '--identity', 'bad'];
     const noId = await moor(topo.host('ctl'), [...base, '--dns-listen', '127.0.0.1:5399']);
@@ -309,6 +281,49 @@ describe('in-cluster egress DNS (moor controller --dns-listen)', () => {
     ]);
     expect(taken.code).not.toBe(0);
     expect(taken.stderr).toContain(`cannot listen for DNS on 127.0.0.1:${REPLICAS.first}`);
-    expect((await ptr('first', '203.0.113.20')).status).toBe('NOERROR');
+    // None of them campaigned, and the replica that holds the port is untouched.
+    const lease = await client.get<{ spec: { holderIdentity: string } }>(`${LEASES}/moor-egress-controller`);
+    expect(lease.spec.holderIdentity).toBe('elsewhere');
+    expect(controllers.get('first')?.running).toBe(true);
+    expect((await dig('first', ['egress.clusterset.local', 'A'])).status).toBe('NOERROR');
+  });
+  it('an API server outage keeps the last answers (stale, not empty)', async () => {
+    await writeSlice(
+      slice('checkout-1', [{ pod: 'checkout-7d9f-b', ip: '203.0.113.20', workload: 'checkout' }]),
+    );
+    await untilAll(
+      'PTR of .20 again',
+      (r) => ptr(r, '203.0.113.20'),
+      (a) => data(a).join() === FQDN,
+    );
+    await api.stopApiServer();
+    try {
+      for (const replica of ['first', 'second'] as const) {
+        expect(data(await ptr(replica, '203.0.113.20'))).toEqual([FQDN]);
+        expect(data(await dig(replica, [NAME, 'A'], ['+tcp']))).toEqual(['203.0.113.20']);
+      }
+    } finally {
+      await api.restartApiServer();
+    }
+  });
+
+  it('a replica that takes the lease keeps answering', async () => {
+    await client.delete(`${LEASES}/moor-egress-controller`);
+    const leader = await waitFor(
+      'a replica leading',
+      async () => {
+        const l = await client.get<{ spec: { holderIdentity?: string } }>(`${LEASES}/moor-egress-controller`);
+        const holder = l.spec.holderIdentity;
+        return holder === 'first' || holder === 'second' ? holder : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    for (const replica of ['first', 'second'] as const) {
+      expect(controllers.get(replica)?.running).toBe(true);
+      // The zone is served by the leader as by the standby (what the leader's own mapping writer
+      // does with the slices is not this test's business).
+      expect(await dig(replica, ['egress.clusterset.local', 'A'])).toMatchObject({ status: 'NOERROR' });
+    }
+    expect(['first', 'second']).toContain(leader);
   });
 });
