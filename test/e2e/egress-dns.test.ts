@@ -211,6 +211,46 @@ describe('in-cluster egress DNS (moor controller --dns-listen)', () => {
     expect(lease.spec.holderIdentity).toBe('elsewhere');
   });
 
+  it('a forwarding resolver with stub zones for both replicas (as the cluster DNS) answers dig -x', async () => {
+    // dnsmasq stands in for CoreDNS's `forward` server blocks of docs/egress-acl.md.
+    const zones = ['egress.clusterset.local', '113.0.203.in-addr.arpa'];
+    const resolver = topo
+      .host('ctl')
+      .spawn('dnsmasq', [
+        'dnsmasq',
+        '--no-daemon',
+        '--conf-file=/dev/null',
+        '--port=53',
+        '--listen-address=127.0.0.1',
+        '--bind-interfaces',
+        '--no-resolv',
+        '--no-hosts',
+        '--log-queries',
+        ...zones.flatMap((z) => Object.values(REPLICAS).map((port) => `--server=/${z}/127.0.0.1#${port}`)),
+      ]);
+    try {
+      const viaResolver = (query: string[]) =>
+        digQuery(
+          (argv) => topo.host('ctl').exec(argv, { allowFail: true }),
+          { address: '127.0.0.1', port: 53 },
+          query,
+        );
+      const reverse = await waitFor(
+        'the resolver to forward the PTR',
+        async () => {
+          const a = await viaResolver(['-x', '203.0.113.20']);
+          return a.status === 'NOERROR' ? a : undefined;
+        },
+        { process: resolver, timeoutMs: 10_000, intervalMs: 200 },
+      );
+      expect(data(reverse)).toEqual([FQDN]);
+      expect(data(await viaResolver([NAME, 'A']))).toEqual(['203.0.113.20']);
+      expect(resolver.log()).toContain(`forwarded 20.113.0.203.in-addr.arpa to 127.0.0.1#`);
+    } finally {
+      await resolver.stop();
+    }
+  });
+
   it('hostile slices give no names; unknown names get an authoritative stub answer', async () => {
     for (const replica of ['first', 'second'] as const) {
       // .21 is allocated but only the forged slice claims it; .22 is in the pool, never allocated.
