@@ -8,6 +8,7 @@ export const CONTROLLER_SPEC: CommandSpec = {
   description: [
     "Allocate static egress IPs from each EgressGateway's pool to the EgressPolicies that use it, resolve every pod to at most one policy (highest priority, then the policy name that sorts first), and write allocations, selected pod counts and conditions to the objects' status, with Events for bad input. Allocations are sticky: they are re-derived from status after a restart or failover.",
     'Run it as a Deployment; replicas elect a leader on a Lease. See docs/egress.md.',
+    'With --dns-listen every replica, standbys too, answers the egress names and the egress IPs\' PTRs from the mapping objects (docs/egress-acl.md, "In-cluster DNS").',
   ],
   positionals: [],
   options: [
