@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flattenSlices, type MapRow, type MapSlice } from '../plan/egress-mapping.ts';
 import { mapSliceObject, readMapSlice } from '../plan/egress-mapping-wire.ts';
@@ -114,6 +115,74 @@ describe('egress DNS feed', () => {
     ]).map(({ egressIP: _, ...r }) => r);
     const none = buildEgressFeed({ cluster: 'cluster-a', rows: waiting, policies, gateways });
     expect(none.index.forward.size + none.problems.length).toBe(0);
+  });
+});
+
+describe('egress DNS feed, any input (fast-check)', () => {
+  const ip = fc.constantFrom<string>('203.0.113.17', '203.0.113.20', '203.0.113.33', '198.51.100.1');
+  const row = fc.record({
+    policy: fc.constantFrom('checkout', 'ledger', 'west', 'ghost'),
+    gateway: fc.constantFrom('east', 'west'),
+    pod: fc.constantFrom('a', 'b', 'c', 'd'),
+    workload: fc.constantFrom('checkout', 'ledger', 'api'),
+    ip,
+  });
+  const policy = fc.record({
+    name: fc.constantFrom('checkout', 'ledger', 'west'),
+    gateway: fc.constantFrom('east', 'west'),
+    statusIPs: fc.uniqueArray(ip, { maxLength: 3 }),
+  });
+  it('every record is backed by a row whose policy holds the IP in its gateway pool; order does not matter', () => {
+    let withRecords = 0;
+    fc.assert(
+      fc.property(
+        fc.array(row, { maxLength: 8 }),
+        fc.uniqueArray(policy, { selector: (p) => p.name }),
+        (raw, pols) => {
+          const rows = raw.map(
+            (r): MapRow => ({
+              namespace: 'payments',
+              pod: r.pod,
+              workload: { kind: 'Deployment', name: r.workload },
+              egressIP: r.ip,
+              since: '2026-12-01T10:00:00Z',
+              policy: r.policy,
+              gateway: r.gateway,
+              destinations: [{ cidr: '10.50.0.0/24' }],
+            }),
+          );
+          const f = buildEgressFeed({ cluster: 'cluster-a', rows, policies: pols, gateways });
+          if (f.index.forward.size > 0) withRecords++;
+          const pools: Record<string, string[]> = {
+            east: ['203.0.113.17', '203.0.113.20'],
+            west: ['203.0.113.33'],
+          };
+          for (const [name, ips] of f.index.forward)
+            for (const a of ips)
+              expect(
+                rows.some((r) => {
+                  const p = pols.find((x) => x.name === r.policy);
+                  return (
+                    `${r.workload.name}.payments.cluster-a.egress.clusterset.local` === name &&
+                    r.egressIP === a &&
+                    p?.gateway === r.gateway &&
+                    p.statusIPs.includes(a) &&
+                    (pools[r.gateway] ?? []).includes(a)
+                  );
+                }),
+              ).toBe(true);
+          const reversed = buildEgressFeed({
+            cluster: 'cluster-a',
+            rows: [...rows].reverse(),
+            policies: pols,
+            gateways,
+          });
+          expect([...reversed.index.forward]).toEqual([...f.index.forward]);
+          expect([...reversed.index.reverse]).toEqual([...f.index.reverse]);
+        },
+      ),
+    );
+    expect(withRecords).toBeGreaterThan(10); // the property is not vacuous
   });
 });
 
