@@ -2,7 +2,7 @@
 // and answerer (egress index only: everything else is REFUSED, Lighthouse answers the service
 // names). It reads the mapping through MappingView and the EgressPolicies and EgressGateways
 // through its own reflectors, never the leader's state, so every replica (standby too) answers
-// the same. Watches only mark the loop dirty; one debounced rebuild (buildEgressFeed, pure)
+// the same. Watches only mark the loop dirty; one debounced rebuild (buildClusterEgressRecords, pure)
 // swaps the index in. Until all three collections are listed, names in the zone get SERVFAIL
 // (StartupGate: "do not know yet", not "does not exist"); during an API outage the last copy
 // is served.
@@ -19,7 +19,7 @@ import { ReconcileLoop } from '../reconcile/loop.ts';
 import { OutageReporter } from '../reconcile/outage.ts';
 import { NO_CHANGE, waiting } from '../reconcile/outcome.ts';
 import { createAnswerer, type DnsAnswerer } from './answer.ts';
-import { buildEgressFeed } from './egress-feed.ts';
+import { buildClusterEgressRecords } from './cluster-egress-records.ts';
 import { type DnsServer, type DnsServerCounters, startDnsServer } from './server.ts';
 import { StartupGate } from './startup-gate.ts';
 
@@ -176,7 +176,12 @@ export class EgressDns {
       const r = readGateway(o);
       if (r.ok) gateways.push(r.value);
     }
-    const feed = buildEgressFeed({ cluster: this.#o.clusterId, rows: snapshot.rows, policies, gateways });
+    const feed = buildClusterEgressRecords({
+      cluster: this.#o.clusterId,
+      rows: snapshot.rows,
+      policies,
+      gateways,
+    });
     this.#answerer.updateEgress(feed.index);
     this.#forwardNames = feed.index.forward.size;
     this.#reverseNames = feed.index.reverse.size;

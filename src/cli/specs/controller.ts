@@ -1,4 +1,5 @@
 // `moor controller`.
+import { clusterIdProblem } from '../../broker/names.ts';
 import type { CommandSpec } from '../spec/types.ts';
 import { LISTEN, RESYNC } from './shared.ts';
 
@@ -51,6 +52,8 @@ export const CONTROLLER_SPEC: CommandSpec = {
       arg: 'ID',
       description: "this cluster's Submariner cluster ID (the <cluster> label of egress DNS names)",
       config: 'command',
+      validate: (v) => clusterIdProblem(v) === undefined,
+      allowed: 'a DNS-1123 label like cluster-a',
     },
     {
       name: 'dns-listen',

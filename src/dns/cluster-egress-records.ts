@@ -16,7 +16,7 @@ import { parsePool } from '../plan/egress-pool.ts';
 import type { GatewayInput, PolicyInput } from '../plan/egress-types.ts';
 import { buildEgressRecords, type EgressRecordIndex, egressName } from './egress-records.ts';
 
-export interface EgressFeedInput {
+export interface ClusterEgressInput {
   /** This cluster's ID: the `<cluster>` label of every name. */
   cluster: string;
   rows: readonly MapRow[];
@@ -24,13 +24,13 @@ export interface EgressFeedInput {
   gateways: readonly GatewayInput[];
 }
 
-export interface EgressFeed {
+export interface ClusterEgressRecords {
   index: EgressRecordIndex;
   /** Entries that got no record, one line per (policy, IP) or name; sorted. */
   problems: Problem[];
 }
 
-export function buildEgressFeed(input: EgressFeedInput): EgressFeed {
+export function buildClusterEgressRecords(input: ClusterEgressInput): ClusterEgressRecords {
   const pools = new Map<string, Interval[]>();
   for (const g of input.gateways) pools.set(g.name, parsePool(g).usable);
   const policies = new Map(input.policies.map((p) => [p.name, p] as const));
