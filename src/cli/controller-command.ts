@@ -3,14 +3,18 @@
 // write the same deterministic result twice.
 import { hostname } from 'node:os';
 import { MappingView } from '../acl/mapping-view.ts';
+import { assertValidClusterId } from '../broker/names.ts';
 import { EgressController } from '../controller/controller.ts';
 import { startEgressMapEndpoint } from '../controller/egress-map-endpoint.ts';
+import { EgressDns } from '../dns/egress-service.ts';
+import { MoorError } from '../errors.ts';
 import { monotonicClock } from '../ha/clock.ts';
 import { KubeLease } from '../ha/kubeLease.ts';
 import { HaMember } from '../ha/member.ts';
 import { timingsFor } from '../ha/timings.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
+import { parseListenAddress } from '../observability/metricsServer.ts';
 import { boolOption, intOption, parseCommand, stringOption } from './args.ts';
 import { renderHelp } from './spec/help.ts';
 import { CONTROLLER_SPEC } from './specs/controller.ts';
@@ -42,6 +46,7 @@ export async function runController(args: string[]): Promise<number> {
     mapping,
     log,
   });
+  const dns = await startEgressDns(p, client, mapping, log);
   let exitCode = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => {
@@ -84,9 +89,37 @@ export async function runController(args: string[]): Promise<number> {
   await finished;
   clearInterval(keepAlive);
   await controller.stop();
+  await dns?.stop();
   await member.stop();
   await egressMap?.stop();
   await mapping.stop();
   client.close();
   return exitCode;
+}
+
+/** `--dns-listen`: the egress DNS answer, on every replica (it reads the API objects, not the
+ * leader's state). Started before the election so a bad address fails the command at once. */
+async function startEgressDns(
+  p: ReturnType<typeof parseCommand>,
+  client: KubeRestClient,
+  mapping: MappingView,
+  log: (line: string) => void,
+): Promise<{ stop(): Promise<void> } | undefined> {
+  const listen = stringOption(p, 'dns-listen') ?? 'off';
+  if (listen === 'off') return undefined;
+  const clusterId = stringOption(p, 'cluster-id');
+  if (clusterId === undefined)
+    throw new MoorError(
+      'invalid-argument',
+      '--dns-listen needs --cluster-id: the names carry the cluster ID',
+      {
+        hint: "add --cluster-id with this cluster's Submariner cluster ID, e.g. --cluster-id cluster-a",
+      },
+    );
+  assertValidClusterId(clusterId);
+  const { host, port } = parseListenAddress(listen, 'dns-listen');
+  const dns = new EgressDns({ client, mapping, clusterId, listen: { address: host, port }, log });
+  await dns.start();
+  mapping.start();
+  return { stop: () => dns.stop() };
 }

@@ -1,7 +1,8 @@
 // `moor controller`.
+import { clusterIdProblem } from '../../broker/names.ts';
 import type { CommandSpec } from '../spec/types.ts';
 import { EGRESS_MAP_OPTIONS } from './egress-map.ts';
-import { RESYNC } from './shared.ts';
+import { LISTEN, RESYNC } from './shared.ts';
 
 export const CONTROLLER_SPEC: CommandSpec = {
   name: 'controller',
@@ -9,6 +10,7 @@ export const CONTROLLER_SPEC: CommandSpec = {
   description: [
     "Allocate static egress IPs from each EgressGateway's pool to the EgressPolicies that use it, resolve every pod to at most one policy (highest priority, then the policy name that sorts first), and write allocations, selected pod counts and conditions to the objects' status, with Events for bad input. Allocations are sticky: they are re-derived from status after a restart or failover.",
     'Run it as a Deployment; replicas elect a leader on a Lease. See docs/egress.md.',
+    'With --dns-listen every replica, standbys too, answers the egress names and the egress IPs\' PTRs from the mapping objects (docs/egress-acl.md, "In-cluster DNS").',
   ],
   positionals: [],
   options: [
@@ -46,5 +48,24 @@ export const CONTROLLER_SPEC: CommandSpec = {
     },
     { ...RESYNC, config: 'command' },
     ...EGRESS_MAP_OPTIONS,
+    {
+      name: 'cluster-id',
+      kind: 'string',
+      arg: 'ID',
+      description: "this cluster's Submariner cluster ID (the <cluster> label of egress DNS names)",
+      config: 'command',
+      validate: (v) => clusterIdProblem(v) === undefined,
+      allowed: 'a DNS-1123 label like cluster-a',
+    },
+    {
+      name: 'dns-listen',
+      kind: 'string',
+      arg: 'HOST:PORT',
+      description:
+        'serve the in-cluster egress DNS there (<workload>.<namespace>.<cluster>.egress.clusterset.local and the egress IPs\' PTRs; every replica); needs --cluster-id; "off" disables',
+      default: 'off',
+      config: 'command',
+      ...LISTEN,
+    },
   ],
 };
