@@ -37,6 +37,8 @@ function fakeApi(collections: Record<'egressmapslices' | 'egresspolicies' | 'egr
   };
 }
 
+// Every write gets a new resourceVersion, as on the API server (MappingView caches by it).
+let version = 2;
 const slice = (ip: string) => ({
   ...mapSliceObject({
     name: 'checkout-0',
@@ -53,7 +55,11 @@ const slice = (ip: string) => ({
       },
     ],
   }),
-  metadata: { name: 'checkout-0', labels: { 'egress.moor.io/policy': 'checkout' }, resourceVersion: '2' },
+  metadata: {
+    name: 'checkout-0',
+    labels: { 'egress.moor.io/policy': 'checkout' },
+    resourceVersion: String(version++),
+  },
 });
 const policy = {
   metadata: { name: 'checkout' },
