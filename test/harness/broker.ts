@@ -32,7 +32,10 @@ export async function deployBroker(kc: KubeConfig, namespace = BROKER_NAMESPACE)
   );
 
   const rbac = (f: string) =>
-    readYamlDocuments(join(BROKER_DIR, 'rbac', f), { 'namespace: placeholder': `namespace: ${namespace}` });
+    readYamlDocuments(join(BROKER_DIR, 'rbac', f), {
+      'namespace: placeholder': `namespace: ${namespace}`,
+      'system:serviceaccounts:placeholder': `system:serviceaccounts:${namespace}`,
+    });
   await createObjects(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
   await createObjects(
     kc,
@@ -43,6 +46,8 @@ export async function deployBroker(kc: KubeConfig, namespace = BROKER_NAMESPACE)
       'broker-client-service_account.yaml',
       'broker-client-role.yaml',
       'broker-client-role_binding.yaml',
+      // moor's own: members publish and read EgressMapSummary objects.
+      'moor-egress-summaries-role.yaml',
     ].flatMap(rbac),
     namespace,
   );
