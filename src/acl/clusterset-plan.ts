@@ -38,7 +38,10 @@ export interface SummaryPlan {
 
 export function planSummaries(input: SummaryPlanInput): SummaryPlan {
   const max = input.maxRules ?? MAX_SUMMARY_RULES;
-  const byPolicy = new Map<string, { destinations: AclRule['destinations']; rules: Map<string, SummaryRule> }>();
+  const byPolicy = new Map<
+    string,
+    { destinations: AclRule['destinations']; rules: Map<string, SummaryRule> }
+  >();
   for (const r of input.rules) {
     const p = byPolicy.get(r.policy) ?? { destinations: r.destinations, rules: new Map() };
     byPolicy.set(r.policy, p);
@@ -64,7 +67,10 @@ export function planSummaries(input: SummaryPlanInput): SummaryPlan {
       name,
       clusterID: input.clusterID,
       policy,
-      destinations: destinations.map((d) => ({ cidr: d.cidr, ...(d.except?.length ? { except: [...d.except] } : {}) })),
+      destinations: destinations.map((d) => ({
+        cidr: d.cidr,
+        ...(d.except?.length ? { except: [...d.except] } : {}),
+      })),
       rules: [],
     });
     const placed = new Set<string>();
@@ -93,7 +99,8 @@ export function planSummaries(input: SummaryPlanInput): SummaryPlan {
       }
       target.rules.push({ ...r, workload: { ...r.workload } });
     }
-    for (const s of kept) if (s.rules.length > 0) out.push({ ...s, rules: s.rules.sort(compareSummaryRules) });
+    for (const s of kept)
+      if (s.rules.length > 0) out.push({ ...s, rules: s.rules.sort(compareSummaryRules) });
   }
   out.sort((a, b) => cmp(a.name, b.name));
   const before = new Map(previous.map((s) => [s.name, canonicalSummary(s)]));

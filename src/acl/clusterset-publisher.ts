@@ -91,7 +91,9 @@ export class ClustersetPublisher {
       else if (name.startsWith(`${o.clusterID}-`)) {
         // Ours by name and label but unreadable (edited by hand, an older moor): rewritten or removed.
         unreadable.push(name);
-        problems.add(`${SUMMARY_KIND}/${name} is unreadable (${r.ok ? 'another cluster ID' : r.problem.problem}); it is replaced`);
+        problems.add(
+          `${SUMMARY_KIND}/${name} is unreadable (${r.ok ? 'another cluster ID' : r.problem.problem}); it is replaced`,
+        );
       } else
         problems.add(
           `${SUMMARY_KIND}/${name} carries our label but not our name prefix "${o.clusterID}-": left alone`,

@@ -87,7 +87,10 @@ export function readClustersetView(objects: readonly unknown[]): ClustersetView 
         namespace: r.namespace,
         workload: { ...r.workload },
         policy: s.policy,
-        destinations: s.destinations.map((d) => ({ cidr: d.cidr, ...(d.except ? { except: [...d.except] } : {}) })),
+        destinations: s.destinations.map((d) => ({
+          cidr: d.cidr,
+          ...(d.except ? { except: [...d.except] } : {}),
+        })),
         pods: r.pods,
       });
     }

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  type MapSummary,
   MAX_SUMMARY_RULES,
+  type MapSummary,
   readSummary,
   summaryName,
   summaryObject,
@@ -27,8 +27,27 @@ const summary = (clusterID: string, n: number, ips: string[], policy = 'checkout
 });
 
 /** As the API server returns it: namespace, creationTimestamp, resourceVersion. */
-const stored = (s: MapSummary, created = '2026-12-01T10:00:00Z', patch: (o: any) => void = () => {}) => {
-  const o = structuredClone(summaryObject(s, NS)) as any;
+/** A stored object as a test edits it (hostile edits assign anything). */
+interface Stored {
+  metadata: {
+    name: string;
+    labels?: Record<string, string>;
+    creationTimestamp?: string;
+    resourceVersion?: string;
+  };
+  clusterID: unknown;
+  policy: unknown;
+  destinations: unknown;
+  rules: unknown[];
+  [k: string]: unknown;
+}
+type Patch = (o: Stored) => void;
+const setLabel = (o: Stored, id: string) => {
+  o.metadata.labels = { ...o.metadata.labels, 'submariner-io/clusterID': id };
+};
+
+const stored = (s: MapSummary, created = '2026-12-01T10:00:00Z', patch: Patch = () => {}) => {
+  const o = structuredClone(summaryObject(s, NS)) as unknown as Stored;
   o.metadata.creationTimestamp = created;
   o.metadata.resourceVersion = '7';
   patch(o);
@@ -45,14 +64,29 @@ describe('EgressMapSummary objects', () => {
   });
 
   it('trusts an object only when name, label and content agree on one cluster ID', () => {
-    const hostile: [string, (o: any) => void, RegExp][] = [
-      ['label claims another cluster', (o) => (o.metadata.labels['submariner-io/clusterID'] = 'cluster-b'), /label .*cluster-b.* disagrees/],
+    const hostile: [string, Patch, RegExp][] = [
+      ['label claims another cluster', (o) => setLabel(o, 'cluster-b'), /label .*cluster-b.* disagrees/],
       ['no label', (o) => delete o.metadata.labels, /label .*null.* disagrees/],
-      ['content claims another cluster', (o) => (o.clusterID = 'cluster-b'), /disagrees with clusterID "cluster-b"/],
-      ['name of another cluster', (o) => (o.metadata.name = 'cluster-b-checkout-0'), /not prefixed with its clusterID "cluster-a-"/],
+      [
+        'content claims another cluster',
+        (o) => (o.clusterID = 'cluster-b'),
+        /disagrees with clusterID "cluster-b"/,
+      ],
+      [
+        'name of another cluster',
+        (o) => (o.metadata.name = 'cluster-b-checkout-0'),
+        /not prefixed with its clusterID "cluster-a-"/,
+      ],
       ['prefix without the dash', (o) => (o.metadata.name = 'cluster-abc-0'), /not prefixed/],
       ['no clusterID', (o) => delete o.clusterID, /clusterID null is not a valid/],
-      ['clusterID not a label', (o) => { o.clusterID = 'A_B'; o.metadata.labels['submariner-io/clusterID'] = 'A_B'; }, /not a valid cluster ID/],
+      [
+        'clusterID not a label',
+        (o) => {
+          o.clusterID = 'A_B';
+          setLabel(o, 'A_B');
+        },
+        /not a valid cluster ID/,
+      ],
     ];
     for (const [what, patch, why] of hostile) {
       const r = readSummary(stored(a0, undefined, patch));
@@ -68,8 +102,8 @@ describe('EgressMapSummary objects', () => {
   it('refuses garbled objects and skips garbled rules', () => {
     for (const junk of [null, 'x', [], 7, {}, { metadata: {} }, { metadata: { name: 5 } }])
       expect(readSummary(junk)).toMatchObject({ ok: false, problem: { code: 'invalid-object' } });
-    const garbled: [(o: any) => void, RegExp][] = [
-      [(o) => (o.rules = 'all'), /rules must be a list/],
+    const garbled: [Patch, RegExp][] = [
+      [(o) => (o.rules = 'all' as unknown as unknown[]), /rules must be a list/],
       [(o) => (o.destinations = [{ cidr: 'everything' }]), /valid IPv4 cidr/],
       [(o) => (o.policy = 'Not A Name'), /policy/],
       [(o) => (o.rules = Array(MAX_SUMMARY_RULES + 1).fill(o.rules[0])), /at most 100/],
@@ -77,14 +111,15 @@ describe('EgressMapSummary objects', () => {
     for (const [patch, why] of garbled) {
       const r = readSummary(stored(a0, undefined, patch));
       expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.problem).toMatchObject({ code: 'invalid-object', problem: expect.stringMatching(why) });
+      if (!r.ok)
+        expect(r.problem).toMatchObject({ code: 'invalid-object', problem: expect.stringMatching(why) });
     }
     const r = readSummary(
       stored(a0, undefined, (o) =>
         o.rules.push(
-          { ...o.rules[0], egressIP: '999.1.1.1' },
-          { ...o.rules[0], pods: -1 },
-          { ...o.rules[0], workload: { kind: 'Deployment', name: 'x y' } },
+          { ...(o.rules[0] as object), egressIP: '999.1.1.1' },
+          { ...(o.rules[0] as object), pods: -1 },
+          { ...(o.rules[0] as object), workload: { kind: 'Deployment', name: 'x y' } },
           'junk',
         ),
       ),
@@ -97,7 +132,9 @@ describe('the clusterset view', () => {
   it('lists every cluster with the cluster in each rule', () => {
     const v = readClustersetView([stored(b0), stored(a0)]);
     expect(v.problems).toEqual([]);
-    expect(v.clusters.map((c) => [c.cluster, c.rules.map((r) => [r.cluster, r.egressIP, r.policy, r.pods])])).toEqual([
+    expect(
+      v.clusters.map((c) => [c.cluster, c.rules.map((r) => [r.cluster, r.egressIP, r.policy, r.pods])]),
+    ).toEqual([
       ['cluster-a', [['cluster-a', '203.0.113.20', 'checkout', 2]]],
       ['cluster-b', [['cluster-b', '198.51.100.7', 'checkout', 2]]],
     ]);
@@ -105,7 +142,7 @@ describe('the clusterset view', () => {
 
   it('ignores and reports a forged object: cluster B under A`s name', () => {
     const forged = stored(summary('cluster-a', 9, ['192.0.2.66']), undefined, (o) => {
-      o.metadata.labels['submariner-io/clusterID'] = 'cluster-b';
+      setLabel(o, 'cluster-b');
     });
     const v = readClustersetView([stored(a0), stored(b0), forged]);
     expect(v.clusters.flatMap((c) => c.rules.map((r) => r.egressIP))).not.toContain('192.0.2.66');
@@ -145,12 +182,12 @@ describe('the clusterset view', () => {
 
   it('never trusts a tampered object, whatever the mix and order (fast-check)', () => {
     const ids = ['a', 'b', 'c'];
-    const tamper = fc.constantFrom<[string, (o: any) => void]>(
+    const tamper = fc.constantFrom<[string, Patch]>(
       ['none', () => {}],
-      ['label', (o) => (o.metadata.labels['submariner-io/clusterID'] = o.clusterID === 'a' ? 'b' : 'a')],
+      ['label', (o) => setLabel(o, o.clusterID === 'a' ? 'b' : 'a')],
       ['content', (o) => (o.clusterID = o.clusterID === 'a' ? 'b' : 'a')],
       ['name', (o) => (o.metadata.name = `z-${o.metadata.name}`)],
-      ['rules', (o) => (o.rules = { x: 1 })],
+      ['rules', (o) => (o.rules = { x: 1 } as unknown as unknown[])],
     );
     const obj = fc.record({
       id: fc.constantFrom(...ids),
@@ -162,7 +199,11 @@ describe('the clusterset view', () => {
     fc.assert(
       fc.property(fc.array(obj, { maxLength: 8 }), fc.func(fc.integer()), (specs, order) => {
         const objects = specs.map((s, i) =>
-          stored(summary(s.id, s.n * 10 + i, [s.ip]), `2026-12-01T10:${String(s.minute).padStart(2, '0')}:00Z`, s.tamper[1]),
+          stored(
+            summary(s.id, s.n * 10 + i, [s.ip]),
+            `2026-12-01T10:${String(s.minute).padStart(2, '0')}:00Z`,
+            s.tamper[1],
+          ),
         );
         const v = readClustersetView(objects);
         const shuffled = [...objects].sort((x, y) => order(x) - order(y));
@@ -170,20 +211,30 @@ describe('the clusterset view', () => {
         const untampered = specs.filter((s) => s.tamper[0] === 'none');
         for (const c of v.clusters)
           for (const r of c.rules)
-            expect(untampered.some((s) => s.id === c.cluster && s.ip === r.egressIP && r.cluster === c.cluster)).toBe(true);
+            expect(
+              untampered.some((s) => s.id === c.cluster && s.ip === r.egressIP && r.cluster === c.cluster),
+            ).toBe(true);
         // Each IP belongs to one cluster at most.
         const owners = new Map<string, string>();
-        for (const c of v.clusters) for (const r of c.rules) {
-          expect(owners.get(r.egressIP) ?? c.cluster).toBe(c.cluster);
-          owners.set(r.egressIP, c.cluster);
-        }
+        for (const c of v.clusters)
+          for (const r of c.rules) {
+            expect(owners.get(r.egressIP) ?? c.cluster).toBe(c.cluster);
+            owners.set(r.egressIP, c.cluster);
+          }
         expect(v.trustedObjects).toBe(untampered.length);
       }),
     );
   });
 });
 
-const rule = (ns: string, name: string, ip: string, pods = 1, policy = 'checkout', kind = 'Deployment'): AclRule => ({
+const rule = (
+  ns: string,
+  name: string,
+  ip: string,
+  pods = 1,
+  policy = 'checkout',
+  kind = 'Deployment',
+): AclRule => ({
   egressIP: ip,
   namespace: ns,
   workload: { kind, name },
@@ -211,7 +262,9 @@ describe('planSummaries', () => {
   });
 
   it('a pod count change rewrites one object; a new workload fills room; an emptied object is deleted', () => {
-    const rules = Array.from({ length: 250 }, (_, i) => rule('payments', `w${String(i).padStart(3, '0')}`, '203.0.113.20'));
+    const rules = Array.from({ length: 250 }, (_, i) =>
+      rule('payments', `w${String(i).padStart(3, '0')}`, '203.0.113.20'),
+    );
     const first = planSummaries({ clusterID: 'a', rules, previous: [] });
     expect(first.summaries.map((s) => [s.name, s.rules.length])).toEqual([
       ['a-checkout-0', 100],
@@ -219,20 +272,21 @@ describe('planSummaries', () => {
       ['a-checkout-2', 50],
     ]);
     const scaled = rules.map((r, i) => (i === 120 ? { ...r, pods: 3 } : r));
-    expect(planSummaries({ clusterID: 'a', rules: scaled, previous: first.summaries }).write).toEqual(['a-checkout-1']);
+    expect(planSummaries({ clusterID: 'a', rules: scaled, previous: first.summaries }).write).toEqual([
+      'a-checkout-1',
+    ]);
     const more = [...rules, rule('payments', 'zzz-new', '203.0.113.21')];
-    expect(planSummaries({ clusterID: 'a', rules: more, previous: first.summaries }).write).toEqual(['a-checkout-2']);
+    expect(planSummaries({ clusterID: 'a', rules: more, previous: first.summaries }).write).toEqual([
+      'a-checkout-2',
+    ]);
     const fewer = rules.slice(0, 200);
     expect(planSummaries({ clusterID: 'a', rules: fewer, previous: first.summaries })).toMatchObject({
       write: [],
       remove: ['a-checkout-2'],
     });
-    expect(planSummaries({ clusterID: 'a', rules: [], previous: first.summaries, unreadable: ['a-junk'] }).remove).toEqual([
-      'a-checkout-0',
-      'a-checkout-1',
-      'a-checkout-2',
-      'a-junk',
-    ]);
+    expect(
+      planSummaries({ clusterID: 'a', rules: [], previous: first.summaries, unreadable: ['a-junk'] }).remove,
+    ).toEqual(['a-checkout-0', 'a-checkout-1', 'a-checkout-2', 'a-junk']);
   });
 
   it('one policy per object, the policy`s destinations with it; names carry the cluster ID', () => {

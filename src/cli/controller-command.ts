@@ -2,14 +2,18 @@
 // lease exits so its supervisor restarts it as a standby; two leaders for a moment would only
 // write the same deterministic result twice.
 import { hostname } from 'node:os';
+import { ClustersetPublisher } from '../acl/clusterset-publisher.ts';
+import { MappingView } from '../acl/mapping-view.ts';
+import { assertValidClusterId } from '../broker/names.ts';
 import { EgressController } from '../controller/controller.ts';
+import { MoorError } from '../errors.ts';
 import { monotonicClock } from '../ha/clock.ts';
 import { KubeLease } from '../ha/kubeLease.ts';
 import { HaMember } from '../ha/member.ts';
 import { timingsFor } from '../ha/timings.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
-import { boolOption, intOption, parseCommand, stringOption } from './args.ts';
+import { boolOption, intOption, type Parsed, parseCommand, stringOption } from './args.ts';
 import { renderHelp } from './spec/help.ts';
 import { CONTROLLER_SPEC } from './specs/controller.ts';
 
@@ -23,6 +27,7 @@ export async function runController(args: string[]): Promise<number> {
   const client = new KubeRestClient(kubeconfig ? loadKubeconfig(kubeconfig) : inClusterConfig());
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const identity = stringOption(p, 'identity') ?? `${hostname()}-moor-controller`;
+  const clusterset = clustersetPublisher(p, client, log);
   const controller = new EgressController({
     client,
     eventNamespace: stringOption(p, 'event-namespace') ?? 'default',
@@ -55,6 +60,9 @@ export async function runController(args: string[]): Promise<number> {
       leading = true;
       log(`controller: leading as ${identity}`);
       controller.start();
+      // Leader only: one writer per broker object (it is idempotent, so a new leader rewrites nothing).
+      clusterset?.mapping.start();
+      clusterset?.publisher.start();
     },
     deactivate: async () => {
       if (!leading) return;
@@ -72,7 +80,40 @@ export async function runController(args: string[]): Promise<number> {
   await finished;
   clearInterval(keepAlive);
   await controller.stop();
+  await clusterset?.publisher.stop();
+  await clusterset?.mapping.stop();
+  clusterset?.broker.close();
   await member.stop();
   client.close();
   return exitCode;
+}
+
+/** --cluster-id with --broker-kubeconfig: the clusterset publisher (docs/egress-acl.md). */
+function clustersetPublisher(p: Parsed, client: KubeRestClient, log: (line: string) => void) {
+  const clusterID = stringOption(p, 'cluster-id');
+  const brokerKubeconfig = stringOption(p, 'broker-kubeconfig');
+  if (clusterID === undefined && brokerKubeconfig === undefined) return undefined;
+  if (clusterID === undefined || brokerKubeconfig === undefined)
+    throw new MoorError(
+      'invalid-argument',
+      'publishing to the broker needs both --cluster-id and --broker-kubeconfig',
+      {
+        hint: 'give both, or neither to run without the clusterset view',
+      },
+    );
+  assertValidClusterId(clusterID);
+  const broker = new KubeRestClient(loadKubeconfig(brokerKubeconfig));
+  const mapping = new MappingView({
+    client,
+    onError: (err) => log(`clusterset: watching EgressMapSlices failed: ${err.message} (retrying)`),
+  });
+  const publisher = new ClustersetPublisher({
+    mapping,
+    broker,
+    namespace: stringOption(p, 'broker-namespace') ?? 'submariner-k8s-broker',
+    clusterID,
+    resyncMs: intOption(p, 'resync') * 1000,
+    log,
+  });
+  return { broker, mapping, publisher };
 }

@@ -68,7 +68,8 @@ export function readDestinations(v: unknown): Destination[] | string {
     if (!cidr) return 'a destination without a valid IPv4 cidr';
     const rawExcept = isObj(d) && Array.isArray(d.except) ? d.except : [];
     const except = rawExcept.map(cidrText).filter((x): x is string => x !== undefined);
-    if (except.length !== rawExcept.length) return `destination ${cidr} has an exception that is not an IPv4 CIDR`;
+    if (except.length !== rawExcept.length)
+      return `destination ${cidr} has an exception that is not an IPv4 CIDR`;
     destinations.push(except.length > 0 ? { cidr, except } : { cidr });
   }
   return destinations;

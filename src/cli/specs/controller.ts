@@ -1,5 +1,6 @@
 // `moor controller`.
 import type { CommandSpec } from '../spec/types.ts';
+import { BROKER_KUBECONFIG, BROKER_NAMESPACE, CLUSTER_ID } from './acl.ts';
 import { RESYNC } from './shared.ts';
 
 export const CONTROLLER_SPEC: CommandSpec = {
@@ -8,6 +9,7 @@ export const CONTROLLER_SPEC: CommandSpec = {
   description: [
     "Allocate static egress IPs from each EgressGateway's pool to the EgressPolicies that use it, resolve every pod to at most one policy (highest priority, then the policy name that sorts first), and write allocations, selected pod counts and conditions to the objects' status, with Events for bad input. Allocations are sticky: they are re-derived from status after a restart or failover.",
     'Run it as a Deployment; replicas elect a leader on a Lease. See docs/egress.md.',
+    "With --cluster-id and --broker-kubeconfig the leader also publishes this cluster's egress mapping summary to the broker (EgressMapSummary objects named <cluster-id>-..., labelled submariner-io/clusterID), for `moor acl export --clusterset` and the hosts' reverse DNS. See docs/egress-acl.md.",
   ],
   positionals: [],
   options: [
@@ -44,5 +46,8 @@ export const CONTROLLER_SPEC: CommandSpec = {
       defaultText: '<hostname>-moor-controller',
     },
     { ...RESYNC, config: 'command' },
+    CLUSTER_ID,
+    BROKER_KUBECONFIG,
+    BROKER_NAMESPACE,
   ],
 };
