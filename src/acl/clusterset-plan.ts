@@ -14,7 +14,7 @@ import {
   summaryName,
   summaryRuleKey,
 } from './clusterset-objects.ts';
-import type { AclRule } from './rules.ts';
+import { type AclRule, copyDestinations } from './rules.ts';
 
 export interface SummaryPlanInput {
   clusterID: string;
@@ -67,10 +67,7 @@ export function planSummaries(input: SummaryPlanInput): SummaryPlan {
       name,
       clusterID: input.clusterID,
       policy,
-      destinations: destinations.map((d) => ({
-        cidr: d.cidr,
-        ...(d.except?.length ? { except: [...d.except] } : {}),
-      })),
+      destinations: copyDestinations(destinations),
       rules: [],
     });
     const placed = new Set<string>();

@@ -15,7 +15,7 @@ import {
   type SummaryProblem,
   summaryRuleKey,
 } from './clusterset-objects.ts';
-import { type AclRule, compareRules } from './rules.ts';
+import { type AclRule, compareRules, copyDestinations } from './rules.ts';
 
 export interface ClustersetRules {
   cluster: string;
@@ -87,10 +87,7 @@ export function readClustersetView(objects: readonly unknown[]): ClustersetView 
         namespace: r.namespace,
         workload: { ...r.workload },
         policy: s.policy,
-        destinations: s.destinations.map((d) => ({
-          cidr: d.cidr,
-          ...(d.except ? { except: [...d.except] } : {}),
-        })),
+        destinations: copyDestinations(s.destinations),
         pods: r.pods,
       });
     }

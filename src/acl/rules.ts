@@ -61,14 +61,16 @@ export function aclRules(rows: readonly MapRow[], filter: AclFilter): AclRule[] 
         namespace: r.namespace,
         workload: { ...r.workload },
         policy: r.policy,
-        destinations: r.destinations.map((d) => ({
-          cidr: d.cidr,
-          ...(d.except?.length ? { except: [...d.except] } : {}),
-        })),
+        destinations: copyDestinations(r.destinations),
         pods: 1,
       });
   }
   return [...rules.values()].sort(compareRules);
+}
+
+/** A deep copy; an empty exception list is left out. */
+export function copyDestinations(ds: readonly Destination[]): Destination[] {
+  return ds.map((d) => ({ cidr: d.cidr, ...(d.except?.length ? { except: [...d.except] } : {}) }));
 }
 
 export function ruleKey(r: AclRule): string {

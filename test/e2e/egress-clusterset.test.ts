@@ -13,6 +13,7 @@ import type { MapSlice } from '../../src/plan/egress-mapping.ts';
 import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
 import { type ApiServer, startApiServer } from '../harness/apiserver.ts';
 import { type BrokerAndHost, startBrokerAndHost } from '../harness/broker-and-host.ts';
+import { joinHost } from '../harness/clusterset.ts';
 import { readYamlDocuments, serviceAccountWithRole, waitForCrdsEstablished } from '../harness/kube.ts';
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
@@ -162,21 +163,7 @@ beforeAll(async () => {
   await putSlice(members.b, slice('web-0', 'web', '198.51.100.7', ['shop', 'Deployment', 'frontend'], 3));
 
   // The host joins with broker-info (admin token); from then on it holds only its cluster-vm1 token.
-  stateDir = join(run.dir, 'vm1-state');
-  const r = await moor(vm1(), [
-    'join',
-    env.brokerInfo,
-    '--clusterid',
-    'vm1',
-    '--interface',
-    run.ifName('w'),
-    '--state-dir',
-    stateDir,
-    '--no-start',
-  ]);
-  if (r.code !== 0) throw new Error(`moor join failed:\n${r.stderr}`);
-  vmAddress = (JSON.parse(r.stdout) as { addresses: string[] }).addresses[0] ?? '';
-  agent = startMoor(vm1(), 'agent', ['agent', '--state-dir', stateDir, '--resync', '5']);
+  ({ stateDir, address: vmAddress, agent } = await joinHost(run, vm1(), env.brokerInfo));
 }, 300_000);
 
 afterAll(async () => {
@@ -186,6 +173,19 @@ afterAll(async () => {
     m.brokerClient.close();
   }
   await run?.cleanup();
+});
+
+/** Named for cluster A, labelled for cluster B, with `clusterID` as given. */
+const forgedSummary = (clusterID: string) => ({
+  apiVersion: 'egress.moor.io/v1alpha1',
+  kind: 'EgressMapSummary',
+  metadata: { name: 'cluster-a-forged-0', labels: { 'submariner-io/clusterID': 'cluster-b' } },
+  clusterID,
+  policy: 'forged',
+  destinations: [{ cidr: '10.50.0.0/24' }],
+  rules: [
+    { egressIP: '192.0.2.66', namespace: 'evil', workload: { kind: 'Deployment', name: 'x' }, pods: 1 },
+  ],
 });
 
 const exportClusterset = (extra: string[] = []) =>
@@ -292,38 +292,16 @@ describe('the clusterset view of egress IPs', () => {
   });
 
   it('the API server refuses a summary whose name and content disagree (CEL)', async () => {
-    const err = await members.a.brokerClient
-      .create(SUMMARIES(ns), {
-        apiVersion: 'egress.moor.io/v1alpha1',
-        kind: 'EgressMapSummary',
-        metadata: { name: 'cluster-a-forged-0', labels: { 'submariner-io/clusterID': 'cluster-b' } },
-        clusterID: 'cluster-b',
-        policy: 'forged',
-        destinations: [{ cidr: '10.50.0.0/24' }],
-        rules: [
-          { egressIP: '192.0.2.66', namespace: 'evil', workload: { kind: 'Deployment', name: 'x' }, pods: 1 },
-        ],
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const err = await members.a.brokerClient.create(SUMMARIES(ns), forgedSummary('cluster-b')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(String(err)).toMatch(/metadata.name must start with the clusterID/);
   });
 
   it('a forged object (cluster B under A`s name) is ignored and reported, and makes no DNS record', async () => {
     // Written with cluster A's own credential: the name and content say A, the label says B.
-    await members.a.brokerClient.create(SUMMARIES(ns), {
-      apiVersion: 'egress.moor.io/v1alpha1',
-      kind: 'EgressMapSummary',
-      metadata: { name: 'cluster-a-forged-0', labels: { 'submariner-io/clusterID': 'cluster-b' } },
-      clusterID: 'cluster-a',
-      policy: 'forged',
-      destinations: [{ cidr: '10.50.0.0/24' }],
-      rules: [
-        { egressIP: '192.0.2.66', namespace: 'evil', workload: { kind: 'Deployment', name: 'x' }, pods: 1 },
-      ],
-    });
+    await members.a.brokerClient.create(SUMMARIES(ns), forgedSummary('cluster-a'));
     const r = await exportClusterset();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(
