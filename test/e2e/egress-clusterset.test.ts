@@ -21,6 +21,7 @@ import { createCrdRaw } from '../harness/raw-api.ts';
 import { TestRun } from '../harness/run.ts';
 
 const CRD_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'egress', 'crds');
+const BROKER_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'broker');
 const SUMMARIES = (ns: string) => `/apis/egress.moor.io/v1alpha1/namespaces/${ns}/egressmapsummaries`;
 const SLICES = '/apis/egress.moor.io/v1alpha1/egressmapslices';
 
@@ -323,6 +324,53 @@ describe('the clusterset view of egress IPs', () => {
     // Neither publisher treats it as its own: B's name prefix is not on it, A's label is not.
     await new Promise((r) => setTimeout(r, 6_000));
     expect((await summaries()).has('cluster-a-forged-0')).toBe(true);
+  });
+
+  it('with the admission policy, a member writes and deletes only its own cluster`s objects', async () => {
+    const [policy, binding] = readYamlDocuments(
+      join(BROKER_DIR, 'admission', 'moor-egress-summaries-policy.yaml'),
+      {
+        placeholder: ns,
+      },
+    );
+    await admin.create('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', policy);
+    await admin.create('/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', binding);
+    // A consistent object for cluster B, written with cluster A's credential: the reader cannot
+    // tell it from B's own; the policy refuses it (once the API server has loaded the policy).
+    const hijack = {
+      ...forgedSummary('cluster-b'),
+      metadata: { name: 'cluster-b-hijack-0', labels: { 'submariner-io/clusterID': 'cluster-b' } },
+    };
+    const refusal = await waitFor('the policy refusing a write for another cluster', async () => {
+      const err = await members.a.brokerClient.create(SUMMARIES(ns), hijack).then(
+        async () => {
+          await admin.delete(`${SUMMARIES(ns)}/cluster-b-hijack-0`);
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      return err === undefined ? undefined : String(err);
+    });
+    expect(refusal).toMatch(
+      /only EgressMapSummary objects labelled submariner-io\/clusterID with its own cluster ID/,
+    );
+    const del = await members.b.brokerClient.delete(`${SUMMARIES(ns)}/cluster-a-checkout-0`).then(
+      () => 'deleted',
+      (e: unknown) => String(e),
+    );
+    expect(del).toMatch(/only its own cluster's EgressMapSummary objects/);
+    // The members' own publishing goes on.
+    const before = await summaries();
+    await putSlice(members.a, slice('batch-0', 'batch', '203.0.113.21', ['jobs', 'CronJob', 'report'], 2));
+    await waitFor('cluster A rewrote its own summary under the policy', async () =>
+      (await summaries()).get('cluster-a-batch-0') !== before.get('cluster-a-batch-0') ? true : undefined,
+    );
+    expect([...(await summaries()).keys()].sort()).toEqual([
+      'cluster-a-batch-0',
+      'cluster-a-checkout-0',
+      'cluster-a-forged-0',
+      'cluster-b-web-0',
+    ]);
   });
 
   it('a broker outage removes none of the host`s egress records; the broker keeps every summary', async () => {
