@@ -5,6 +5,8 @@
 // policy checks against the writer's credential) and carries `clusterID` in its content. The
 // reader trusts an object only when the three agree; it never trusts shape or types.
 import { CLUSTER_ID_LABEL, clusterIdProblem } from '../broker/names.ts';
+import { MoorError } from '../errors.ts';
+import { KubeApiError } from '../k8s/rest.ts';
 import { tryParseIpv4 } from '../net/ipv4.ts';
 import { readDestinations } from '../plan/egress-mapping-wire.ts';
 import type { Destination } from '../plan/egress-types.ts';
@@ -19,6 +21,25 @@ export const summaryPaths = {
   collection: (namespace: string) =>
     `/apis/egress.moor.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/egressmapsummaries`,
 };
+
+const SETUP_HINT =
+  'the broker admin applies k8s/broker/crds/egress.moor.io_egressmapsummaries.yaml and k8s/broker/rbac/moor-egress-summaries-role.yaml (docs/egress-acl.md, "Clusterset view")';
+
+/** A broker that lacks the EgressMapSummary API or the members' Role, said with the fix. */
+export function summaryAccessError(err: unknown, namespace: string): unknown {
+  if (!(err instanceof KubeApiError) || (err.status !== 404 && err.status !== 403)) return err;
+  return err.status === 404
+    ? new MoorError('not-found', `the broker has no EgressMapSummary API (namespace ${namespace})`, {
+        hint: SETUP_HINT,
+      })
+    : new MoorError(
+        'broker-forbidden',
+        `the broker credential may not use EgressMapSummary objects in ${namespace}: ${err.message}`,
+        {
+          hint: SETUP_HINT,
+        },
+      );
+}
 
 /** One (egress IP, workload) of one policy in one cluster; `pods` leave from the IP now. */
 export interface SummaryRule {

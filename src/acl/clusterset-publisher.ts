@@ -13,7 +13,13 @@ import type { KubeObject } from '../k8s/reflector.ts';
 import { type Clock, systemClock } from '../reconcile/clock.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { OutcomeBuilder, type ReconcileOutcome, waiting } from '../reconcile/outcome.ts';
-import { readSummary, SUMMARY_KIND, summaryObject, summaryPaths } from './clusterset-objects.ts';
+import {
+  readSummary,
+  SUMMARY_KIND,
+  summaryAccessError,
+  summaryObject,
+  summaryPaths,
+} from './clusterset-objects.ts';
 import { planSummaries } from './clusterset-plan.ts';
 import type { MappingSnapshot } from './mapping-view.ts';
 import { applyObjectWrites, type ObjectWrite, type WriteClient } from './object-writes.ts';
@@ -76,7 +82,9 @@ export class ClustersetPublisher {
       items = Array.isArray(list.items) ? list.items : [];
     } catch (err) {
       // Nothing is written or deleted on a guess: what is on the broker stays until we can read it.
-      return new OutcomeBuilder().fail('broker-read', err, collection).build();
+      return new OutcomeBuilder()
+        .fail('broker-read', summaryAccessError(err, o.namespace), collection)
+        .build();
     }
     const versions = new Map<string, string>();
     const previous = [];

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { MoorError } from '../errors.ts';
+import { KubeApiError } from '../k8s/rest.ts';
 import {
   MAX_SUMMARY_RULES,
   type MapSummary,
   readSummary,
+  summaryAccessError,
   summaryName,
   summaryObject,
 } from './clusterset-objects.ts';
@@ -300,5 +303,20 @@ describe('planSummaries', () => {
       ['a-two-0', 'two', [{ cidr: '10.50.0.0/24', except: ['10.50.0.9/32'] }], 1],
     ]);
     expect(summaryName('a', 'p'.repeat(300), 12)).toHaveLength(253);
+  });
+});
+
+describe('summaryAccessError', () => {
+  it('names the fix when the broker lacks the API or the members` Role', () => {
+    const forbidden = summaryAccessError(
+      new KubeApiError('GET', '/x', 403, { reason: 'Forbidden', message: 'cannot list' }),
+      NS,
+    ) as MoorError;
+    expect(forbidden.code).toBe('broker-forbidden');
+    expect(forbidden.hint).toMatch(/moor-egress-summaries-role\.yaml/);
+    const missing = summaryAccessError(new KubeApiError('GET', '/x', 404, undefined), NS) as MoorError;
+    expect(missing.message).toBe(`the broker has no EgressMapSummary API (namespace ${NS})`);
+    const other = new Error('ECONNREFUSED');
+    expect(summaryAccessError(other, NS)).toBe(other);
   });
 });

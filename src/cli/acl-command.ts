@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { summaryPaths } from '../acl/clusterset-objects.ts';
+import { summaryAccessError, summaryPaths } from '../acl/clusterset-objects.ts';
 import { readClustersetView } from '../acl/clusterset-view.ts';
 import { diffAcl, readAclExport, renderDiff } from '../acl/diff.ts';
 import { type AclFormat, renderAcl } from '../acl/render.ts';
@@ -21,7 +21,7 @@ import { DEFAULT_BROKER_NAMESPACE } from '../broker/names.ts';
 import { MoorError } from '../errors.ts';
 import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
-import { isNotFound, KubeRestClient } from '../k8s/rest.ts';
+import { KubeRestClient } from '../k8s/rest.ts';
 import { isIpv4 } from '../net/ipv4.ts';
 import { advanceHistory, who } from '../plan/egress-history.ts';
 import { boolOption, enumOption, type Parsed, parseCommand, stringOption } from './args.ts';
@@ -147,11 +147,7 @@ async function runClustersetExport(parsed: Parsed): Promise<number> {
       const list = await client.get<{ items?: unknown[] }>(summaryPaths.collection(namespace));
       items = Array.isArray(list.items) ? list.items : [];
     } catch (err) {
-      if (isNotFound(err))
-        throw new MoorError('not-found', `the broker has no EgressMapSummary API (namespace ${namespace})`, {
-          hint: 'the broker admin applies k8s/broker/crds/egress.moor.io_egressmapsummaries.yaml and k8s/broker/rbac/moor-egress-summaries-role.yaml',
-        });
-      throw err;
+      throw summaryAccessError(err, namespace);
     }
     const view = readClustersetView(items);
     for (const p of view.problems)
