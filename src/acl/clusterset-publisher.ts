@@ -14,6 +14,7 @@ import { type Clock, systemClock } from '../reconcile/clock.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { OutcomeBuilder, type ReconcileOutcome, waiting } from '../reconcile/outcome.ts';
 import {
+  type MapSummary,
   readSummary,
   SUMMARY_KIND,
   summaryAccessError,
@@ -87,7 +88,7 @@ export class ClustersetPublisher {
         .build();
     }
     const versions = new Map<string, string>();
-    const previous = [];
+    const previous: MapSummary[] = [];
     const unreadable: string[] = [];
     const problems = new Set<string>();
     for (const item of items) {

@@ -285,6 +285,7 @@ export class HostAgent {
               problems: stats.problems,
               brokerError: stats.brokerError,
               fromSnapshot: stats.fromSnapshot,
+              egress: this.egressStatus(),
               resolver: this.resolverOutcome
                 ? {
                     kind: this.resolverOutcome.kind,
@@ -296,6 +297,17 @@ export class HostAgent {
           }
         : {}),
       exports: exports.map((e) => ({ name: e.name, namespace: e.namespace, ready: e.ready ?? null })),
+    };
+  }
+
+  private egressStatus(): NonNullable<AgentStatus['dns']>['egress'] {
+    const e = this.egressNames?.stats();
+    if (!e) return undefined;
+    return {
+      ready: e.ready,
+      clusters: e.clusters,
+      egressIPs: e.reverseNames,
+      ignored: e.problems.map((p) => `${p.object} (${p.code})`),
     };
   }
 

@@ -319,6 +319,14 @@ describe('the clusterset view of egress IPs', () => {
         : undefined,
     );
     expect(await dig(['-x', '192.0.2.66'])).not.toMatch(/PTR\s+\S*egress/);
+    await waitFor('moor status names the ignored object', async () => {
+      const st = await moor(vm1(), ['status', '--state-dir', stateDir]);
+      return st.stdout.includes(
+        `egress names:  3 egress IPs of 2 clusters; ignored: EgressMapSummary/${ns}/cluster-a-forged-0 (inconsistent-cluster-id)`,
+      )
+        ? true
+        : undefined;
+    });
     expect(await digShort(['x.evil.cluster-a.egress.clusterset.local'])).toEqual([]);
     expect(await digShort(['x.evil.cluster-b.egress.clusterset.local'])).toEqual([]);
     // Neither publisher treats it as its own: B's name prefix is not on it, A's label is not.
