@@ -7,8 +7,9 @@
 // keeps the last copy (the reflector is stale, not empty), and the objects of every rebuild are
 // saved, so a restart with the broker down answers the same names until it is listed again.
 import type { SummaryProblem } from '../acl/clusterset-objects.ts';
-import { summaryPaths } from '../acl/clusterset-objects.ts';
+import { summaryAccessError, summaryPaths } from '../acl/clusterset-objects.ts';
 import { readClustersetView } from '../acl/clusterset-view.ts';
+import { MoorError } from '../errors.ts';
 import { Reflector, type ReflectorClient } from '../k8s/reflector.ts';
 import { type Clock, systemClock } from '../reconcile/clock.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
@@ -80,7 +81,11 @@ export class ClustersetEgressFeed {
         this.#outage.recovered();
         this.#loop.markDirty('broker');
       },
-      onError: (err) => this.#outage.failed(err.message),
+      onError: (err) => {
+        // A broker without the API or the members' Role is said with its fix, not as an outage only.
+        const e = summaryAccessError(err, o.namespace);
+        this.#outage.failed(e instanceof MoorError && e.hint ? `${e.message} (${e.hint})` : err.message);
+      },
     });
   }
 
