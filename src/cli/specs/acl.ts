@@ -92,7 +92,12 @@ export const ACL_EXPORT_SPEC: CommandSpec = {
       default: 'json',
     },
     ...FILTERS,
-    { name: 'cluster', kind: 'string', arg: 'ID', description: 'cluster ID to name in the export' },
+    {
+      name: 'cluster',
+      kind: 'string',
+      arg: 'ID',
+      description: "cluster ID to name in the export; with --clusterset, only that cluster's rules",
+    },
     {
       name: 'clusterset',
       kind: 'boolean',
