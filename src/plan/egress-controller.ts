@@ -2,6 +2,7 @@
 // Events out. Allocation (egress-allocate) and pod resolution (egress-pods) are combined here;
 // the controller daemon only lists, calls this, and writes what it returns.
 import { planAllocations } from './egress-allocate.ts';
+import { planIngress } from './egress-ingress.ts';
 import { resolvePods } from './egress-pods.ts';
 import {
   type GatewayStatus,
@@ -71,6 +72,14 @@ export function planController(snapshot: ControllerSnapshot, now: string): Contr
     pods,
   });
 
+  const ingress = planIngress({
+    policies: policies.map((p) => ({ ...p.input, ips: alloc.policies[p.input.name]?.ips ?? [] })),
+    gateways: gateways.map((g) => g.input),
+    assignments: resolution.assignments,
+    pods,
+    nodes,
+  });
+
   const writes: StatusWrite[] = [];
   const events: EventSpec[] = [];
   const activeNodeOf = new Map<string, string | undefined>();
@@ -96,7 +105,8 @@ export function planController(snapshot: ControllerSnapshot, now: string): Contr
     const a = alloc.policies[p.input.name];
     const r = resolution.policies[p.input.name];
     if (!a || !r) continue;
-    const conditions = [...a.conditions, ...r.conditions];
+    const inbound = ingress.conditions[p.input.name];
+    const conditions = [...a.conditions, ...r.conditions, ...(inbound ? [inbound] : [])];
     const next = policyStatus(
       previous,
       { ips: a.ips, selectedPods: r.selectedPods, activeNode: activeNodeOf.get(p.input.gateway), conditions },
