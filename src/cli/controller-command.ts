@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { ClustersetPublisher } from '../acl/clusterset-publisher.ts';
 import { MappingView } from '../acl/mapping-view.ts';
-import { assertValidClusterId } from '../broker/names.ts';
+import { assertValidClusterId, DEFAULT_BROKER_NAMESPACE } from '../broker/names.ts';
 import { EgressController } from '../controller/controller.ts';
 import { MoorError } from '../errors.ts';
 import { monotonicClock } from '../ha/clock.ts';
@@ -110,7 +110,7 @@ function clustersetPublisher(p: Parsed, client: KubeRestClient, log: (line: stri
   const publisher = new ClustersetPublisher({
     mapping,
     broker,
-    namespace: stringOption(p, 'broker-namespace') ?? 'submariner-k8s-broker',
+    namespace: stringOption(p, 'broker-namespace') ?? DEFAULT_BROKER_NAMESPACE,
     clusterID,
     resyncMs: intOption(p, 'resync') * 1000,
     log,
