@@ -2,14 +2,14 @@
 // and applies a plan (create, replace, delete) so the state lives in the API and survives a
 // controller restart or failover. Only objects the plan names are touched; identical input
 // writes nothing. Failures are values (ApplyError), one per object, never thrown.
-import { MoorError } from '../errors.ts';
-import { isConflict, isNotFound, type KubeRestClient } from '../k8s/rest.ts';
+import type { KubeRestClient } from '../k8s/rest.ts';
 import type { AclPlan } from '../plan/egress-acl.ts';
 import { historyName, type IpHistory } from '../plan/egress-history.ts';
 import { historyObject, readHistory } from '../plan/egress-history-wire.ts';
 import type { MapSlice } from '../plan/egress-mapping.ts';
 import { mapSliceObject, readMapSlice } from '../plan/egress-mapping-wire.ts';
 import type { ApplyError } from '../reconcile/outcome.ts';
+import { applyObjectWrites, type ObjectWrite } from './object-writes.ts';
 import { aclPaths, type Problem } from './store.ts';
 
 export interface AclState {
@@ -59,66 +59,29 @@ export async function applyAclPlan(
   plan: AclPlan,
   state: Pick<AclState, 'versions'>,
 ): Promise<{ applied: string[]; errors: ApplyError[] }> {
-  const applied: string[] = [];
-  const errors: ApplyError[] = [];
   const slices = new Map(plan.mapping.slices.map((s) => [s.name, s]));
   const histories = new Map(plan.history.histories.map((h) => [h.ip, h]));
-  const jobs: { kind: string; base: string; name: string; body?: Record<string, unknown>; rv?: string }[] = [
+  const jobs: ObjectWrite[] = [
     ...plan.mapping.write.map((n) => ({
       kind: 'EgressMapSlice',
-      base: aclPaths.mapSlices,
+      collection: aclPaths.mapSlices,
       name: n,
       body: mapSliceObject(slices.get(n) as MapSlice),
-      rv: state.versions.slices.get(n),
+      resourceVersion: state.versions.slices.get(n),
     })),
     ...plan.history.write.map((ip) => ({
       kind: 'EgressIPHistory',
-      base: aclPaths.histories,
+      collection: aclPaths.histories,
       name: historyName(ip),
       body: historyObject(histories.get(ip) as IpHistory),
-      rv: state.versions.histories.get(historyName(ip)),
+      resourceVersion: state.versions.histories.get(historyName(ip)),
     })),
-    ...plan.mapping.remove.map((n) => ({ kind: 'EgressMapSlice', base: aclPaths.mapSlices, name: n })),
+    ...plan.mapping.remove.map((n) => ({ kind: 'EgressMapSlice', collection: aclPaths.mapSlices, name: n })),
     ...plan.history.remove.map((ip) => ({
       kind: 'EgressIPHistory',
-      base: aclPaths.histories,
+      collection: aclPaths.histories,
       name: historyName(ip),
     })),
   ];
-  for (const job of jobs) {
-    const path = `${job.base}/${encodeURIComponent(job.name)}`;
-    try {
-      if (!job.body) {
-        await client.delete(path).catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        });
-      } else if (job.rv !== undefined) {
-        const body = { ...job.body, metadata: { ...(job.body.metadata as object), resourceVersion: job.rv } };
-        await client.replace(path, body);
-      } else {
-        try {
-          await client.create(job.base, job.body);
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-          // Someone (a previous leader) created it after our read: replace on its version.
-          const current = await client.get<Listed>(path);
-          const rv = current.metadata?.resourceVersion;
-          await client.replace(path, {
-            ...job.body,
-            metadata: { ...(job.body.metadata as object), resourceVersion: rv },
-          });
-        }
-      }
-      applied.push(`${job.kind}/${job.name}`);
-    } catch (err) {
-      errors.push({
-        code: err instanceof MoorError ? err.code : 'system',
-        phase: 'acl-mapping',
-        object: `${job.kind}/${job.name}`,
-        message: err instanceof Error ? err.message : String(err),
-        hint: 'the next reconcile retries from a fresh read',
-      });
-    }
-  }
-  return { applied, errors };
+  return applyObjectWrites(client, jobs, 'acl-mapping');
 }

@@ -1,6 +1,6 @@
 // `moor controller`.
-import { clusterIdProblem } from '../../broker/names.ts';
 import type { CommandSpec } from '../spec/types.ts';
+import { BROKER_KUBECONFIG, BROKER_NAMESPACE, CLUSTER_ID } from './acl.ts';
 import { EGRESS_MAP_OPTIONS } from './egress-map.ts';
 import { LISTEN, RESYNC } from './shared.ts';
 
@@ -11,6 +11,7 @@ export const CONTROLLER_SPEC: CommandSpec = {
     "Allocate static egress IPs from each EgressGateway's pool to the EgressPolicies that use it, resolve every pod to at most one policy (highest priority, then the policy name that sorts first), and write allocations, selected pod counts and conditions to the objects' status, with Events for bad input. Allocations are sticky: they are re-derived from status after a restart or failover.",
     'Run it as a Deployment; replicas elect a leader on a Lease. See docs/egress.md.',
     'With --dns-listen every replica, standbys too, answers the egress names and the egress IPs\' PTRs from the mapping objects (docs/egress-acl.md, "In-cluster DNS").',
+    "With --cluster-id and --broker-kubeconfig the leader also publishes this cluster's egress mapping summary to the broker (EgressMapSummary objects named <cluster-id>-..., labelled submariner-io/clusterID), for `moor acl export --clusterset` and the hosts' reverse DNS. See docs/egress-acl.md.",
   ],
   positionals: [],
   options: [
@@ -48,15 +49,9 @@ export const CONTROLLER_SPEC: CommandSpec = {
     },
     { ...RESYNC, config: 'command' },
     ...EGRESS_MAP_OPTIONS,
-    {
-      name: 'cluster-id',
-      kind: 'string',
-      arg: 'ID',
-      description: "this cluster's Submariner cluster ID (the <cluster> label of egress DNS names)",
-      config: 'command',
-      validate: (v) => clusterIdProblem(v) === undefined,
-      allowed: 'a DNS-1123 label like cluster-a',
-    },
+    CLUSTER_ID,
+    BROKER_KUBECONFIG,
+    BROKER_NAMESPACE,
     {
       name: 'dns-listen',
       kind: 'string',
