@@ -39,7 +39,7 @@ describe('moor acl arguments', () => {
     expect(ok('x'.repeat(64))).toBe(false);
   });
 
-  it('the controller publishes to the broker only with both --cluster-id and --broker-kubeconfig', async () => {
+  it('the controller publishes to the broker only with --cluster-id (alone it names DNS answers)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'moor-ctl-'));
     const kc = join(dir, 'kubeconfig');
     writeFileSync(
@@ -47,8 +47,8 @@ describe('moor acl arguments', () => {
       'apiVersion: v1\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
     );
     try {
-      await expect(runController(['--kubeconfig', kc, '--cluster-id', 'cluster-a'])).rejects.toThrow(
-        /needs both --cluster-id and --broker-kubeconfig/,
+      await expect(runController(['--kubeconfig', kc, '--broker-kubeconfig', kc])).rejects.toThrow(
+        /publishing to the broker \(--broker-kubeconfig\) needs --cluster-id/,
       );
       await expect(
         runController(['--kubeconfig', kc, '--broker-kubeconfig', kc, '--cluster-id', 'Bad_ID']),
