@@ -10,6 +10,7 @@ import { Report } from './lib/report.ts';
 import type { Section, SectionContext } from './lib/section.ts';
 import { aclSection } from './sections/acl.ts';
 import { aclControllerSection } from './sections/acl-controller.ts';
+import { aclHttpSection } from './sections/acl-http.ts';
 import { dnsSection } from './sections/dns.ts';
 import { egressFailoverSection } from './sections/egress-failover.ts';
 import { egress1000Section, egressNewPodSection, egressThroughputSection } from './sections/egress-scale.ts';
@@ -36,6 +37,7 @@ const SECTIONS: Section[] = [
   dnsSection,
   aclSection,
   aclControllerSection,
+  aclHttpSection,
 ];
 const ALIASES: Record<string, string[]> = {
   restore: ['restart', 'failover'],

@@ -74,4 +74,27 @@ describe('MappingView', () => {
     expect(second?.rows.map((r) => r.pod)).toEqual(['a', 'c']);
     await view.stop();
   });
+
+  it('re-parses only the slices a change touched', async () => {
+    const api = fakeApi([slice('checkout-0', 'a', '10.99.10.33'), slice('checkout-1', 'b', '10.99.10.34')]);
+    const view = new MappingView({ client: api.client });
+    view.start();
+    await view.waitForSync(2000);
+    const first = view.read();
+    const changed = slice('checkout-1', 'b', '10.99.10.35');
+    api.emit({
+      type: 'MODIFIED',
+      object: { ...changed, metadata: { ...changed.metadata, resourceVersion: '7' } },
+    } as WatchEvent);
+    const second = view.read();
+    expect(second?.slices[0]).toBe(first?.slices[0]); // untouched: the same parsed object
+    expect(second?.slices[1]).not.toBe(first?.slices[1]);
+    expect(second?.rows.map((r) => r.egressIP)).toEqual(['10.99.10.33', '10.99.10.35']);
+    api.emit({
+      type: 'DELETED',
+      object: { ...changed, metadata: { ...changed.metadata, resourceVersion: '8' } },
+    } as WatchEvent);
+    expect(view.read()?.rows.map((r) => r.pod)).toEqual(['a']);
+    await view.stop();
+  });
 });

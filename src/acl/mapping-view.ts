@@ -6,7 +6,7 @@
 import type { MoorError } from '../errors.ts';
 import { Reflector, type ReflectorClient } from '../k8s/reflector.ts';
 import { flattenSlices, type MapRow, type MapSlice } from '../plan/egress-mapping.ts';
-import { readMapSlice } from '../plan/egress-mapping-wire.ts';
+import { readMapSlice, type SliceRead } from '../plan/egress-mapping-wire.ts';
 import { type Clock, systemClock } from '../reconcile/clock.ts';
 import { aclPaths, type Problem } from './store.ts';
 
@@ -24,6 +24,8 @@ export class MappingView {
   readonly #listeners = new Set<() => void>();
   #generation = 0;
   #cached: MappingSnapshot | undefined;
+  /** Parsed slices by name and resourceVersion: a change re-parses only the slices it touched. */
+  #parsed = new Map<string, { resourceVersion: string; read: SliceRead }>();
 
   constructor(o: { client: ReflectorClient; onError?: (err: MoorError) => void; clock?: Clock }) {
     this.#reflector = new Reflector({
@@ -65,14 +67,22 @@ export class MappingView {
     return this.#reflector.waitForSync(timeoutMs);
   }
 
-  /** undefined until the first list succeeded (then possibly stale during an outage). */
+  /**
+   * undefined until the first list succeeded (then possibly stale during an outage). Snapshots
+   * share the parsed slices of unchanged objects: read-only for every consumer.
+   */
   read(): MappingSnapshot | undefined {
     if (!this.#reflector.synced) return undefined;
     if (this.#cached && this.#cached.generation === this.#generation) return this.#cached;
     const slices: MapSlice[] = [];
     const problems: Problem[] = [];
+    const parsed = new Map<string, { resourceVersion: string; read: SliceRead }>();
     for (const item of this.#reflector.list()) {
-      const r = readMapSlice(item);
+      const name = item.metadata?.name;
+      const rv = item.metadata?.resourceVersion;
+      const known = name !== undefined ? this.#parsed.get(name) : undefined;
+      const r = known && rv !== undefined && known.resourceVersion === rv ? known.read : readMapSlice(item);
+      if (name !== undefined && rv !== undefined) parsed.set(name, { resourceVersion: rv, read: r });
       if (!r.ok) problems.push({ object: `EgressMapSlice/${r.name}`, problem: r.problem });
       else {
         slices.push(r.slice);
@@ -83,6 +93,7 @@ export class MappingView {
           });
       }
     }
+    this.#parsed = parsed;
     slices.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.#cached = { slices, rows: flattenSlices(slices), problems, generation: this.#generation };
     return this.#cached;

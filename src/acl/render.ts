@@ -52,7 +52,7 @@ function renderCsv(doc: AclExport): string {
       lines.push(
         [
           r.egressIP,
-          doc.cluster ?? '',
+          r.cluster ?? doc.cluster ?? '',
           r.namespace,
           r.workload.kind,
           r.workload.name,

@@ -5,6 +5,8 @@ import type { MapRow } from '../plan/egress-mapping.ts';
 import { compareNames, type Destination } from '../plan/egress-types.ts';
 
 export interface AclRule {
+  /** Set in a clusterset export (every member's rules in one list); absent for one cluster. */
+  cluster?: string;
   egressIP: string;
   namespace: string;
   workload: { kind: string; name: string };
@@ -34,15 +36,22 @@ export function parseWorkloadFilter(text: string): { kind: string; name: string 
   return m ? { kind: m[1] as string, name: m[2] as string } : undefined;
 }
 
-export function aclRules(rows: readonly MapRow[], filter: AclFilter): AclRule[] {
+/** Whether a row or rule passes the filter. */
+export function matchesFilter(
+  r: Pick<AclRule, 'namespace' | 'policy' | 'workload'>,
+  filter: AclFilter,
+): boolean {
   const wl = filter.workload !== undefined ? parseWorkloadFilter(filter.workload) : undefined;
+  if (filter.namespace !== undefined && r.namespace !== filter.namespace) return false;
+  if (filter.policy !== undefined && r.policy !== filter.policy) return false;
+  return !wl || (r.workload.kind.toLowerCase() === wl.kind.toLowerCase() && r.workload.name === wl.name);
+}
+
+export function aclRules(rows: readonly MapRow[], filter: AclFilter): AclRule[] {
   const rules = new Map<string, AclRule>();
   for (const r of rows) {
     if (r.egressIP === undefined) continue; // no IP yet: nothing a firewall could allow
-    if (filter.namespace !== undefined && r.namespace !== filter.namespace) continue;
-    if (filter.policy !== undefined && r.policy !== filter.policy) continue;
-    if (wl && (r.workload.kind.toLowerCase() !== wl.kind.toLowerCase() || r.workload.name !== wl.name))
-      continue;
+    if (!matchesFilter(r, filter)) continue;
     const key = [r.egressIP, r.namespace, r.workload.kind, r.workload.name, r.policy].join('\u0000');
     const rule = rules.get(key);
     if (rule) rule.pods++;
@@ -52,21 +61,24 @@ export function aclRules(rows: readonly MapRow[], filter: AclFilter): AclRule[] 
         namespace: r.namespace,
         workload: { ...r.workload },
         policy: r.policy,
-        destinations: r.destinations.map((d) => ({
-          cidr: d.cidr,
-          ...(d.except?.length ? { except: [...d.except] } : {}),
-        })),
+        destinations: copyDestinations(r.destinations),
         pods: 1,
       });
   }
   return [...rules.values()].sort(compareRules);
 }
 
-export function ruleKey(r: AclRule): string {
-  return `${r.egressIP} ${r.namespace}/${r.workload.kind}/${r.workload.name} ${r.policy}`;
+/** A deep copy; an empty exception list is left out. */
+export function copyDestinations(ds: readonly Destination[]): Destination[] {
+  return ds.map((d) => ({ cidr: d.cidr, ...(d.except?.length ? { except: [...d.except] } : {}) }));
 }
 
-function compareRules(a: AclRule, b: AclRule): number {
+export function ruleKey(r: AclRule): string {
+  const key = `${r.egressIP} ${r.namespace}/${r.workload.kind}/${r.workload.name} ${r.policy}`;
+  return r.cluster === undefined ? key : `${key} ${r.cluster}`;
+}
+
+export function compareRules(a: AclRule, b: AclRule): number {
   return compareIp(a.egressIP, b.egressIP) || compareNames(ruleKey(a), ruleKey(b));
 }
 
@@ -76,6 +88,7 @@ export function compareIp(a: string, b: string): number {
 }
 
 /** `payments/checkout (Deployment) policy checkout`: what a rule stands for, in one line. */
-export function describeRule(r: AclRule, cluster?: string): string {
+export function describeRule(r: AclRule, defaultCluster?: string): string {
+  const cluster = r.cluster ?? defaultCluster;
   return `${r.namespace}/${r.workload.name} (${r.workload.kind})${cluster ? ` in ${cluster}` : ''} policy ${r.policy}`;
 }

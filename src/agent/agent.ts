@@ -12,6 +12,7 @@ import { type AgentStatus, readStatus, writeStatus } from '../cables/status.ts';
 import type { CommandRunner } from '../dataplane/exec.ts';
 import { detectPrivateIp } from '../dataplane/netlink/underlay.ts';
 import { publicKeyOf } from '../dataplane/wireguard/keys.ts';
+import { ClustersetEgressFeed } from '../dns/egress-feed.ts';
 import { UdpForwarder } from '../dns/forwarder.ts';
 import { HostResolverIntegration, type ResolverOutcome } from '../dns/resolver.ts';
 import { ClustersetDns } from '../dns/service.ts';
@@ -24,7 +25,7 @@ import { NO_CHANGE, OutcomeBuilder, type ReconcileOutcome } from '../reconcile/o
 import { FileSnapshotStore } from '../reconcile/snapshot.ts';
 import type { Stage } from '../reconcile/stage.ts';
 import { publishRegistration } from './registration.ts';
-import { type HostState, loadPrivateKey, loadState, saveState } from './state.ts';
+import { brokerClientOptions, type HostState, loadPrivateKey, loadState, saveState } from './state.ts';
 
 export interface AgentOptions {
   stateDir: string;
@@ -52,6 +53,8 @@ export class HostAgent {
   private readonly options: AgentOptions;
   private readonly snapshots: FileSnapshotStore;
   private readonly dns: ClustersetDns | undefined;
+  /** Every member's egress names from the broker, fed into the DNS server. */
+  private readonly egressNames: ClustersetEgressFeed | undefined;
   private readonly resolver: HostResolverIntegration | undefined;
   private resolverOutcome: ResolverOutcome | undefined;
   private dnsStarted = false;
@@ -77,12 +80,7 @@ export class HostAgent {
     });
     this.snapshots = new FileSnapshotStore(options.stateDir, options.log);
     const b = state.broker;
-    this.client = new KubeRestClient({
-      server: b.server,
-      token: b.token,
-      insecure: b.insecure,
-      ...(b.caPem ? { caPem: b.caPem } : {}),
-    });
+    this.client = new KubeRestClient(brokerClientOptions(b));
     const client = this.client;
 
     const listen =
@@ -100,6 +98,14 @@ export class HostAgent {
         localClusterId: state.clusterId,
         customDomains: state.customDomains,
         listen,
+        log: options.log,
+        snapshots: this.snapshots,
+      });
+      const dns = this.dns;
+      this.egressNames = new ClustersetEgressFeed({
+        client,
+        namespace: b.namespace,
+        onIndex: (index) => dns.updateEgress(index),
         log: options.log,
         snapshots: this.snapshots,
       });
@@ -208,12 +214,14 @@ export class HostAgent {
       if (!this.dns || this.dnsStarted) this.resolveReady();
     });
     engine.start();
+    this.egressNames?.start();
     this.exportHealth.start();
   }
 
   async stop(): Promise<void> {
     await this.exportHealth.stop();
     await this.engineInstance?.stop();
+    await this.egressNames?.stop();
     await this.dns?.stop();
     await this.forwarder?.close();
     this.client.close();
@@ -277,6 +285,7 @@ export class HostAgent {
               problems: stats.problems,
               brokerError: stats.brokerError,
               fromSnapshot: stats.fromSnapshot,
+              egress: this.egressStatus(),
               resolver: this.resolverOutcome
                 ? {
                     kind: this.resolverOutcome.kind,
@@ -288,6 +297,17 @@ export class HostAgent {
           }
         : {}),
       exports: exports.map((e) => ({ name: e.name, namespace: e.namespace, ready: e.ready ?? null })),
+    };
+  }
+
+  private egressStatus(): NonNullable<AgentStatus['dns']>['egress'] {
+    const e = this.egressNames?.stats();
+    if (!e) return undefined;
+    return {
+      ready: e.ready,
+      clusters: e.clusters,
+      egressIPs: e.reverseNames,
+      ignored: e.problems.map((p) => `${p.object} (${p.code})`),
     };
   }
 

@@ -19,7 +19,7 @@ import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { ADDRESS_CLAIM_LABEL, CLAIM_OWNER_LABEL } from './addresses.ts';
 import { withdrawRegistration } from './registration.ts';
-import { type HostState, hasState, loadState, removeState } from './state.ts';
+import { brokerClientOptions, type HostState, hasState, loadState, removeState } from './state.ts';
 
 export interface LeaveRequest {
   stateDir: string;
@@ -82,12 +82,7 @@ export async function leave(req: LeaveRequest, deps: LeaveDeps): Promise<LeaveRe
   if (state) {
     await deps.teardownHost(state);
     removed.push(`interface ${state.interfaceName} and its addresses and routes`);
-    const member = new KubeRestClient({
-      server: state.broker.server,
-      token: state.broker.token,
-      insecure: state.broker.insecure,
-      ...(state.broker.caPem ? { caPem: state.broker.caPem } : {}),
-    });
+    const member = new KubeRestClient(brokerClientOptions(state.broker));
     try {
       // Unexport first (spec §8.9): other clusters must stop resolving our services before the
       // cable to us goes away.

@@ -8,6 +8,7 @@ import { STATUS_FILE } from '../cables/status.ts';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
 import { MoorError } from '../errors.ts';
 import { readInputFile } from '../inputFile.ts';
+import type { KubeRestOptions } from '../k8s/rest.ts';
 import { errnoCode, systemError } from '../systemError.ts';
 import { describeStateIssues, hostStateSchema } from './state-schema.ts';
 import { prepareStateDir } from './stateDir.ts';
@@ -25,6 +26,11 @@ export interface BrokerConnection {
   insecure: boolean;
   /** The member credential (ServiceAccount cluster-<id>); never the broker admin token. */
   token: string;
+}
+
+/** Client options for the stored broker credential (the agent, leave, `acl export --clusterset`). */
+export function brokerClientOptions(b: BrokerConnection): KubeRestOptions {
+  return { server: b.server, token: b.token, insecure: b.insecure, ...(b.caPem ? { caPem: b.caPem } : {}) };
 }
 
 export interface MemberCredential {

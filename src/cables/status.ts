@@ -58,6 +58,8 @@ export interface AgentStatus {
     /** savedAt of the snapshot answers come from, before the broker is listed after a start. */
     fromSnapshot?: string | null;
     resolver: { kind: string; summary: string; instructions: string } | null;
+    /** Every member's egress names (EgressMapSummary objects); objects not trusted by name (code). */
+    egress?: { ready: boolean; clusters: number; egressIPs: number; ignored: string[] };
   };
   /** The host's own exported services. */
   exports?: Array<{ name: string; namespace: string; ready: boolean | null }>;

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAcl } from './acl-command.ts';
-import { ACL_HISTORY_RETENTION } from './specs/acl.ts';
+import { runController } from './controller-command.ts';
+import { ACL_HISTORY_RETENTION, CLUSTER_ID } from './specs/acl.ts';
 
 // Argument errors come before any cluster access, so no API server is needed here; the e2e
 // test (test/e2e/egress-acl-firewall.test.ts) runs the commands against a real one.
@@ -17,6 +21,41 @@ describe('moor acl arguments', () => {
       /"checkout" is not KIND\/NAME/,
     );
     await expect(runAcl(['nope'])).rejects.toThrow(/unknown subcommand "nope"/);
+  });
+
+  it('--clusterset on a host that has not joined, or with a missing broker kubeconfig, says so', async () => {
+    await expect(runAcl(['export', '--clusterset', '--state-dir', '/nonexistent/moor'])).rejects.toThrow(
+      /has not joined a clusterset/,
+    );
+    await expect(
+      runAcl(['export', '--clusterset', '--broker-kubeconfig', '/nonexistent/kc']),
+    ).rejects.toThrow(/does not exist/);
+  });
+
+  it('the controller cluster ID option refuses what Submariner would', () => {
+    const ok = CLUSTER_ID.validate as (v: string) => boolean;
+    expect(ok('cluster-a')).toBe(true);
+    expect(ok('Cluster_A')).toBe(false);
+    expect(ok('x'.repeat(64))).toBe(false);
+  });
+
+  it('the controller publishes to the broker only with --cluster-id (alone it names DNS answers)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moor-ctl-'));
+    const kc = join(dir, 'kubeconfig');
+    writeFileSync(
+      kc,
+      'apiVersion: v1\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    try {
+      await expect(runController(['--kubeconfig', kc, '--broker-kubeconfig', kc])).rejects.toThrow(
+        /publishing to the broker \(--broker-kubeconfig\) needs --cluster-id/,
+      );
+      await expect(
+        runController(['--kubeconfig', kc, '--broker-kubeconfig', kc, '--cluster-id', 'Bad_ID']),
+      ).rejects.toThrow(/not a valid DNS-1123 label/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the controller retention option refuses 0 and junk', () => {

@@ -3,10 +3,21 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { summaryAccessError, summaryPaths } from '../acl/clusterset-objects.ts';
+import { readClustersetView } from '../acl/clusterset-view.ts';
 import { diffAcl, readAclExport, renderDiff } from '../acl/diff.ts';
 import { type AclFormat, renderAcl } from '../acl/render.ts';
-import { type AclFilter, aclRules, describeRule, parseWorkloadFilter } from '../acl/rules.ts';
+import {
+  type AclFilter,
+  aclRules,
+  compareRules,
+  describeRule,
+  matchesFilter,
+  parseWorkloadFilter,
+} from '../acl/rules.ts';
 import { namespaceExists, type Problem, policyExists, readHistories, readMapping } from '../acl/store.ts';
+import { brokerClientOptions, loadState, stateDir } from '../agent/state.ts';
+import { DEFAULT_BROKER_NAMESPACE } from '../broker/names.ts';
 import { MoorError } from '../errors.ts';
 import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
@@ -95,6 +106,7 @@ async function runExport(args: string[]): Promise<number> {
   const parsed = sub(args, ACL_EXPORT_SPEC, 'export');
   if (!parsed) return 0;
   checkArguments(parsed);
+  if (boolOption(parsed, 'clusterset')) return runClustersetExport(parsed);
   const client = clusterClient(parsed);
   try {
     const filter = await filterFrom(parsed, client);
@@ -112,6 +124,66 @@ async function runExport(args: string[]): Promise<number> {
   } finally {
     client.close();
   }
+}
+
+/** The broker as a member (--broker-kubeconfig) or as the joined host this runs on sees it. */
+function brokerReader(parsed: Parsed): { client: KubeRestClient; namespace: string } {
+  const kubeconfig = stringOption(parsed, 'broker-kubeconfig');
+  if (kubeconfig !== undefined)
+    return {
+      client: new KubeRestClient(loadKubeconfig(kubeconfig)),
+      namespace: stringOption(parsed, 'broker-namespace') ?? DEFAULT_BROKER_NAMESPACE,
+    };
+  const state = loadState(stateDir(stringOption(parsed, 'state-dir')));
+  return { client: new KubeRestClient(brokerClientOptions(state.broker)), namespace: state.broker.namespace };
+}
+
+/** `--clusterset`: every member's rules from the broker's EgressMapSummary objects. */
+async function runClustersetExport(parsed: Parsed): Promise<number> {
+  const { client, namespace } = brokerReader(parsed);
+  try {
+    let items: unknown[];
+    try {
+      const list = await client.get<{ items?: unknown[] }>(summaryPaths.collection(namespace));
+      items = Array.isArray(list.items) ? list.items : [];
+    } catch (err) {
+      throw summaryAccessError(err, namespace);
+    }
+    const view = readClustersetView(items);
+    for (const p of view.problems)
+      process.stderr.write(`moor acl: ignored ${p.object} (${p.code}): ${p.problem}\n`);
+    const filter: AclFilter = {};
+    for (const key of ['namespace', 'policy', 'workload'] as const) {
+      const v = stringOption(parsed, key);
+      if (v !== undefined) filter[key] = v;
+    }
+    const cluster = stringOption(parsed, 'cluster');
+    const rules = view.clusters
+      .filter((c) => cluster === undefined || c.cluster === cluster)
+      .flatMap((c) => c.rules)
+      .filter((r) => matchesFilter(r, filter))
+      .sort(compareRules);
+    if (rules.length === 0 && (cluster !== undefined || Object.keys(filter).length > 0))
+      throw new MoorError(
+        'not-found',
+        `no rule of the clusterset matches ${describeFilter(filter, cluster)}`,
+        {
+          hint: 'list everything with: moor acl export --clusterset',
+        },
+      );
+    const doc = { generatedAt: new Date().toISOString(), filter, rules };
+    process.stdout.write(renderAcl(doc, (enumOption(parsed, 'output') ?? 'json') as AclFormat));
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+function describeFilter(filter: AclFilter, cluster: string | undefined): string {
+  return [
+    ...(cluster !== undefined ? [`--cluster ${cluster}`] : []),
+    ...Object.entries(filter).map(([k, v]) => `--${k} ${v}`),
+  ].join(' ');
 }
 
 async function runWho(args: string[]): Promise<number> {

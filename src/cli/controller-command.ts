@@ -2,7 +2,12 @@
 // lease exits so its supervisor restarts it as a standby; two leaders for a moment would only
 // write the same deterministic result twice.
 import { hostname } from 'node:os';
+import { ClustersetPublisher } from '../acl/clusterset-publisher.ts';
+import { MappingView } from '../acl/mapping-view.ts';
+import { assertValidClusterId, DEFAULT_BROKER_NAMESPACE } from '../broker/names.ts';
 import { EgressController } from '../controller/controller.ts';
+import { startEgressMapEndpoint } from '../controller/egress-map-endpoint.ts';
+import { EgressDns } from '../dns/egress-service.ts';
 import { MoorError } from '../errors.ts';
 import { monotonicClock } from '../ha/clock.ts';
 import { KubeLease } from '../ha/kubeLease.ts';
@@ -10,8 +15,9 @@ import { HaMember } from '../ha/member.ts';
 import { timingsFor } from '../ha/timings.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
+import { parseListenAddress } from '../observability/metricsServer.ts';
 import { DEFAULT_RETENTION, parseRetention } from '../plan/egress-history.ts';
-import { boolOption, intOption, parseCommand, stringOption } from './args.ts';
+import { boolOption, intOption, type Parsed, parseCommand, stringOption } from './args.ts';
 import { renderHelp } from './spec/help.ts';
 import { CONTROLLER_SPEC } from './specs/controller.ts';
 
@@ -39,6 +45,18 @@ export async function runController(args: string[]): Promise<number> {
     aclHistoryRetentionMs: retention.ms,
     log,
   });
+  // Served by every replica, independent of leadership: readers follow the API objects.
+  const mapping = new MappingView({ client, onError: (e) => log(`mapping view: ${e.message}`) });
+  const clusterset = clustersetPublisher(p, mapping, log);
+  const egressMap = await startEgressMapEndpoint({
+    listen: stringOption(p, 'egress-map-listen'),
+    tlsCert: stringOption(p, 'egress-map-tls-cert'),
+    tlsKey: stringOption(p, 'egress-map-tls-key'),
+    client,
+    mapping,
+    log,
+  });
+  const dns = await startEgressDns(p, client, mapping, log);
   let exitCode = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => {
@@ -64,6 +82,9 @@ export async function runController(args: string[]): Promise<number> {
       leading = true;
       log(`controller: leading as ${identity}`);
       controller.start();
+      // Leader only: one writer per broker object (it is idempotent, so a new leader rewrites nothing).
+      if (clusterset) mapping.start(); // idempotent; shared with the endpoint and DNS
+      clusterset?.publisher.start();
     },
     deactivate: async () => {
       if (!leading) return;
@@ -81,7 +102,65 @@ export async function runController(args: string[]): Promise<number> {
   await finished;
   clearInterval(keepAlive);
   await controller.stop();
+  await dns?.stop();
+  await clusterset?.publisher.stop();
+  clusterset?.broker.close();
   await member.stop();
+  await egressMap?.stop();
+  await mapping.stop();
   client.close();
   return exitCode;
+}
+
+/** `--dns-listen`: the egress DNS answer, on every replica (it reads the API objects, not the
+ * leader's state). Started before the election so a bad address fails the command at once. */
+async function startEgressDns(
+  p: Parsed,
+  client: KubeRestClient,
+  mapping: MappingView,
+  log: (line: string) => void,
+): Promise<{ stop(): Promise<void> } | undefined> {
+  const listen = stringOption(p, 'dns-listen') ?? 'off';
+  if (listen === 'off') return undefined;
+  const clusterId = stringOption(p, 'cluster-id');
+  if (clusterId === undefined)
+    throw new MoorError(
+      'invalid-argument',
+      '--dns-listen needs --cluster-id: the names carry the cluster ID',
+      {
+        hint: "add --cluster-id with this cluster's Submariner cluster ID, e.g. --cluster-id cluster-a",
+      },
+    );
+  assertValidClusterId(clusterId);
+  const { host, port } = parseListenAddress(listen, 'dns-listen');
+  const dns = new EgressDns({ client, mapping, clusterId, listen: { address: host, port }, log });
+  await dns.start();
+  mapping.start();
+  return { stop: () => dns.stop() };
+}
+
+/** --cluster-id with --broker-kubeconfig: the clusterset publisher (docs/egress-acl.md). */
+function clustersetPublisher(p: Parsed, mapping: MappingView, log: (line: string) => void) {
+  const clusterID = stringOption(p, 'cluster-id');
+  const brokerKubeconfig = stringOption(p, 'broker-kubeconfig');
+  if (brokerKubeconfig === undefined) return undefined; // --cluster-id alone: DNS names only
+  if (clusterID === undefined)
+    throw new MoorError(
+      'invalid-argument',
+      'publishing to the broker (--broker-kubeconfig) needs --cluster-id',
+      {
+        hint: "add --cluster-id with this cluster's Submariner cluster ID, or drop --broker-kubeconfig to run without the clusterset view",
+      },
+    );
+  assertValidClusterId(clusterID);
+  const broker = new KubeRestClient(loadKubeconfig(brokerKubeconfig));
+  const publisher = new ClustersetPublisher({
+    mapping,
+    broker,
+    namespace: stringOption(p, 'broker-namespace') ?? DEFAULT_BROKER_NAMESPACE,
+    clusterID,
+    resyncMs: intOption(p, 'resync') * 1000,
+    log,
+  });
+  return { broker, publisher };
 }

@@ -8,7 +8,7 @@ import { runShowExports, runShowServices } from './export-command.ts';
 import { renderHelp } from './spec/help.ts';
 import type { CommandSpec } from './spec/types.ts';
 import { SHOW_CONNECTIONS_SPEC, SHOW_SPEC, STATUS_SPEC } from './specs/status.ts';
-import { brokerLine, dnsLine, registrationLine } from './status-lines.ts';
+import { brokerLine, dnsLine, egressLine, registrationLine } from './status-lines.ts';
 import { ago, renderTable } from './table.ts';
 
 const STALE_MS = 10_000;
@@ -64,6 +64,7 @@ export async function runStatus(args: string[]): Promise<number> {
   if (status.dns) {
     const d = status.dns;
     lines.push(`dns:           ${dnsLine(d, Date.now())}`);
+    if (d.egress) lines.push(`egress names:  ${egressLine(d.egress)}`);
     if (d.resolver) {
       lines.push(`resolver:      ${d.resolver.summary}`);
       if (d.resolver.instructions)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../cables/status.ts';
-import { brokerLine, dnsLine, registrationLine } from './status-lines.ts';
+import { brokerLine, dnsLine, egressLine, registrationLine } from './status-lines.ts';
 
 const NOW = Date.parse('2026-12-01T08:00:00Z');
 const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString();
@@ -83,5 +83,16 @@ describe('moor status lines during an outage', () => {
         NOW,
       ),
     ).toBe('100.70.0.10:53 serving from the snapshot saved 30m ago, 3 services (broker: down)');
+  });
+});
+
+describe('egressLine', () => {
+  it('counts the clusterset egress IPs and names the objects not trusted', () => {
+    expect(egressLine({ ready: false, clusters: 0, egressIPs: 0, ignored: [] })).toBe(
+      'waiting for the broker',
+    );
+    expect(
+      egressLine({ ready: true, clusters: 2, egressIPs: 3, ignored: ['EgressMapSummary/b/x-0 (conflict)'] }),
+    ).toBe('3 egress IPs of 2 clusters; ignored: EgressMapSummary/b/x-0 (conflict)');
   });
 });

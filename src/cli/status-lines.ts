@@ -39,3 +39,9 @@ export function dnsLine(d: NonNullable<AgentStatus['dns']>, now: number): string
       : 'waiting for the broker';
   return `${d.listen} ${state}, ${d.services} services${d.problems ? `, ${d.problems} bad objects skipped` : ''}${d.brokerError ? ` (broker: ${d.brokerError})` : ''}`;
 }
+
+export function egressLine(e: NonNullable<NonNullable<AgentStatus['dns']>['egress']>): string {
+  if (!e.ready) return 'waiting for the broker';
+  const ignored = e.ignored.length ? `; ignored: ${e.ignored.join(', ')}` : '';
+  return `${e.egressIPs} egress IPs of ${e.clusters} clusters${ignored}`;
+}

@@ -4,7 +4,7 @@
 // and a double write for every change). The overlay answers with the API's reply instead until
 // the Reflector's copy has moved off the version the write started from (our write or a later
 // one), or after `ttlMs` (a write someone undid while we were not watching is then seen again).
-import type { AclWritten } from '../acl/writer.ts';
+import type { ObjectWritten } from '../acl/object-writes.ts';
 import type { KubeObject } from '../k8s/reflector.ts';
 
 interface Entry {
@@ -25,7 +25,7 @@ export class WrittenOverlay {
     return this.#entries.size;
   }
 
-  record(w: Pick<AclWritten, 'name' | 'base' | 'object'>, now: number): void {
+  record(w: Pick<ObjectWritten, 'name' | 'base' | 'object'>, now: number): void {
     this.#entries.set(w.name, { base: w.base, object: w.object as KubeObject | undefined, at: now });
   }
 

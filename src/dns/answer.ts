@@ -53,6 +53,12 @@ export interface AnswererOptions {
   readonly customDomains?: readonly string[];
   /** Record TTL in seconds, 0..3600 (Lighthouse `ttl` option); default 5. */
   readonly ttl?: number;
+  /**
+   * false: serve the egress index only (the controller's in-cluster server, which is not
+   * Lighthouse): the egress zone is answered even while the index is empty, and every name the
+   * index does not claim is REFUSED (out of zone). Default true.
+   */
+  readonly serviceNames?: boolean;
 }
 
 export interface DnsAnswerer {
@@ -68,6 +74,7 @@ export interface DnsAnswerer {
   readonly precomputedNames: number;
 }
 
+const EMPTY_EGRESS: EgressRecordIndex = { forward: new Map(), reverse: new Map() };
 const DROP_SHORT: AnswerResult = { kind: 'drop', reason: 'short' };
 const DROP_RESPONSE: AnswerResult = { kind: 'drop', reason: 'response' };
 const ROTATION_WRAP = 0x40000000;
@@ -81,7 +88,8 @@ export function createAnswerer(index: RecordIndex, options: AnswererOptions = {}
   }
   const zones = normalizeZones(options.customDomains);
   let store = buildAnswerStore(index, zones, ttl);
-  let egress: EgressRecordIndex | undefined;
+  const serviceNames = options.serviceNames ?? true;
+  let egress: EgressRecordIndex | undefined = serviceNames ? undefined : EMPTY_EGRESS;
 
   return {
     answer(query, transport) {
@@ -97,7 +105,8 @@ export function createAnswerer(index: RecordIndex, options: AnswererOptions = {}
         return { kind: 'reply', message, rcode: RCODE_BADVERS, outOfZone: false };
       }
       const prepared =
-        (egress && egressAnswer(egress, parsed, ttl)) ?? lookup(store, parsed) ?? slowPath(store, parsed);
+        (egress && egressAnswer(egress, parsed, ttl)) ??
+        (serviceNames ? (lookup(store, parsed) ?? slowPath(store, parsed)) : REFUSED_ANSWER);
       const variants = prepared.variants;
       let records = variants[0] ?? NO_RECORDS;
       const rotation = prepared.rotation;
@@ -112,7 +121,7 @@ export function createAnswerer(index: RecordIndex, options: AnswererOptions = {}
       store = buildAnswerStore(next, zones, ttl);
     },
     updateEgress(next) {
-      egress = next.forward.size > 0 || next.reverse.size > 0 ? next : undefined;
+      egress = !serviceNames || next.forward.size > 0 || next.reverse.size > 0 ? next : undefined;
     },
     get precomputedNames() {
       return store.names.size;

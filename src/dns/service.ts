@@ -19,6 +19,7 @@ import { OutageReporter } from '../reconcile/outage.ts';
 import { NO_CHANGE } from '../reconcile/outcome.ts';
 import { isObjectLists, type SnapshotStore } from '../reconcile/snapshot.ts';
 import { createAnswerer, type DnsAnswerer } from './answer.ts';
+import type { EgressRecordIndex } from './egress-records.ts';
 import { buildRecordIndex, type RecordIndex } from './records.ts';
 import { type DnsForwarder, type DnsServer, type DnsServerCounters, startDnsServer } from './server.ts';
 import { StartupGate } from './startup-gate.ts';
@@ -192,6 +193,11 @@ export class ClustersetDns {
     this.connected = next;
     // Immediately, not debounced: a query after this call must not get a disconnected cluster.
     if (this.gate.ready) this.rebuild();
+  }
+
+  /** Egress names and PTRs of the clusterset (egress-feed.ts); served before the Lighthouse names. */
+  updateEgress(index: EgressRecordIndex): void {
+    this.answerer.updateEgress(index);
   }
 
   /** Broker objects that are skipped, with the reason. */

@@ -1,5 +1,6 @@
 // Serves /metrics for Prometheus. Loopback by default: the figures name clusterset members.
 import { createServer, type Server } from 'node:http';
+import type { Server as TlsServer } from 'node:https';
 import { MoorError } from '../errors.ts';
 import { errnoCode, systemError } from '../systemError.ts';
 
@@ -31,6 +32,21 @@ export async function startMetricsServer(
     }
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body);
   });
+  await listenOn(server, address, `--${option}`, 'serve metrics', 'or "off"');
+  return server;
+}
+
+/**
+ * Listens on `address` with a clear error (naming `--option` and the fix) when that fails. Every
+ * moor HTTP endpoint (metrics, the egress map) opens its socket through this.
+ */
+export async function listenOn(
+  server: Server | TlsServer,
+  address: { host: string; port: number },
+  option: string,
+  what: string,
+  alternative = '',
+): Promise<void> {
   const at = address.host.includes(':')
     ? `[${address.host}]:${address.port}`
     : `${address.host}:${address.port}`;
@@ -44,14 +60,15 @@ export async function startMetricsServer(
     });
   } catch (err) {
     server.close();
-    throw systemError(err, `cannot serve metrics on --${option} ${at}`, {
+    throw systemError(err, `cannot ${what} on ${option} ${at}`, {
       subject: at,
       ...(errnoCode(err) === 'EADDRINUSE'
-        ? { hint: `another program (another moor?) listens there: choose another --${option}, or "off"` }
+        ? {
+            hint: `another program (another moor?) listens there: choose another ${option}${alternative ? `, ${alternative}` : ''}`,
+          }
         : {}),
     });
   }
-  // Errors after listening (none are expected on a listening socket) must not crash the agent.
+  // Errors after listening (none are expected on a listening socket) must not crash the daemon.
   server.on('error', () => {});
-  return server;
 }

@@ -47,17 +47,8 @@ export function readMapSlice(o: unknown): SliceRead {
   if (!policy || !gateway) return bad('policy and gateway are required');
   const label = isObj(meta?.labels) ? meta.labels[POLICY_LABEL] : undefined;
   if (label !== policy) return bad(`label ${POLICY_LABEL}=${String(label)} does not match policy ${policy}`);
-  if (!Array.isArray(o.destinations)) return bad('destinations must be a list');
-  const destinations: Destination[] = [];
-  for (const d of o.destinations) {
-    const cidr = isObj(d) ? cidrText(d.cidr) : undefined;
-    if (!cidr) return bad('a destination without a valid IPv4 cidr');
-    const rawExcept = isObj(d) && Array.isArray(d.except) ? d.except : [];
-    const except = rawExcept.map(cidrText).filter((x): x is string => x !== undefined);
-    if (except.length !== rawExcept.length)
-      return bad(`destination ${cidr} has an exception that is not an IPv4 CIDR`);
-    destinations.push(except.length > 0 ? { cidr, except } : { cidr });
-  }
+  const destinations = readDestinations(o.destinations);
+  if (typeof destinations === 'string') return bad(destinations);
   const entries: MapEntry[] = [];
   let skipped = 0;
   for (const e of Array.isArray(o.entries) ? o.entries : []) {
@@ -66,6 +57,22 @@ export function readMapSlice(o: unknown): SliceRead {
     else skipped++;
   }
   return { ok: true, slice: { name, policy, gateway, destinations, entries }, skippedEntries: skipped };
+}
+
+/** Destinations in network form, or why they are unusable (also for the broker's summaries). */
+export function readDestinations(v: unknown): Destination[] | string {
+  if (!Array.isArray(v)) return 'destinations must be a list';
+  const destinations: Destination[] = [];
+  for (const d of v) {
+    const cidr = isObj(d) ? cidrText(d.cidr) : undefined;
+    if (!cidr) return 'a destination without a valid IPv4 cidr';
+    const rawExcept = isObj(d) && Array.isArray(d.except) ? d.except : [];
+    const except = rawExcept.map(cidrText).filter((x): x is string => x !== undefined);
+    if (except.length !== rawExcept.length)
+      return `destination ${cidr} has an exception that is not an IPv4 CIDR`;
+    destinations.push(except.length > 0 ? { cidr, except } : { cidr });
+  }
+  return destinations;
 }
 
 function readEntry(e: unknown): MapEntry | undefined {

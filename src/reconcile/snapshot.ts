@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSecretFile } from '../dataplane/secret-file.ts';
 
-export type SnapshotPart = 'members' | 'dns';
+export type SnapshotPart = 'members' | 'dns' | 'egress';
 
 export interface Snapshot<T> {
   savedAt: string;

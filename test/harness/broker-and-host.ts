@@ -1,7 +1,7 @@
 // The smallest real setup for CLI tests: a broker API server (etcd, kube-apiserver,
 // kube-controller-manager, the Submariner broker CRDs and Roles) in namespace "broker" and one
 // host "vm1" linked to it, with the broker-info.subm of the admin token.
-import { type ApiServer, startApiServer, startEtcd } from './apiserver.ts';
+import { type ApiServer, type Etcd, startApiServer, startEtcd } from './apiserver.ts';
 import { type BrokerFixture, deployBroker, writeBrokerInfo } from './broker.ts';
 import type { TestRun } from './run.ts';
 import { buildTopology, type Topology } from './topology.ts';
@@ -9,6 +9,8 @@ import { buildTopology, type Topology } from './topology.ts';
 export interface BrokerAndHost {
   topo: Topology;
   api: ApiServer;
+  /** The broker's etcd; more (cluster) API servers may share it under their own prefix. */
+  etcd: Etcd;
   broker: BrokerFixture;
   /** broker-info.subm with the broker admin token. */
   brokerInfo: string;
@@ -28,5 +30,5 @@ export async function startBrokerAndHost(run: TestRun): Promise<BrokerAndHost> {
     address: '10.99.0.2',
   });
   const broker = await deployBroker(api.kubeConfig());
-  return { topo, api, broker, brokerInfo: writeBrokerInfo(run.dir, api.url, broker) };
+  return { topo, api, etcd, broker, brokerInfo: writeBrokerInfo(run.dir, api.url, broker) };
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { encodeBrokerInfo } from '../../src/broker/brokerInfo.ts';
 import { createObjects, readYamlDocuments, waitForCrdsEstablished, waitForTokenSecret } from './kube.ts';
+import { createCrdRaw } from './raw-api.ts';
 
 export const BROKER_NAMESPACE = 'submariner-k8s-broker';
 const BROKER_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'broker');
@@ -25,14 +26,24 @@ export interface BrokerFixture {
 export async function deployBroker(kc: KubeConfig, namespace = BROKER_NAMESPACE): Promise<BrokerFixture> {
   const crdFiles = readdirSync(join(BROKER_DIR, 'crds')).filter((f) => f.endsWith('.yaml'));
   const crds = crdFiles.flatMap((f) => readYamlDocuments(join(BROKER_DIR, 'crds', f)));
-  await createObjects(kc, crds);
+  // moor's own CRDs carry CEL rules, which client-node's models drop: those go in raw.
+  const ours = (c: { metadata?: { name?: string } }) =>
+    c.metadata?.name?.endsWith('.egress.moor.io') === true;
+  await createObjects(
+    kc,
+    crds.filter((c) => !ours(c)),
+  );
+  for (const crd of crds.filter(ours)) await createCrdRaw(rawTarget(kc), crd);
   await waitForCrdsEstablished(
     kc,
     crds.map((c) => c.metadata?.name ?? ''),
   );
 
   const rbac = (f: string) =>
-    readYamlDocuments(join(BROKER_DIR, 'rbac', f), { 'namespace: placeholder': `namespace: ${namespace}` });
+    readYamlDocuments(join(BROKER_DIR, 'rbac', f), {
+      'namespace: placeholder': `namespace: ${namespace}`,
+      'system:serviceaccounts:placeholder': `system:serviceaccounts:${namespace}`,
+    });
   await createObjects(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
   await createObjects(
     kc,
@@ -43,6 +54,8 @@ export async function deployBroker(kc: KubeConfig, namespace = BROKER_NAMESPACE)
       'broker-client-service_account.yaml',
       'broker-client-role.yaml',
       'broker-client-role_binding.yaml',
+      // moor's own: members publish and read EgressMapSummary objects.
+      'moor-egress-summaries-role.yaml',
     ].flatMap(rbac),
     namespace,
   );
@@ -82,6 +95,16 @@ export async function deployBroker(kc: KubeConfig, namespace = BROKER_NAMESPACE)
     adminToken: tokenData.token ?? '',
     caCrt: tokenData['ca.crt'] ?? '',
     psk: randomBytes(48).toString('base64'),
+  };
+}
+
+/** What rawRequest needs, from a test KubeConfig (server, CA, bearer token). */
+function rawTarget(kc: KubeConfig) {
+  const cluster = kc.getCurrentCluster();
+  return {
+    localUrl: cluster?.server ?? '',
+    caPem: Buffer.from(cluster?.caData ?? '', 'base64').toString('utf8'),
+    adminToken: kc.getCurrentUser()?.token ?? '',
   };
 }
 

@@ -12,7 +12,7 @@ import { createObjects, serviceAccountWithRole } from './kube.ts';
 import { moor, startMoor } from './moor.ts';
 import type { RunningProcess } from './process.ts';
 import type { TestRun } from './run.ts';
-import { buildTopology, type Topology } from './topology.ts';
+import { buildTopology, type Host, type Topology } from './topology.ts';
 
 export interface SimCluster {
   id: string;
@@ -238,20 +238,29 @@ export function startAllGateways(run: TestRun, cs: Clusterset): void {
 }
 
 /** `moor join` host vm1 (behind the NAT router) with the admin broker-info, then start its agent. */
-export async function joinVm1(
+export function joinVm1(
   run: TestRun,
   cs: Clusterset,
   agentArgs: string[] = ['--resync', '5'],
 ): Promise<JoinedHost> {
-  const stateDir = join(run.dir, 'vm1-state');
-  const vm1 = cs.topo.host('vm1');
-  const r = await moor(vm1, [
+  return joinHost(run, cs.topo.host('vm1'), cs.adminBrokerInfo, ['--public-ip', '10.99.3.2'], agentArgs);
+}
+
+/** `moor join` a host as cluster "vm1" with `brokerInfo`, then start its agent. */
+export async function joinHost(
+  run: TestRun,
+  host: Host,
+  brokerInfo: string,
+  joinArgs: string[] = [],
+  agentArgs: string[] = ['--resync', '5'],
+): Promise<JoinedHost> {
+  const stateDir = join(run.dir, `${host.name}-state`);
+  const r = await moor(host, [
     'join',
-    cs.adminBrokerInfo,
+    brokerInfo,
     '--clusterid',
     'vm1',
-    '--public-ip',
-    '10.99.3.2',
+    ...joinArgs,
     '--interface',
     run.ifName('w'),
     '--state-dir',
@@ -260,6 +269,6 @@ export async function joinVm1(
   ]);
   if (r.code !== 0) throw new Error(`moor join failed:\n${r.stderr}`);
   const address = (JSON.parse(r.stdout) as { addresses: string[] }).addresses[0] ?? '';
-  const agent = startMoor(vm1, 'agent', ['agent', '--state-dir', stateDir, ...agentArgs]);
+  const agent = startMoor(host, 'agent', ['agent', '--state-dir', stateDir, ...agentArgs]);
   return { stateDir, address, agent };
 }

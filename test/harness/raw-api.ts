@@ -45,7 +45,10 @@ export function rawRequest(
 }
 
 /** Create a CRD exactly as written (not through client-node's models). */
-export async function createCrdRaw(api: ApiServer, crd: object): Promise<void> {
+export async function createCrdRaw(
+  api: Pick<ApiServer, 'localUrl' | 'caPem' | 'adminToken'>,
+  crd: object,
+): Promise<void> {
   const r = await rawRequest(api, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
   if (r.status !== 201) throw new Error(`creating a CRD failed with HTTP ${r.status}: ${r.body}`);
 }

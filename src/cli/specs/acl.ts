@@ -1,6 +1,8 @@
 // `moor acl export|who|diff`: the egress ACL for firewall teams.
+import { clusterIdProblem, DEFAULT_BROKER_NAMESPACE } from '../../broker/names.ts';
 import { DEFAULT_RETENTION, parseRetention } from '../../plan/egress-history.ts';
 import type { CommandSpec, OptionSpec } from '../spec/types.ts';
+import { STATE_DIR } from './shared.ts';
 
 export const KUBECONFIG: OptionSpec = {
   name: 'kubeconfig',
@@ -28,6 +30,37 @@ export const ACL_HISTORY_RETENTION: OptionSpec = {
   allowed: 'a duration above 0 like 90d, 12h or 30m (at most 3660d)',
 };
 
+/** The broker, as a member reads and writes it (controller and `acl export --clusterset`). */
+export const BROKER_KUBECONFIG: OptionSpec = {
+  name: 'broker-kubeconfig',
+  kind: 'string',
+  arg: 'FILE',
+  description: "the member's broker credential (server, CA, the cluster-<id> ServiceAccount token)",
+  config: 'command',
+  complete: 'file',
+};
+
+export const BROKER_NAMESPACE: OptionSpec = {
+  name: 'broker-namespace',
+  kind: 'string',
+  arg: 'NS',
+  description: 'the broker namespace',
+  default: DEFAULT_BROKER_NAMESPACE,
+  config: 'command',
+};
+
+/** For `moor controller`: with --broker-kubeconfig, publishes the mapping summary to the broker. */
+export const CLUSTER_ID: OptionSpec = {
+  name: 'cluster-id',
+  kind: 'string',
+  arg: 'ID',
+  description:
+    "this cluster's Submariner cluster ID: the <cluster> label of egress DNS names (--dns-listen), and with --broker-kubeconfig the controller publishes its egress mapping summary to the broker (EgressMapSummary)",
+  config: 'command',
+  validate: (v) => clusterIdProblem(v) === undefined,
+  allowed: 'a DNS-1123 label like cluster-a',
+};
+
 const FILTERS: OptionSpec[] = [
   { name: 'namespace', kind: 'string', arg: 'NS', description: 'only workloads in this namespace' },
   { name: 'policy', kind: 'string', arg: 'POLICY', description: 'only pods of this EgressPolicy' },
@@ -46,6 +79,7 @@ export const ACL_EXPORT_SPEC: CommandSpec = {
     'One rule per egress IP and workload: "allow 203.0.113.20 = payments/checkout (Deployment) to 10.50.0.0/24", read from the EgressMapSlice objects the controller writes.',
     'json and yaml are reviewable documents that `moor acl diff` reads back; csv is one line per destination; cidr lists the egress IPs; nft loads with `nft -f FILE` (table ip moor_acl, replaced atomically); iptables loads with `iptables-restore --noflush < FILE` and is hooked once with `iptables -I INPUT -j MOOR-ACL` (and FORWARD). Both accept only the egress IPs towards the destinations the ACL covers and drop (and count) anything else to them.',
     'A --policy or --namespace that does not exist is an error.',
+    "--clusterset lists every member's rules from the broker: with --broker-kubeconfig (a member's broker credential), else with the stored credential of the host this runs on (`moor join`, --state-dir). Only objects whose name, label submariner-io/clusterID and content agree on one cluster ID are trusted; the others, and one egress IP claimed by two clusters, are named on stderr and left out. Filters match rules of every cluster; one that matches nothing is an error.",
   ],
   positionals: [],
   options: [
@@ -58,7 +92,25 @@ export const ACL_EXPORT_SPEC: CommandSpec = {
       default: 'json',
     },
     ...FILTERS,
-    { name: 'cluster', kind: 'string', arg: 'ID', description: 'cluster ID to name in the export' },
+    {
+      name: 'cluster',
+      kind: 'string',
+      arg: 'ID',
+      description: "cluster ID to name in the export; with --clusterset, only that cluster's rules",
+    },
+    {
+      name: 'clusterset',
+      kind: 'boolean',
+      description:
+        "every member's egress IPs, from the broker's EgressMapSummary objects, with the cluster in each rule",
+    },
+    { ...BROKER_KUBECONFIG, config: undefined },
+    { ...BROKER_NAMESPACE, config: undefined },
+    {
+      ...STATE_DIR,
+      description:
+        "with --clusterset and no --broker-kubeconfig: the joined host's state, whose broker credential is used",
+    },
     KUBECONFIG,
   ],
 };

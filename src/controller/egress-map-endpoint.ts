@@ -1,0 +1,126 @@
+// Wiring of `/v1/egress-map` in `moor controller` (docs/egress-acl.md, "HTTP endpoint"). Every
+// replica serves, the standby too: the data are the API objects the leader writes, read through
+// the shared MappingView, plus live lists of policies and namespaces so an unknown filter is a
+// 404 without an API call per request. Tokens are checked by the API server (TokenReview +
+// SubjectAccessReview).
+import { readFileSync } from 'node:fs';
+import { KubeReviewAuthenticator } from '../acl/egress-map-auth.ts';
+import { EgressMapHandler, type EgressMapSource } from '../acl/egress-map-http.ts';
+import { checkListenSecurity, startEgressMapServer } from '../acl/egress-map-server.ts';
+import type { MappingView } from '../acl/mapping-view.ts';
+import { aclPaths } from '../acl/store.ts';
+import type { MoorError } from '../errors.ts';
+import { Reflector } from '../k8s/reflector.ts';
+import type { KubeRestClient } from '../k8s/rest.ts';
+import { parseListenAddress } from '../observability/metricsServer.ts';
+import { systemClock } from '../reconcile/clock.ts';
+import { systemError } from '../systemError.ts';
+
+export interface EgressMapEndpointOptions {
+  /** HOST:PORT, or undefined / "off" for no endpoint. */
+  listen: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  client: KubeRestClient;
+  mapping: MappingView;
+  log: (line: string) => void;
+}
+
+export interface EgressMapEndpoint {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Names of a collection's objects, kept current by a Reflector. */
+class NameSet {
+  readonly reflector: Reflector;
+  #names: Set<string> | undefined;
+
+  constructor(client: KubeRestClient, path: string, onChange: () => void, onError: (e: MoorError) => void) {
+    this.reflector = new Reflector({
+      client,
+      path,
+      clock: systemClock,
+      onChange: () => {
+        this.#names = undefined;
+        onChange();
+      },
+      onError,
+    });
+  }
+
+  has(name: string): boolean {
+    this.#names ??= new Set(this.reflector.list().map((o) => o.metadata?.name ?? ''));
+    return this.#names.has(name);
+  }
+}
+
+export async function startEgressMapEndpoint(
+  o: EgressMapEndpointOptions,
+): Promise<EgressMapEndpoint | undefined> {
+  if (o.listen === undefined || o.listen === 'off') return undefined;
+  const address = parseListenAddress(o.listen, 'egress-map-listen');
+  checkListenSecurity(address.host, { cert: o.tlsCert, key: o.tlsKey });
+  const tls =
+    o.tlsCert !== undefined && o.tlsKey !== undefined
+      ? { cert: readPem(o.tlsCert, '--egress-map-tls-cert'), key: readPem(o.tlsKey, '--egress-map-tls-key') }
+      : undefined;
+
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    for (const l of listeners) l();
+  };
+  let lastError = '';
+  const onError = (e: MoorError) => {
+    if (e.message === lastError) return;
+    lastError = e.message;
+    o.log(`egress-map: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+  };
+  const policies = new NameSet(o.client, aclPaths.policies, changed, onError);
+  const namespaces = new NameSet(o.client, '/api/v1/namespaces', changed, onError);
+  const unsubscribe = o.mapping.onChange(changed);
+  const source: EgressMapSource = {
+    read: () => (policies.reflector.synced && namespaces.reflector.synced ? o.mapping.read() : undefined),
+    onChange: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    policyExists: (n) => policies.has(n),
+    namespaceExists: (n) => namespaces.has(n),
+    stale: () => o.mapping.lastError !== undefined,
+  };
+  const handler = new EgressMapHandler({
+    source,
+    auth: new KubeReviewAuthenticator({ client: o.client, clock: systemClock }),
+    clock: systemClock,
+    log: o.log,
+  });
+  let server: Awaited<ReturnType<typeof startEgressMapServer>>;
+  try {
+    server = await startEgressMapServer({ address, ...(tls ? { tls } : {}), handler, log: o.log });
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+  // Only once the socket is ours: a refused start leaves nothing running (503 until listed).
+  o.mapping.start();
+  policies.reflector.start();
+  namespaces.reflector.start();
+  o.log(`egress-map: serving ${tls ? 'https' : 'http'}://${o.listen}/v1/egress-map`);
+  return {
+    port: server.port,
+    stop: async () => {
+      await server.close();
+      unsubscribe();
+      await Promise.all([policies.reflector.stop(), namespaces.reflector.stop()]);
+    },
+  };
+}
+
+function readPem(path: string, option: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw systemError(err, `cannot read ${option} ${path}`, { subject: path });
+  }
+}
