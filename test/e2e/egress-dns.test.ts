@@ -14,11 +14,9 @@ import type { MapSlice } from '../../src/plan/egress-mapping.ts';
 import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
 import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
 import { type DigAnswer, digQuery } from '../harness/dig.ts';
-import { createNamespace, deployEgressCrds, EGRESS_CRD_DIR } from '../harness/egress-cluster.ts';
-import { readYamlDocuments, waitForCrdsEstablished } from '../harness/kube.ts';
+import { createNamespace, deployEgressCrds, HAND_WRITTEN_SLICE_CRDS } from '../harness/egress-cluster.ts';
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
-import { createCrdRaw, rawRequest } from '../harness/raw-api.ts';
 import { TestRun } from '../harness/run.ts';
 import { buildTopology, type Topology } from '../harness/topology.ts';
 
@@ -119,19 +117,8 @@ beforeAll(async () => {
     address: '10.99.0.2',
     controllerManager: false,
   });
-  await deployEgressCrds(api);
-  // The mapping CRD, unless the egress CRDs above already brought it.
-  const sliceCrd = readYamlDocuments(join(EGRESS_CRD_DIR, 'egressmapslices.yaml'));
-  const have = await rawRequest(
-    api,
-    'GET',
-    '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/egressmapslices.egress.moor.io',
-  );
-  if (have.status === 404) for (const crd of sliceCrd) await createCrdRaw(api, crd);
-  await waitForCrdsEstablished(
-    api.kubeConfig(),
-    sliceCrd.map((c) => c.metadata?.name ?? ''),
-  );
+  // Slices written by hand: without the history CRD no controller here syncs and rewrites them.
+  await deployEgressCrds(api, HAND_WRITTEN_SLICE_CRDS);
   await createNamespace(api.kubeConfig(), 'moor-egress');
   client = new KubeRestClient({ server: api.localUrl, caPem: api.caPem, token: api.adminToken });
   // The leader is a replica on another machine: both processes here stay standbys.

@@ -13,13 +13,12 @@ import { KubeRestClient } from '../../src/k8s/rest.ts';
 import type { MapSlice } from '../../src/plan/egress-mapping.ts';
 import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
 import { type ApiServer, startApiServer, startEtcd } from './apiserver.ts';
-import { createNamespace, deployEgressCrds, EGRESS_CRD_DIR } from './egress-cluster.ts';
-import { createObjects, mintToken, readYamlDocuments, waitForCrdsEstablished } from './kube.ts';
+import { createNamespace, deployEgressCrds, HAND_WRITTEN_SLICE_CRDS } from './egress-cluster.ts';
+import { createObjects, mintToken, readYamlDocuments } from './kube.ts';
 import { startMoor } from './moor.ts';
 import { makeApiServerPki } from './pki.ts';
 import type { RunningProcess } from './process.ts';
 import { waitFor } from './process.ts';
-import { createCrdRaw } from './raw-api.ts';
 import type { TestRun } from './run.ts';
 import { buildTopology, type Topology } from './topology.ts';
 import { bridgeToNamespace } from './unix-bridge.ts';
@@ -72,13 +71,8 @@ export async function egressMapCluster(run: TestRun, name: string): Promise<Egre
     controllerManager: false,
   });
   const kc = api.kubeConfig();
-  await deployEgressCrds(api);
-  const slices = readYamlDocuments(join(EGRESS_CRD_DIR, 'egressmapslices.yaml'));
-  for (const crd of slices) await createCrdRaw(api, crd);
-  await waitForCrdsEstablished(
-    kc,
-    slices.map((c) => c.metadata?.name ?? ''),
-  );
+  // Slices written by hand: without the history CRD no controller here syncs and rewrites them.
+  await deployEgressCrds(api, HAND_WRITTEN_SLICE_CRDS);
   await createNamespace(kc, 'moor-egress');
   // The controller's RBAC exactly as shipped (the Deployment itself is not run here).
   const rbac = readYamlDocuments(join(EGRESS_DIR, 'controller.yaml')).filter(
