@@ -53,63 +53,88 @@ export async function readAclState(client: KubeRestClient): Promise<AclState> {
   return state;
 }
 
-/** Applies the plan; returns what was written ("EgressMapSlice/x") and the errors. */
+/** One object the plan wrote: the API's answer (with its new resourceVersion), or deleted. */
+export interface AclWritten {
+  kind: 'EgressMapSlice' | 'EgressIPHistory';
+  name: string;
+  /** The resourceVersion the write started from (undefined for a create). */
+  base: string | undefined;
+  /** The object as the API returned it; undefined when deleted. */
+  object: Listed | undefined;
+}
+
+/** Applies the plan; returns what was written ("EgressMapSlice/x"), the objects, the errors. */
 export async function applyAclPlan(
-  client: KubeRestClient,
+  client: Pick<KubeRestClient, 'get' | 'create' | 'replace' | 'delete'>,
   plan: AclPlan,
   state: Pick<AclState, 'versions'>,
-): Promise<{ applied: string[]; errors: ApplyError[] }> {
+): Promise<{ applied: string[]; written: AclWritten[]; errors: ApplyError[] }> {
   const applied: string[] = [];
+  const written: AclWritten[] = [];
   const errors: ApplyError[] = [];
   const slices = new Map(plan.mapping.slices.map((s) => [s.name, s]));
   const histories = new Map(plan.history.histories.map((h) => [h.ip, h]));
-  const jobs: { kind: string; base: string; name: string; body?: Record<string, unknown>; rv?: string }[] = [
+  const jobs: {
+    kind: AclWritten['kind'];
+    base: string;
+    name: string;
+    body?: Record<string, unknown>;
+    rv?: string | undefined;
+  }[] = [
     ...plan.mapping.write.map((n) => ({
-      kind: 'EgressMapSlice',
+      kind: 'EgressMapSlice' as const,
       base: aclPaths.mapSlices,
       name: n,
       body: mapSliceObject(slices.get(n) as MapSlice),
       rv: state.versions.slices.get(n),
     })),
     ...plan.history.write.map((ip) => ({
-      kind: 'EgressIPHistory',
+      kind: 'EgressIPHistory' as const,
       base: aclPaths.histories,
       name: historyName(ip),
       body: historyObject(histories.get(ip) as IpHistory),
       rv: state.versions.histories.get(historyName(ip)),
     })),
-    ...plan.mapping.remove.map((n) => ({ kind: 'EgressMapSlice', base: aclPaths.mapSlices, name: n })),
+    ...plan.mapping.remove.map((n) => ({
+      kind: 'EgressMapSlice' as const,
+      base: aclPaths.mapSlices,
+      name: n,
+      rv: state.versions.slices.get(n),
+    })),
     ...plan.history.remove.map((ip) => ({
-      kind: 'EgressIPHistory',
+      kind: 'EgressIPHistory' as const,
       base: aclPaths.histories,
       name: historyName(ip),
+      rv: state.versions.histories.get(historyName(ip)),
     })),
   ];
   for (const job of jobs) {
     const path = `${job.base}/${encodeURIComponent(job.name)}`;
     try {
+      let object: Listed | undefined;
       if (!job.body) {
         await client.delete(path).catch((err: unknown) => {
           if (!isNotFound(err)) throw err;
         });
       } else if (job.rv !== undefined) {
         const body = { ...job.body, metadata: { ...(job.body.metadata as object), resourceVersion: job.rv } };
-        await client.replace(path, body);
+        object = await client.replace<Listed>(path, body);
       } else {
         try {
-          await client.create(job.base, job.body);
+          object = await client.create<Listed>(job.base, job.body);
         } catch (err) {
           if (!isConflict(err)) throw err;
           // Someone (a previous leader) created it after our read: replace on its version.
           const current = await client.get<Listed>(path);
           const rv = current.metadata?.resourceVersion;
-          await client.replace(path, {
+          object = await client.replace<Listed>(path, {
             ...job.body,
             metadata: { ...(job.body.metadata as object), resourceVersion: rv },
           });
         }
       }
       applied.push(`${job.kind}/${job.name}`);
+      written.push({ kind: job.kind, name: job.name, base: job.rv, object });
     } catch (err) {
       errors.push({
         code: err instanceof MoorError ? err.code : 'system',
@@ -120,5 +145,5 @@ export async function applyAclPlan(
       });
     }
   }
-  return { applied, errors };
+  return { applied, written, errors };
 }

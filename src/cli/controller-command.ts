@@ -3,12 +3,14 @@
 // write the same deterministic result twice.
 import { hostname } from 'node:os';
 import { EgressController } from '../controller/controller.ts';
+import { MoorError } from '../errors.ts';
 import { monotonicClock } from '../ha/clock.ts';
 import { KubeLease } from '../ha/kubeLease.ts';
 import { HaMember } from '../ha/member.ts';
 import { timingsFor } from '../ha/timings.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
+import { DEFAULT_RETENTION, parseRetention } from '../plan/egress-history.ts';
 import { boolOption, intOption, parseCommand, stringOption } from './args.ts';
 import { renderHelp } from './spec/help.ts';
 import { CONTROLLER_SPEC } from './specs/controller.ts';
@@ -19,6 +21,12 @@ export async function runController(args: string[]): Promise<number> {
     process.stdout.write(renderHelp(['controller'], CONTROLLER_SPEC));
     return 0;
   }
+  // Checked before anything connects: a bad setting never starts a controller that would prune.
+  const retention = parseRetention(stringOption(p, 'acl-history-retention') ?? DEFAULT_RETENTION);
+  if (!retention.ok)
+    throw new MoorError('invalid-argument', `--acl-history-retention: ${retention.message}`, {
+      hint: 'set --acl-history-retention (or acl-history-retention in the config file) to e.g. 90d',
+    });
   const kubeconfig = stringOption(p, 'kubeconfig');
   const client = new KubeRestClient(kubeconfig ? loadKubeconfig(kubeconfig) : inClusterConfig());
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -28,6 +36,7 @@ export async function runController(args: string[]): Promise<number> {
     eventNamespace: stringOption(p, 'event-namespace') ?? 'default',
     resyncMs: intOption(p, 'resync') * 1000,
     identity,
+    aclHistoryRetentionMs: retention.ms,
     log,
   });
   let exitCode = 0;

@@ -2,13 +2,18 @@
 // local copies of gateways, policies, nodes, namespaces and pods (watch, relist on error with
 // back-off) and only mark the state dirty; one ReconcileLoop runs planController on a snapshot
 // and writes what differs. Nothing is written before every collection has been listed once, so a
-// controller that starts during an API outage can never "forget" an allocation.
+// controller that starts during an API outage can never "forget" an allocation. The ACL mapping
+// (EgressMapSlices) and its history (EgressIPHistories) are planned in the same pass from the
+// same resolution; their previous state is the Reflectors' copy (plus what this process wrote and
+// has not seen back yet), so an unchanged reconcile makes no API call at all.
 import { hostname } from 'node:os';
+import { applyAclPlan } from '../acl/writer.ts';
 import { MoorError } from '../errors.ts';
 import { egressPaths } from '../k8s/egress-paths.ts';
 import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import { planController, type StatusWrite } from '../plan/egress-controller.ts';
+import { DEFAULT_RETENTION, parseRetention } from '../plan/egress-history.ts';
 import { EGRESS_GROUP, EGRESS_VERSION } from '../plan/egress-read.ts';
 import type { EventSpec } from '../plan/egress-status.ts';
 import {
@@ -19,6 +24,7 @@ import {
   systemClock,
   waiting,
 } from '../reconcile/index.ts';
+import { versionsOf, WrittenOverlay } from './acl-overlay.ts';
 
 export interface EgressControllerOptions {
   client: KubeRestClient;
@@ -28,8 +34,16 @@ export interface EgressControllerOptions {
   debounceMs?: number;
   clock?: Clock;
   identity?: string;
+  /** How long closed history records are kept (parseRetention, checked at start-up). */
+  aclHistoryRetentionMs?: number;
   log: (line: string) => void;
 }
+
+const DEFAULT_RETENTION_MS = (() => {
+  const r = parseRetention(DEFAULT_RETENTION);
+  if (!r.ok) throw new Error(r.message);
+  return r.ms;
+})();
 
 export class EgressController {
   readonly loop: ReconcileLoop;
@@ -38,6 +52,7 @@ export class EgressController {
   readonly #view: EgressView;
   readonly #identity: string;
   #snapshot: EgressSnapshot | undefined;
+  readonly #written = { slices: new WrittenOverlay(), histories: new WrittenOverlay() };
 
   constructor(o: EgressControllerOptions) {
     this.#o = o;
@@ -45,7 +60,17 @@ export class EgressController {
     this.#identity = o.identity ?? `${hostname()}-moor-controller`;
     this.#view = new EgressView({
       client: o.client,
-      collections: ['gateways', 'policies', 'nodes', 'namespaces', 'pods'],
+      collections: [
+        'gateways',
+        'policies',
+        'nodes',
+        'namespaces',
+        'pods',
+        'replicaSets',
+        'jobs',
+        'mapSlices',
+        'histories',
+      ],
       onChange: (what) => this.loop.markDirty(what),
       onError: (what, err) => o.log(`controller: watching ${what} failed: ${err.message} (retrying)`),
     });
@@ -73,12 +98,26 @@ export class EgressController {
     const snapshot = this.#view.snapshot();
     if (!snapshot) return waiting(`not listed yet: ${this.#view.unsynced().join(', ')}`);
     this.#snapshot = snapshot;
+    const nowMs = this.#clock.now();
+    const mapSlices = this.#written.slices.merge(snapshot.mapSlices, nowMs);
+    const histories = this.#written.histories.merge(snapshot.histories, nowMs);
     const plan = planController(
-      snapshot,
-      new Date(this.#clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      { ...snapshot, mapSlices, histories },
+      new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      { acl: { retentionMs: this.#o.aclHistoryRetentionMs ?? DEFAULT_RETENTION_MS } },
     );
     const out = new OutcomeBuilder();
+    // The loop logs a failure once when it appears (and when it clears), not every pass.
     for (const u of plan.unreadable) out.fail('read', new MoorError('invalid-input', u));
+    if (plan.acl) {
+      // The mapping objects first, so status.mapping never counts slices that are not there.
+      const versions = { slices: versionsOf(mapSlices), histories: versionsOf(histories) };
+      const r = await applyAclPlan(this.#o.client, plan.acl, { versions });
+      for (const w of r.written)
+        (w.kind === 'EgressMapSlice' ? this.#written.slices : this.#written.histories).record(w, nowMs);
+      for (const line of r.applied) out.applied1(`acl ${line}`);
+      out.errors.push(...r.errors);
+    }
     for (const w of plan.writes) {
       try {
         await this.#writeStatus(w);

@@ -12,5 +12,10 @@ export const egressPaths = {
   nodes: '/api/v1/nodes',
   namespaces: '/api/v1/namespaces',
   pods: '/api/v1/pods',
+  /** Pod owners the ACL mapping resolves through (controller only). */
+  replicaSets: '/apis/apps/v1/replicasets',
+  jobs: '/apis/batch/v1/jobs',
+  mapSlices: `${base}/egressmapslices`,
+  histories: `${base}/egressiphistories`,
   events: (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
 };

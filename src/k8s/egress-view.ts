@@ -6,7 +6,17 @@ import { egressPaths } from './egress-paths.ts';
 import { type KubeObject, Reflector } from './reflector.ts';
 import type { KubeRestClient } from './rest.ts';
 
-export type EgressCollection = 'gateways' | 'policies' | 'nodes' | 'namespaces' | 'pods';
+export type EgressCollection =
+  | 'gateways'
+  | 'policies'
+  | 'nodes'
+  | 'namespaces'
+  | 'pods'
+  // The controller's ACL mapping: pod owners and the mapping/history objects it last wrote.
+  | 'replicaSets'
+  | 'jobs'
+  | 'mapSlices'
+  | 'histories';
 
 const PATHS: Record<EgressCollection, string> = {
   gateways: egressPaths.gateways,
@@ -14,6 +24,10 @@ const PATHS: Record<EgressCollection, string> = {
   nodes: egressPaths.nodes,
   namespaces: egressPaths.namespaces,
   pods: egressPaths.pods,
+  replicaSets: egressPaths.replicaSets,
+  jobs: egressPaths.jobs,
+  mapSlices: egressPaths.mapSlices,
+  histories: egressPaths.histories,
 };
 
 export type EgressSnapshot = Record<EgressCollection, KubeObject[]>;
@@ -56,12 +70,8 @@ export class EgressView {
   snapshot(): EgressSnapshot | undefined {
     if (this.unsynced().length > 0) return undefined;
     const list = (c: EgressCollection) => this.#reflectors.get(c)?.list() ?? [];
-    return {
-      gateways: list('gateways'),
-      policies: list('policies'),
-      nodes: list('nodes'),
-      namespaces: list('namespaces'),
-      pods: list('pods'),
-    };
+    return Object.fromEntries(
+      (Object.keys(PATHS) as EgressCollection[]).map((c) => [c, list(c)]),
+    ) as EgressSnapshot;
   }
 }

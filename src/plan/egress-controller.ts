@@ -1,10 +1,18 @@
-// The controller's whole decision as one pure function: API objects in, status writes and
-// Events out. Allocation (egress-allocate) and pod resolution (egress-pods) are combined here;
-// the controller daemon only lists, calls this, and writes what it returns.
+// The controller's whole decision as one pure function: API objects in, status writes, Events
+// and the ACL mapping out. Allocation (egress-allocate), pod resolution (egress-pods) and the
+// ACL mapping with its history (egress-acl, fed with that resolution and allocation) are
+// combined here; the controller daemon only lists, calls this, and writes what it returns.
+import { type AclPlan, planAcl, readOwned } from './egress-acl.ts';
 import { planAllocations } from './egress-allocate.ts';
-import { resolvePods } from './egress-pods.ts';
+import type { IpHistory } from './egress-history.ts';
+import { readHistory } from './egress-history-wire.ts';
+import type { MapSlice, PolicyMapSummary } from './egress-mapping.ts';
+import type { OwnerObject } from './egress-mapping-owner.ts';
+import { readMapSlice } from './egress-mapping-wire.ts';
+import { type PodResolution, resolvePods } from './egress-pods.ts';
 import {
   type GatewayStatus,
+  type PolicyMappingStatus,
   type PolicyStatus,
   readGateway,
   readGatewayStatus,
@@ -24,6 +32,16 @@ export interface ControllerSnapshot {
   nodes: readonly unknown[];
   namespaces: readonly unknown[];
   pods: readonly unknown[];
+  /** For the ACL mapping (read only when `acl` is given to planController). */
+  replicaSets?: readonly unknown[];
+  jobs?: readonly unknown[];
+  mapSlices?: readonly unknown[];
+  histories?: readonly unknown[];
+}
+
+export interface ControllerOptions {
+  /** Plan the ACL mapping and history too; retention from parseRetention (checked at start). */
+  acl?: { retentionMs: number };
 }
 
 export interface StatusWrite {
@@ -38,9 +56,17 @@ export interface ControllerPlan {
   events: EventSpec[];
   /** Objects that could not be read at all (bad shape), for the log. */
   unreadable: string[];
+  /** The pod resolution with the allocated IPs (what the mapping is derived from). */
+  resolution: PodResolution;
+  /** Present when options.acl was given: slices and histories to write or delete. */
+  acl?: AclPlan;
 }
 
-export function planController(snapshot: ControllerSnapshot, now: string): ControllerPlan {
+export function planController(
+  snapshot: ControllerSnapshot,
+  now: string,
+  options: ControllerOptions = {},
+): ControllerPlan {
   const unreadable: string[] = [];
   const gateways: { input: GatewayInput; raw: unknown }[] = [];
   for (const raw of snapshot.gateways) {
@@ -71,6 +97,20 @@ export function planController(snapshot: ControllerSnapshot, now: string): Contr
     pods,
   });
 
+  const acl = options.acl
+    ? planAcl({
+        resolution,
+        policies: policies.map((p) => p.input),
+        podOwners: owned(snapshot.pods),
+        replicaSets: owned(snapshot.replicaSets ?? []),
+        jobs: owned(snapshot.jobs ?? []),
+        previousSlices: readSlices(snapshot.mapSlices ?? [], unreadable),
+        previousHistories: readHistories(snapshot.histories ?? [], unreadable),
+        now,
+        retentionMs: options.acl.retentionMs,
+      })
+    : undefined;
+
   const writes: StatusWrite[] = [];
   const events: EventSpec[] = [];
   const activeNodeOf = new Map<string, string | undefined>();
@@ -97,9 +137,16 @@ export function planController(snapshot: ControllerSnapshot, now: string): Contr
     const r = resolution.policies[p.input.name];
     if (!a || !r) continue;
     const conditions = [...a.conditions, ...r.conditions];
+    const summary = acl?.mapping.summaries[p.input.name];
     const next = policyStatus(
       previous,
-      { ips: a.ips, selectedPods: r.selectedPods, activeNode: activeNodeOf.get(p.input.gateway), conditions },
+      {
+        ips: a.ips,
+        selectedPods: r.selectedPods,
+        activeNode: activeNodeOf.get(p.input.gateway),
+        conditions,
+        ...(summary ? { mapping: mappingStatus(summary) } : {}),
+      },
       now,
       p.input.generation,
     );
@@ -120,7 +167,54 @@ export function planController(snapshot: ControllerSnapshot, now: string): Contr
         status: next,
       });
   }
-  return { writes, events, unreadable };
+  return { writes, events, unreadable, resolution, ...(acl ? { acl } : {}) };
+}
+
+function owned(objects: readonly unknown[]): OwnerObject[] {
+  return objects.map(readOwned).filter((o): o is OwnerObject => o !== undefined);
+}
+
+/** Slices the reader refuses are reported and left out: never trusted as previous state. */
+function readSlices(objects: readonly unknown[], unreadable: string[]): MapSlice[] {
+  const out: MapSlice[] = [];
+  for (const o of objects) {
+    const r = readMapSlice(o);
+    if (!r.ok) unreadable.push(`EgressMapSlice ${r.name}: ${r.problem}`);
+    else {
+      out.push(r.slice);
+      if (r.skippedEntries > 0)
+        unreadable.push(`EgressMapSlice ${r.slice.name}: ${r.skippedEntries} unreadable entries skipped`);
+    }
+  }
+  return out;
+}
+
+function readHistories(objects: readonly unknown[], unreadable: string[]): IpHistory[] {
+  const out: IpHistory[] = [];
+  for (const o of objects) {
+    const r = readHistory(o);
+    if (!r.ok) unreadable.push(`EgressIPHistory ${r.name}: ${r.problem}`);
+    else {
+      out.push(r.history);
+      if (r.skippedRecords > 0)
+        unreadable.push(`EgressIPHistory ${r.history.ip}: ${r.skippedRecords} unreadable records skipped`);
+    }
+  }
+  return out;
+}
+
+/** status.mapping: pods per IP as a sorted list (a merge patch replaces lists, not map keys). */
+export function mappingStatus(s: PolicyMapSummary): PolicyMappingStatus {
+  return {
+    mappedPods: s.mappedPods,
+    podsWithIP: s.podsWithIP,
+    slices: s.slices,
+    workloadCount: s.workloadCount,
+    workloads: s.workloads,
+    ips: Object.keys(s.pods)
+      .sort()
+      .map((ip) => ({ ip, pods: s.pods[ip] as number })),
+  };
 }
 
 /** Times only change together with a status, so comparing without them is exact and stable. */

@@ -36,6 +36,19 @@ export interface PolicyStatus {
   activeNode?: string;
   selectedPods?: number;
   conditions?: StoredCondition[];
+  /** The ACL mapping's summary (status.mapping), written by the controller. */
+  mapping?: PolicyMappingStatus;
+}
+
+/** status.mapping: a list per IP, not a map, so a merge patch replaces it whole. */
+export interface PolicyMappingStatus {
+  mappedPods: number;
+  podsWithIP: number;
+  slices: number;
+  workloadCount: number;
+  /** `Kind/namespace/name`, sorted, the first 20. */
+  workloads: string[];
+  ips: { ip: string; pods: number }[];
 }
 
 export interface GatewayStatus {
@@ -179,7 +192,24 @@ export function readPolicyStatus(o: unknown): PolicyStatus {
   if (int(s.observedGeneration) !== undefined) out.observedGeneration = int(s.observedGeneration) as number;
   if (str(s.activeNode)) out.activeNode = str(s.activeNode) as string;
   if (int(s.selectedPods) !== undefined) out.selectedPods = int(s.selectedPods) as number;
+  const m = readMappingStatus(s.mapping);
+  if (m) out.mapping = m;
   return out;
+}
+
+function readMappingStatus(v: unknown): PolicyMappingStatus | undefined {
+  if (!isObj(v)) return undefined;
+  const n = (x: unknown) => int(x) ?? 0;
+  return {
+    mappedPods: n(v.mappedPods),
+    podsWithIP: n(v.podsWithIP),
+    slices: n(v.slices),
+    workloadCount: n(v.workloadCount),
+    workloads: strings(v.workloads),
+    ips: (Array.isArray(v.ips) ? v.ips : [])
+      .filter(isObj)
+      .map((e) => ({ ip: str(e.ip) ?? '', pods: n(e.pods) })),
+  };
 }
 
 export function readGatewayStatus(o: unknown): GatewayStatus {

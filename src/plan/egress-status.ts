@@ -2,7 +2,7 @@
 // the new plan. A condition keeps its lastTransitionTime while its status stays the same, so an
 // unchanged world writes nothing; an Event is emitted only when a problem appears or changes its
 // reason, never once per reconcile.
-import type { GatewayStatus, PolicyStatus, StoredCondition } from './egress-read.ts';
+import type { GatewayStatus, PolicyMappingStatus, PolicyStatus, StoredCondition } from './egress-read.ts';
 import type { PlannedCondition } from './egress-types.ts';
 
 export interface EventSpec {
@@ -70,6 +70,7 @@ export function policyStatus(
     selectedPods: number;
     activeNode: string | undefined;
     conditions: PlannedCondition[];
+    mapping?: PolicyMappingStatus;
   },
   now: string,
   generation: number | undefined,
@@ -81,6 +82,7 @@ export function policyStatus(
   };
   if (generation !== undefined) s.observedGeneration = generation;
   if (next.activeNode) s.activeNode = next.activeNode;
+  if (next.mapping) s.mapping = next.mapping;
   return s;
 }
 
