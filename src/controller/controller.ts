@@ -27,7 +27,7 @@ import {
 import { versionsOf, WrittenOverlay } from './acl-overlay.ts';
 
 export interface EgressControllerOptions {
-  client: KubeRestClient;
+  client: Pick<KubeRestClient, 'get' | 'watch' | 'create' | 'replace' | 'delete' | 'mergePatch'>;
   /** Namespace for Events about the cluster-scoped egress objects (kubectl shows them there). */
   eventNamespace: string;
   resyncMs?: number;

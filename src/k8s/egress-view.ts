@@ -3,8 +3,7 @@
 // so a component never acts on a half-known cluster ("not synced yet → touch nothing").
 import type { MoorError } from '../errors.ts';
 import { egressPaths } from './egress-paths.ts';
-import { type KubeObject, Reflector } from './reflector.ts';
-import type { KubeRestClient } from './rest.ts';
+import { type KubeObject, Reflector, type ReflectorClient } from './reflector.ts';
 
 export type EgressCollection =
   | 'gateways'
@@ -36,7 +35,7 @@ export class EgressView {
   readonly #reflectors: Map<EgressCollection, Reflector>;
 
   constructor(o: {
-    client: KubeRestClient;
+    client: ReflectorClient;
     collections: readonly EgressCollection[];
     onChange: (what: EgressCollection) => void;
     onError: (what: EgressCollection, err: MoorError) => void;

@@ -11,9 +11,13 @@ export const GROUP = 'egress.moor.io';
 export const VERSION = 'v1alpha1';
 
 export async function deployEgressCrds(api: ApiServer): Promise<void> {
-  const crds = ['egressgateways.yaml', 'egresspolicies.yaml'].flatMap((f) =>
-    readYamlDocuments(join(EGRESS_CRD_DIR, f)),
-  );
+  // All four: the controller lists the ACL mapping objects before it writes anything.
+  const crds = [
+    'egressgateways.yaml',
+    'egresspolicies.yaml',
+    'egressmapslices.yaml',
+    'egressiphistories.yaml',
+  ].flatMap((f) => readYamlDocuments(join(EGRESS_CRD_DIR, f)));
   for (const crd of crds) await createCrdRaw(api, crd);
   await waitForCrdsEstablished(
     api.kubeConfig(),
