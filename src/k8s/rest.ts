@@ -85,6 +85,12 @@ export class KubeRestClient {
   readonly server: string;
   private readonly options: KubeRestOptions;
   private readonly agent: Agent;
+  /**
+   * Watches hold their socket for minutes: they get their own pool without a limit, so a process
+   * with many watches (the egress controller has 9) never queues a request (a lease renewal, a
+   * write) behind them in the request pool's 8 sockets.
+   */
+  private readonly watchAgent: Agent;
 
   constructor(options: KubeRestOptions) {
     let url: URL;
@@ -102,16 +108,14 @@ export class KubeRestClient {
     }
     this.server = `${url.protocol}//${url.host}`;
     this.options = options;
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: 8,
-      ...(options.caPem ? { ca: options.caPem } : {}),
-      rejectUnauthorized: !options.insecure,
-    });
+    const tls = { ...(options.caPem ? { ca: options.caPem } : {}), rejectUnauthorized: !options.insecure };
+    this.agent = new Agent({ keepAlive: true, maxSockets: 8, ...tls });
+    this.watchAgent = new Agent({ keepAlive: true, ...tls });
   }
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 
   async get<T = Record<string, unknown>>(path: string, opts?: RequestOptions): Promise<T> {
@@ -192,7 +196,7 @@ export class KubeRestClient {
     return new Promise((resolve, reject) => {
       const req = request(`${this.server}${path}`, {
         method: 'GET',
-        agent: this.agent,
+        agent: this.watchAgent,
         signal,
         headers: { accept: 'application/json', authorization: `Bearer ${this.options.token}` },
       });
