@@ -31,8 +31,6 @@ export interface EgressCore {
 export interface EgressCoreOptions {
   /** Creates the selected pod (app=pay, on w1, PAY_POD_IP); default a plain Pod `pay-1`. */
   addPayPod?: (c: EgressCluster) => Promise<Host>;
-  /** Runs after the cluster is built and before any moor component starts (e.g. more CRDs). */
-  beforeStart?: (c: EgressCluster) => Promise<void>;
 }
 
 export async function startEgressCore(
@@ -41,7 +39,6 @@ export async function startEgressCore(
   options: EgressCoreOptions = {},
 ): Promise<EgressCore> {
   const c = await buildEgressCluster(run, style);
-  await options.beforeStart?.(c);
   const stack = egressStack(run, c);
   const eg = egressObjects(c.kc);
   await eg.createGateway('east', EAST_GATEWAY_SPEC);
