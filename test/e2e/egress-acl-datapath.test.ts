@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACL_FORMATS, type AclFormat } from '../../src/acl/render.ts';
 import { type AclFirewall, aclFirewall } from '../harness/acl-firewall.ts';
-import { type MappedPod, mappedPods } from '../harness/acl-mapping.ts';
+import { ipHistory, type MappedPod, mappedPods } from '../harness/acl-mapping.ts';
 import {
   CORE_DESTINATION,
   EGRESS_OPS,
@@ -211,10 +211,15 @@ describe('moor acl exports on the egress data path', () => {
     expect(after.code).toBe(0);
     const body = (text: string) => text.replace(/^# moor acl export, generated \S+/, '# moor acl export');
     expect(body(await exportAcl('nft'))).toBe(body(oldNft));
-    // The history keeps one record for the workload on that IP, old and new pods in it.
+    // The history keeps one open record for the workload on that IP, old and new pods in it.
     const who = await acl(['who', EGRESS_PAY]);
     expect(who.code).toBe(0);
     expect(who.stdout).toContain('shop/pay (Deployment) policy pay');
+    const records = await ipHistory(core.c.kc, EGRESS_PAY);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ namespace: 'shop', workload: { kind: 'Deployment', name: 'pay' } });
+    expect(records[0]?.to).toBeUndefined();
+    expect(records[0]?.pods).toEqual([oldPod, fresh.name]);
 
     await fw.remove('nft');
     expect(await fw.residue()).toEqual([]);
