@@ -85,11 +85,8 @@ export class KubeRestClient {
   readonly server: string;
   private readonly options: KubeRestOptions;
   private readonly agent: Agent;
-  /**
-   * Watches hold their socket for minutes: they get their own pool without a limit, so a process
-   * with many watches (the egress controller has 9) never queues a request (a lease renewal, a
-   * write) behind them in the request pool's 8 sockets.
-   */
+  /** Watches hold their socket for minutes: on their own pool, one socket each, so a component
+   * with many watches (the controller has nine) never starves its requests (lease renewals). */
   private readonly watchAgent: Agent;
 
   constructor(options: KubeRestOptions) {
@@ -108,9 +105,17 @@ export class KubeRestClient {
     }
     this.server = `${url.protocol}//${url.host}`;
     this.options = options;
-    const tls = { ...(options.caPem ? { ca: options.caPem } : {}), rejectUnauthorized: !options.insecure };
-    this.agent = new Agent({ keepAlive: true, maxSockets: 8, ...tls });
-    this.watchAgent = new Agent({ keepAlive: true, ...tls });
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 8,
+      ...(options.caPem ? { ca: options.caPem } : {}),
+      rejectUnauthorized: !options.insecure,
+    });
+    this.watchAgent = new Agent({
+      keepAlive: true,
+      ...(options.caPem ? { ca: options.caPem } : {}),
+      rejectUnauthorized: !options.insecure,
+    });
   }
 
   close(): void {

@@ -6,6 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
+  AppsV1Api,
+  BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubernetesObject,
@@ -14,8 +16,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
-import { mintToken, readYamlDocuments, waitForCrdsEstablished } from '../harness/kube.ts';
-import { createCrdRaw } from '../harness/raw-api.ts';
+import { deployEgressCrds } from '../harness/egress-cluster.ts';
+import { mintToken, readYamlDocuments } from '../harness/kube.ts';
 import { TestRun } from '../harness/run.ts';
 import { buildTopology } from '../harness/topology.ts';
 
@@ -37,14 +39,7 @@ beforeAll(async () => {
   const etcd = await startEtcd(run, topo.host('api'));
   api = await startApiServer(run, { name: 'egress', host: topo.host('api'), etcd, address: '10.99.0.2' });
   const kc = api.kubeConfig();
-  const crds = ['egressgateways.yaml', 'egresspolicies.yaml'].flatMap((f) =>
-    readYamlDocuments(join(CRD_DIR, f)),
-  );
-  for (const crd of crds) await createCrdRaw(api, crd);
-  await waitForCrdsEstablished(
-    kc,
-    crds.map((c) => c.metadata?.name ?? ''),
-  );
+  await deployEgressCrds(api);
   custom = kc.makeApiClient(CustomObjectsApi);
 });
 
@@ -264,5 +259,89 @@ describe('the shipped manifests (k8s/egress)', () => {
     await expect(
       controller.makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'moor-egress' }),
     ).rejects.toMatchObject({ code: 403 });
+  });
+
+  it('lets the controller read pod owners and write the ACL mapping, and nothing more', async () => {
+    const controller = api.kubeConfig(
+      await mintToken(api.kubeConfig(), 'moor-egress', 'moor-egress-controller'),
+    );
+    const c = controller.makeApiClient(CustomObjectsApi);
+    await expect(controller.makeApiClient(AppsV1Api).listReplicaSetForAllNamespaces()).resolves.toBeDefined();
+    await expect(controller.makeApiClient(BatchV1Api).listJobForAllNamespaces()).resolves.toBeDefined();
+    const slice = {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'EgressMapSlice',
+      metadata: { name: 'rbac-0', labels: { 'egress.moor.io/policy': 'rbac' } },
+      policy: 'rbac',
+      gateway: 'east',
+      destinations: [{ cidr: '10.50.0.0/24' }],
+      entries: [],
+    };
+    const history = {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'EgressIPHistory',
+      metadata: { name: 'ip-10-99-10-9' },
+      ip: '10.99.10.9',
+      records: [],
+    };
+    for (const [plural, body] of [
+      ['egressmapslices', slice],
+      ['egressiphistories', history],
+    ] as const) {
+      const ref = { group: GROUP, version: VERSION, plural };
+      const created = (await c.createClusterCustomObject({ ...ref, body })) as KubernetesObject;
+      await c.replaceClusterCustomObject({ ...ref, name: body.metadata.name, body: created });
+      await expect(c.getClusterCustomObject({ ...ref, name: body.metadata.name })).resolves.toBeDefined();
+      await c.deleteClusterCustomObject({ ...ref, name: body.metadata.name });
+    }
+    // What it must not do: write workloads, delete pods, write policy specs.
+    await expect(
+      controller.makeApiClient(AppsV1Api).createNamespacedReplicaSet({
+        namespace: 'default',
+        body: { metadata: { name: 'x' }, spec: { selector: { matchLabels: { a: 'b' } } } },
+      }),
+    ).rejects.toMatchObject({ code: 403 });
+    await expect(
+      controller.makeApiClient(AppsV1Api).deleteNamespacedReplicaSet({ namespace: 'default', name: 'x' }),
+    ).rejects.toMatchObject({ code: 403 });
+    await expect(
+      controller.makeApiClient(BatchV1Api).deleteNamespacedJob({ namespace: 'default', name: 'x' }),
+    ).rejects.toMatchObject({ code: 403 });
+    await expect(
+      controller.makeApiClient(CoreV1Api).deleteNamespacedPod({ namespace: 'default', name: 'x' }),
+    ).rejects.toMatchObject({ code: 403 });
+    await expect(
+      c.replaceClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'egresspolicies',
+        name: 'checkout',
+        body: policy('checkout', {}),
+      }),
+    ).rejects.toMatchObject({ code: 403 });
+  });
+
+  it('takes status.mapping as the controller writes it, and refuses a malformed one', async () => {
+    const ref = { group: GROUP, version: VERSION, plural: 'egresspolicies', name: 'checkout' };
+    const mapping = {
+      mappedPods: 3,
+      podsWithIP: 3,
+      slices: 1,
+      workloadCount: 1,
+      workloads: ['Deployment/payments/checkout'],
+      ips: [{ ip: '10.99.10.1', pods: 3 }],
+    };
+    const withMapping = async (m: unknown) => {
+      const current = (await readPolicy('checkout')) as { status?: Record<string, unknown> };
+      return custom.replaceClusterCustomObjectStatus({
+        ...ref,
+        body: { ...current, status: { ...current.status, mapping: m } },
+      }) as Promise<{ status?: { mapping?: unknown } }>;
+    };
+    expect((await withMapping(mapping)).status?.mapping).toEqual(mapping);
+    await expect(withMapping({ ...mapping, mappedPods: -1 })).rejects.toMatchObject({ code: 422 });
+    await expect(withMapping({ ...mapping, ips: [{ ip: '10.99.10.1' }] })).rejects.toMatchObject({
+      code: 422,
+    });
   });
 });

@@ -54,6 +54,9 @@ export interface ApiServerOptions {
   port?: number;
   /** Start kube-controller-manager too (token Secrets, namespace deletion, garbage collection). */
   controllerManager?: boolean;
+  /** Its --controllers (default: all on-by-default ones), e.g. without node-lifecycle-controller
+   * when no kubelet heartbeats the Nodes. */
+  controllers?: string[];
 }
 
 export interface ApiServer {
@@ -165,6 +168,7 @@ export async function startApiServer(run: TestRun, options: ApiServerOptions): P
       `--service-account-private-key-file=${pki.saKey}`,
       `--root-ca-file=${pki.caCert}`,
       '--leader-elect=false',
+      ...(options.controllers ? [`--controllers=${options.controllers.join(',')}`] : []),
       '--use-service-account-credentials=false',
       '--secure-port=0',
       '--v=1',

@@ -58,6 +58,23 @@ export async function setNodeReady(
   ready: boolean,
 ): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
+  // kube-controller-manager (when it runs) annotates new Nodes: on a conflict read again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await writeNodeStatus(core, name, address, ready);
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function writeNodeStatus(
+  core: CoreV1Api,
+  name: string,
+  address: string,
+  ready: boolean,
+): Promise<void> {
   const node = await core.readNode({ name });
   node.status = {
     addresses: [
