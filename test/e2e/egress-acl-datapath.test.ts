@@ -215,11 +215,11 @@ describe('moor acl exports on the egress data path', () => {
     const who = await acl(['who', EGRESS_PAY]);
     expect(who.code).toBe(0);
     expect(who.stdout).toContain('shop/pay (Deployment) policy pay');
-    const records = await ipHistory(core.c.kc, EGRESS_PAY);
-    expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ namespace: 'shop', workload: { kind: 'Deployment', name: 'pay' } });
-    expect(records[0]?.to).toBeUndefined();
-    expect(records[0]?.pods).toEqual([oldPod, fresh.name]);
+    const records = (await ipHistory(core.c.kc, EGRESS_PAY)).map(
+      (r) =>
+        `${r.namespace}/${r.workload.kind}/${r.workload.name} ${r.policy} ${r.to ?? 'open'} ${r.pods.join(',')}`,
+    );
+    expect(records).toEqual([`shop/Deployment/pay pay open ${oldPod},${fresh.name}`]);
 
     await fw.remove('nft');
     expect(await fw.residue()).toEqual([]);

@@ -4,7 +4,6 @@
 // controller does: a new template, a new ReplicaSet, a new pod, the old pod deleted, the old
 // ReplicaSet scaled to 0 (kept, as Deployments keep their history).
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1PodTemplateSpec } from '@kubernetes/client-node';
-import { setPodIp } from './egress-cluster.ts';
 import type { EgressCluster } from './egress-topology.ts';
 import type { Host } from './topology.ts';
 
@@ -92,11 +91,7 @@ export async function createDeployment(
   return handle;
 }
 
-/**
- * A pod of `owner` (name `<replicaset>-<suffix>`): its namespace and veth as c.addPod makes them,
- * the Pod object with its controller reference set before the kubelet status (IP) is written, so
- * no reader ever sees it running without its owner.
- */
+/** A pod of `owner` (name `<replicaset>-<suffix>`), created with its controller reference. */
 export async function addOwnedPod(
   c: EgressCluster,
   owner: Owner,
@@ -107,17 +102,11 @@ export async function addOwnedPod(
   namespace = 'shop',
 ): Promise<{ name: string; host: Host }> {
   const name = `${owner.name}-${suffix}`;
-  const host = await c.addPod(name, node, ip, labels, namespace, { status: false });
-  const core = c.kc.makeApiClient(CoreV1Api);
-  const pod = await core.readNamespacedPod({ namespace, name });
-  pod.metadata = {
-    ...pod.metadata,
+  const host = await c.addPod(name, node, ip, labels, namespace, {
     ownerReferences: [
       { apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, uid: owner.uid, controller: true },
     ],
-  };
-  await core.replaceNamespacedPod({ namespace, name, body: pod });
-  await setPodIp(c.kc, namespace, name, ip);
+  });
   return { name, host };
 }
 
