@@ -9,6 +9,7 @@ import { buildOracleEnv, type OracleEnv } from './lib/oracle-env.ts';
 import { Report } from './lib/report.ts';
 import type { Section, SectionContext } from './lib/section.ts';
 import { aclSection } from './sections/acl.ts';
+import { aclControllerSection } from './sections/acl-controller.ts';
 import { dnsSection } from './sections/dns.ts';
 import { egressFailoverSection } from './sections/egress-failover.ts';
 import { egress1000Section, egressNewPodSection, egressThroughputSection } from './sections/egress-scale.ts';
@@ -34,6 +35,7 @@ const SECTIONS: Section[] = [
   egressThroughputSection,
   dnsSection,
   aclSection,
+  aclControllerSection,
 ];
 const ALIASES: Record<string, string[]> = {
   restore: ['restart', 'failover'],

@@ -4,6 +4,7 @@
 // selects pod pay-1; fw, outside the cluster, prints the source address of each connection it
 // gets: pay-1 arrives from its egress IP, the unselected pod web-1 from its node. Then the
 // active egress gateway node is killed hard and pay-1 arrives from the same egress IP again.
+// On the way, `moor acl export` and `moor acl who` show the mapping the controller wrote.
 import { egressObjects } from './harness/egress-cluster.ts';
 import { EAST_GATEWAY_SPEC, egressStack, fwDelta } from './harness/egress-stack.ts';
 import { buildEgressCluster, FW, NODES } from './harness/egress-topology.ts';
@@ -66,6 +67,14 @@ export async function egressDemo(run: TestRun): Promise<void> {
   const api = c.topo.host('api');
   const status = await moor(api, ['egress', 'status', '--kubeconfig', c.kubeconfigPath]);
   console.log(`\n$ moor egress status\n${status.stdout}${status.stderr}`);
+  // The ACL mapping the controller wrote (in the same pass as the status above).
+  for (const args of [
+    ['acl', 'export', '-o', 'csv'],
+    ['acl', 'who', egressIp ?? ''],
+  ]) {
+    const r = await moor(api, [...args, '--kubeconfig', c.kubeconfigPath]);
+    console.log(`$ moor ${args.join(' ')}\n${r.stdout}${r.stderr}`);
+  }
 
   // Hard kill of the active egress gateway node: every moor process SIGKILLed, its LAN link deleted.
   const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';

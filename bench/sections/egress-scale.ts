@@ -17,7 +17,7 @@ import { buildEgressBenchEnv, nodeSetSize, type Worker } from '../lib/egress-env
 import { iperfTcp, startIperfServer } from '../lib/iperf.ts';
 import { cpuSecondsOf, memoryOf } from '../lib/proc-stats.ts';
 import type { Section } from '../lib/section.ts';
-import { fmt, median, percentile, sleep } from '../lib/stats.ts';
+import { fmt, inParallel, median, percentile, sleep } from '../lib/stats.ts';
 
 const PODS = 10;
 const BULK = 1000;
@@ -74,15 +74,6 @@ export const egressNewPodSection: Section = {
     }
   },
 };
-
-async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
 
 export const egress1000Section: Section = {
   name: 'egress-1000',

@@ -11,7 +11,7 @@ import { applyAclPlan } from '../acl/writer.ts';
 import { MoorError } from '../errors.ts';
 import { egressPaths } from '../k8s/egress-paths.ts';
 import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
-import type { KubeRestClient } from '../k8s/rest.ts';
+import { isNotFound, type KubeRestClient } from '../k8s/rest.ts';
 import { planController, type StatusWrite } from '../plan/egress-controller.ts';
 import { DEFAULT_RETENTION, parseRetention } from '../plan/egress-history.ts';
 import { EGRESS_GROUP, EGRESS_VERSION } from '../plan/egress-read.ts';
@@ -72,7 +72,10 @@ export class EgressController {
         'histories',
       ],
       onChange: (what) => this.loop.markDirty(what),
-      onError: (what, err) => o.log(`controller: watching ${what} failed: ${err.message} (retrying)`),
+      onError: (what, err) =>
+        o.log(
+          `controller: watching ${what} failed: ${err.message} (retrying${isNotFound(err) ? '; is its CRD installed? kubectl apply -k k8s/egress' : ''})`,
+        ),
     });
     this.loop = new ReconcileLoop({
       name: 'controller',

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ControllerSnapshot, planController } from './egress-controller.ts';
+import { historyObject } from './egress-history-wire.ts';
+import { mapSliceObject } from './egress-mapping-wire.ts';
 
 const gatewayObj = (name: string, extra: Record<string, unknown> = {}) => ({
   metadata: { name, resourceVersion: '1', generation: 1 },
@@ -112,5 +114,81 @@ describe('planController', () => {
       'now',
     );
     expect(p.unreadable).toEqual(['EgressPolicy broken: spec.destinations is empty']);
+  });
+
+  it('plans the ACL mapping from its own resolution, puts the summary on status.mapping, then writes nothing', () => {
+    const acl = { acl: { retentionMs: 86_400_000 } };
+    const owned = {
+      ...world,
+      pods: [
+        {
+          ...podObj('shop', 'pay-7c9-x', { app: 'pay' }, '10.1.1.5'),
+          metadata: {
+            namespace: 'shop',
+            name: 'pay-7c9-x',
+            labels: { app: 'pay' },
+            ownerReferences: [{ kind: 'ReplicaSet', name: 'pay-7c9', controller: true }],
+          },
+        },
+      ],
+      replicaSets: [
+        {
+          metadata: {
+            namespace: 'shop',
+            name: 'pay-7c9',
+            ownerReferences: [{ kind: 'Deployment', name: 'pay', controller: true }],
+          },
+        },
+      ],
+    };
+    const first = planController(owned, '2026-12-01T08:00:00Z', acl);
+    const slices = first.acl?.mapping.slices ?? [];
+    expect(slices.map((s) => s.name)).toEqual(['pay-0']);
+    // The IP the allocation gave in the same pass.
+    expect(slices[0]?.entries).toMatchObject([
+      { pod: 'pay-7c9-x', workload: { kind: 'Deployment', name: 'pay' }, egressIP: '10.99.10.33' },
+    ]);
+    expect(first.acl?.history.write).toEqual(['10.99.10.33']);
+    expect(first.writes.find((w) => w.name === 'pay')?.status).toMatchObject({
+      mapping: {
+        mappedPods: 1,
+        podsWithIP: 1,
+        slices: 1,
+        workloadCount: 1,
+        workloads: ['Deployment/shop/pay'],
+        ips: [{ ip: '10.99.10.33', pods: 1 }],
+      },
+    });
+    const written = {
+      ...applyWrites(owned, first),
+      mapSlices: slices.map(mapSliceObject),
+      histories: (first.acl?.history.histories ?? []).map(historyObject),
+    };
+    const second = planController(written, '2026-12-01T08:01:00Z', acl);
+    expect(second.writes).toEqual([]);
+    expect(second.acl).toMatchObject({
+      mapping: { write: [], remove: [] },
+      history: { write: [], remove: [] },
+    });
+    expect(second.unreadable).toEqual([]);
+  });
+
+  it('reports an unreadable slice or history and does not plan from it', () => {
+    const p = planController(
+      {
+        ...world,
+        mapSlices: [{ metadata: { name: 'pay-0', labels: {} }, policy: 'pay', gateway: 'east' }],
+        histories: [{ metadata: { name: 'ip-10-99-10-1' }, ip: '10.99.10.2', records: [] }],
+      },
+      '2026-12-01T08:00:00Z',
+      { acl: { retentionMs: 86_400_000 } },
+    );
+    expect(p.unreadable).toEqual([
+      'EgressMapSlice pay-0: label egress.moor.io/policy=undefined does not match policy pay',
+      'EgressIPHistory ip-10-99-10-1: name does not match ip 10.99.10.2 (want ip-10-99-10-2)',
+    ]);
+    // Not previous state: pay-0 is planned afresh (and written over the refused object).
+    expect(p.acl?.mapping.write).toEqual(['pay-0']);
+    expect(p.acl?.mapping.remove).toEqual([]);
   });
 });

@@ -320,6 +320,24 @@ describe('moor controller writes the ACL mapping', () => {
     expect(Date.parse(records[0]?.from ?? '')).toBeLessThan(Date.parse(beforeRollout));
   });
 
+  it('refuses a retention of 0 or junk at start-up: exit 2, the fix named, no stack trace', async () => {
+    for (const bad of ['0', '0d', 'forever']) {
+      const r = await moor(topo.host('ctl'), [
+        'controller',
+        '--kubeconfig',
+        kubeconfigPath,
+        '--acl-history-retention',
+        bad,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--acl-history-retention');
+      expect(r.stderr).toContain('fix:');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    // It never took the lease: the running controller still leads and answers.
+    await probe('probe-0');
+  });
+
   it('moor acl who --at a time before the rollout names the old pods and their workload', async () => {
     const ctl = topo.host('ctl');
     const r = await moor(ctl, [
