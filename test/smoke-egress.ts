@@ -5,7 +5,10 @@
 // gets: pay-1 arrives from its egress IP, the unselected pod web-1 from its node. Then the
 // active egress gateway node is killed hard and pay-1 arrives from the same egress IP again.
 // On the way, `moor acl export` and `moor acl who` show the mapping the controller wrote.
+// Inbound (spec.ingress): fw connects to the egress IP on TCP 8080 and reaches pay-1, before and
+// after the kill.
 import { egressObjects } from './harness/egress-cluster.ts';
+import { probeTcp, startInboundServer } from './harness/egress-inbound.ts';
 import { EAST_GATEWAY_SPEC, egressStack, fwDelta } from './harness/egress-stack.ts';
 import { buildEgressCluster, FW, NODES } from './harness/egress-topology.ts';
 import { moor } from './harness/moor.ts';
@@ -33,9 +36,11 @@ export async function egressDemo(run: TestRun): Promise<void> {
     podSelector: { matchLabels: { app: 'pay' } },
     destinations: [{ cidr: '10.99.50.0/24' }],
     gateway: 'east',
+    ingress: { ports: [{ port: 8080 }] },
   });
   const pay = await c.addPod('pay-1', 'w1', '10.1.3.5', { app: 'pay' });
   const web = await c.addPod('web-1', 'w1', '10.1.3.6', { app: 'web' });
+  const inbound = await startInboundServer(pay, 'pay-1', 8080, 7000);
   stack.startController();
   stack.startGateway('gw1');
   stack.startGateway('gw2');
@@ -64,6 +69,17 @@ export async function egressDemo(run: TestRun): Promise<void> {
   );
   console.log(`pay-1 (pod 10.1.3.5 on w1 ${NODES.w1}) → fw ${FW}:5000: ${await connect(pay)}`);
   console.log(`web-1 (pod 10.1.3.6 on w1, not selected) → fw: ${await connect(web)}`);
+  const fw = c.topo.host('fw');
+  const inboundAnswer = async () => {
+    const a = (await probeTcp(fw, egressIp, 8080)).split(' ');
+    return a.length === 3
+      ? `connected to ${a[0]}, answered by ${a[1]}, which saw fw as ${a[2]}`
+      : a.join(' ');
+  };
+  await waitFor(`fw reaches pay-1 via ${egressIp}:8080`, async () =>
+    (await inboundAnswer()).includes('pay-1') ? true : undefined,
+  );
+  console.log(`fw → ${egressIp}:8080 (inbound, spec.ingress): ${await inboundAnswer()}`);
   const api = c.topo.host('api');
   const status = await moor(api, ['egress', 'status', '--kubeconfig', c.kubeconfigPath]);
   console.log(`\n$ moor egress status\n${status.stdout}${status.stderr}`);
@@ -95,10 +111,12 @@ export async function egressDemo(run: TestRun): Promise<void> {
       `sources fw saw meanwhile: ${[...seen].map(([ip, n]) => `${ip} (${n} packets)`).join(', ')}`,
   );
   console.log(`pay-1 → fw after the failover: ${await connect(pay)}`);
+  console.log(`fw → ${egressIp}:8080 after the failover: ${await inboundAnswer()}`);
   const log = server
     .log()
     .split('\n')
     .filter((l) => l.startsWith('fw:'));
   console.log(`fw's own log (every connection it got):\n${log.join('\n')}`);
   await server.stop();
+  await inbound.stop();
 }

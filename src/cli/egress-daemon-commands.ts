@@ -67,7 +67,12 @@ export async function runNodeAgent(args: string[]): Promise<number> {
   const agent = new NodeAgent({
     client,
     config: { nodeName, underlayDevice: underlay, clusterCidrs, podCidrs },
-    ports: { netlink: new IpRouteNetlink(runner), links: new IpEgressLinks(runner), nft: new NftCli(runner) },
+    ports: {
+      netlink: new IpRouteNetlink(runner),
+      links: new IpEgressLinks(runner),
+      nft: new NftCli(runner),
+      sysctl: new ProcSysctl(),
+    },
     resyncMs: intOption(p, 'resync') * 1000,
     log,
   });

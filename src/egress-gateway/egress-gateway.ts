@@ -10,7 +10,11 @@ import {
   type NetlinkBasic,
   type NftablesBasic,
   OwnedTable,
+  RouteTable,
   reconcileAddresses,
+  reconcileFdb,
+  reconcileNeighbours,
+  reconcileRules,
   reconcileSysctls,
   reconcileVxlans,
   type SysctlBasic,
@@ -27,8 +31,8 @@ import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import { cidrLast, formatIpv4, tryParseCidr } from '../net/ipv4.ts';
 import { type GatewayEgressDesired, planGatewayEgress } from '../plan/egress-gateway.ts';
-import { GATEWAY_TABLE, VXLAN_PREFIX } from '../plan/egress-names.ts';
-import { readGatewayStatus } from '../plan/egress-read.ts';
+import { GATEWAY_TABLE, NODE_MAC_PREFIX, RULE_PRIORITY, VXLAN_PREFIX } from '../plan/egress-names.ts';
+import { readGateway, readGatewayStatus } from '../plan/egress-read.ts';
 import type { GatewayInput } from '../plan/egress-types.ts';
 import { OutcomeBuilder, ReconcileLoop, type ReconcileOutcome, waiting } from '../reconcile/index.ts';
 import { gatewayGroupInputs, servedGroups } from './snapshot.ts';
@@ -213,7 +217,7 @@ export class EgressGatewayRole {
     if (!input) return [];
     const snapshot = this.#view.snapshot();
     if (!snapshot) return [input.floatingIP];
-    const [group] = gatewayGroupInputs([input], new Set(), snapshot);
+    const [group] = gatewayGroupInputs([input], new Set(), snapshot, allGateways(snapshot));
     return [input.floatingIP, ...(group?.egressIPs ?? [])];
   }
 
@@ -229,7 +233,7 @@ export class EgressGatewayRole {
         await this.#deactivate(name);
         await m.stop();
       }
-    const inputs = gatewayGroupInputs(this.#groups, this.#active, snapshot);
+    const inputs = gatewayGroupInputs(this.#groups, this.#active, snapshot, allGateways(snapshot));
     const out = new OutcomeBuilder();
     const lanMtu = (await netlink.linkGet(this.#groups[0]?.interface ?? 'lo'))?.mtu ?? 1500;
     const desired = planGatewayEgress(inputs, lanMtu);
@@ -250,6 +254,7 @@ export class EgressGatewayRole {
         await reconcileAddresses(netlink, v.dev, v.cidrs),
         (c) => `${c.op} ${c.cidr} dev ${c.dev}`,
       );
+    await this.#applyInbound(desired, out);
     out.add('nft', await this.#table.apply(desired.table), (c) => `${c.op} ${c.table} (${c.reason})`);
     // Addresses last: the nft state is in place before this node attracts any traffic.
     const mayHold = new Set(inputs.flatMap((i) => [i.gateway.floatingIP, ...i.egressIPs]));
@@ -265,6 +270,49 @@ export class EgressGatewayRole {
     for (const a of desired.announce) await this.#announce(a.dev, a.addresses, inputs);
     await this.#publishActive(snapshot, out);
     return out.build();
+  }
+
+  /** Inbound paths into the tunnels (FDB, neighbours, routes, rules) before the nft table, so a
+   * DNAT rule never points at a pod the gateway cannot reach yet. */
+  async #applyInbound(desired: GatewayEgressDesired, out: OutcomeBuilder): Promise<void> {
+    const { netlink, links } = this.#o.ports;
+    const devices = desired.vxlans.map((v) => v.name);
+    out.add(
+      'fdb',
+      await reconcileFdb(links, devices, desired.fdb, (mac) => mac.startsWith(NODE_MAC_PREFIX)),
+      describeEgressLinkChange,
+    );
+    out.add('neighbour', await reconcileNeighbours(links, desired.neighbours), describeEgressLinkChange);
+    // Every table we route in: the wanted ones, and those our rules still point at (a group
+    // deleted while this process was away, too).
+    const ours = (await netlink.ruleList(4)).filter(
+      (r) => r.proto === 109 && r.fwmark !== undefined && (r.fwmark & 0xff000000) >>> 0 === 0x6d000000,
+    );
+    const tables = new Set([...desired.rules.map((r) => r.table), ...ours.map((r) => r.table)]);
+    for (const table of [...tables].sort((a, b) => a - b)) {
+      const routes = desired.routes.filter((r) => r.table === table);
+      out.add(
+        'route',
+        await new RouteTable(netlink, { table, families: [4] }).reconcile(
+          routes.map((r) => ({ dst: r.dst, dev: r.dev, scope: 'link' as const })),
+        ),
+        (c) => `${c.op} ${c.route.dst} table ${table}`,
+      );
+    }
+    out.add(
+      'rule',
+      await reconcileRules(
+        netlink,
+        desired.rules.map((r) => ({
+          family: 4,
+          priority: r.priority ?? RULE_PRIORITY,
+          table: r.table,
+          fwmark: r.fwmark,
+        })),
+        { families: [4] },
+      ),
+      (c) => `${c.op} fwmark 0x${(c.rule.fwmark ?? 0).toString(16)} table ${c.rule.table}`,
+    );
   }
 
   async #announce(
@@ -303,6 +351,13 @@ export class EgressGatewayRole {
       }
     }
   }
+}
+
+function allGateways(snapshot: EgressSnapshot): GatewayInput[] {
+  return snapshot.gateways.flatMap((raw) => {
+    const r = readGateway(raw);
+    return r.ok ? [r.value] : [];
+  });
 }
 
 function broadcastOf(subnet: string): string | undefined {

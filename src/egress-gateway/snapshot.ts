@@ -2,10 +2,11 @@
 // cluster snapshot (pure).
 import type { KubeObject } from '../k8s/reflector.ts';
 import type { GatewayGroupInput } from '../plan/egress-gateway.ts';
+import { planIngress } from '../plan/egress-ingress.ts';
 import { isCandidatePod, resolvePods } from '../plan/egress-pods.ts';
 import { readGateway, readNamespace, readNode, readPod, readPolicy } from '../plan/egress-read.ts';
 import { matchesSelector } from '../plan/egress-selector.ts';
-import type { GatewayInput, NamespaceInput, PodInput, PolicyInput } from '../plan/egress-types.ts';
+import type { GatewayInput, NamespaceInput, NodeInput, PodInput, PolicyInput } from '../plan/egress-types.ts';
 
 export function servedGroups(
   nodeName: string,
@@ -24,7 +25,8 @@ export function servedGroups(
 export function gatewayGroupInputs(
   groups: readonly GatewayInput[],
   active: ReadonlySet<string>,
-  snapshot: { policies: KubeObject[]; namespaces: KubeObject[]; pods: KubeObject[] },
+  snapshot: { policies: KubeObject[]; namespaces: KubeObject[]; pods: KubeObject[]; nodes?: KubeObject[] },
+  allGateways: readonly GatewayInput[] = groups,
 ): GatewayGroupInput[] {
   const policies: PolicyInput[] = [];
   for (const raw of snapshot.policies) {
@@ -42,6 +44,14 @@ export function gatewayGroupInputs(
     namespaces,
     pods,
   });
+  // The same function the controller writes the Ingress condition with, on the same objects.
+  const ingress = planIngress({
+    policies: policies.map((p) => ({ ...p, ips: p.statusIPs })),
+    gateways: allGateways,
+    assignments: resolution.assignments,
+    pods,
+    nodes: (snapshot.nodes ?? []).map(readNode).filter((n): n is NodeInput => n !== undefined),
+  });
   return groups.map((gateway) => {
     const mine = new Set(policies.filter((p) => p.gateway === gateway.name).map((p) => p.name));
     return {
@@ -49,6 +59,7 @@ export function gatewayGroupInputs(
       egressIPs: [...new Set(policies.filter((p) => mine.has(p.name)).flatMap((p) => p.statusIPs))],
       assignments: resolution.assignments.filter((a) => mine.has(a.policy)),
       active: active.has(gateway.name),
+      ingress: ingress.entries.filter((e) => mine.has(e.policy)),
     };
   });
 }

@@ -11,9 +11,12 @@ import {
   type NftablesBasic,
   OwnedTable,
   RouteTable,
+  reconcileAddresses,
   reconcileNeighbours,
   reconcileRules,
+  reconcileSysctls,
   reconcileVxlans,
+  type SysctlBasic,
 } from '../dataplane/index.ts';
 import { EgressView } from '../k8s/egress-view.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
@@ -26,6 +29,7 @@ export interface NodeAgentPorts {
   netlink: NetlinkBasic;
   links: EgressLinkBasic;
   nft: NftablesBasic;
+  sysctl: SysctlBasic;
 }
 
 export interface NodeAgentOptions {
@@ -93,6 +97,19 @@ export class NodeAgent {
 
     out.add('vxlan', await reconcileVxlans(links, VXLAN_PREFIX, desired.vxlans), describeEgressLinkChange);
     out.add('neighbour', await reconcileNeighbours(links, desired.neighbours), describeEgressLinkChange);
+    // Inbound from a gateway arrives on the VXLAN from any client address (loose rp_filter,
+    // which needs an address on the device).
+    out.add(
+      'sysctl',
+      await reconcileSysctls(this.#o.ports.sysctl, desired.sysctls),
+      describeEgressLinkChange,
+    );
+    for (const v of desired.vxlanAddresses)
+      out.add(
+        'address',
+        await reconcileAddresses(netlink, v.dev, v.cidrs),
+        (c) => `${c.op} ${c.cidr} dev ${c.dev}`,
+      );
     // Every table we route in: the wanted ones, and those our rules still point at.
     const ours = (await netlink.ruleList(4)).filter(
       (r) => r.proto === 109 && r.fwmark !== undefined && (r.fwmark & 0xff000000) >>> 0 === MARK_TOP,

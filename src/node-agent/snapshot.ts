@@ -3,6 +3,7 @@
 // pod and the policies, never on other pods), so the node agent decides exactly as the
 // controller does.
 import type { KubeObject } from '../k8s/reflector.ts';
+import { nodeVxlanMac } from '../plan/egress-names.ts';
 import type { NodeEgressInput } from '../plan/egress-node.ts';
 import { isCandidatePod, resolvePods } from '../plan/egress-pods.ts';
 import { readGateway, readGatewayStatus, readNamespace, readPod, readPolicy } from '../plan/egress-read.ts';
@@ -82,5 +83,6 @@ export function nodeEgressInput(
     })),
     assignments: resolution.assignments,
     knownPodIPs: local.map((p) => p.ip).filter((ip): ip is string => ip !== undefined),
+    vxlanMac: nodeVxlanMac(config.nodeName),
   };
 }

@@ -6,6 +6,7 @@ import { type AclPlan, planAcl, readOwned } from './egress-acl.ts';
 import { planAllocations } from './egress-allocate.ts';
 import type { IpHistory } from './egress-history.ts';
 import { readHistory } from './egress-history-wire.ts';
+import { planIngress } from './egress-ingress.ts';
 import type { MapSlice, PolicyMapSummary } from './egress-mapping.ts';
 import type { OwnerObject } from './egress-mapping-owner.ts';
 import { readMapSlice } from './egress-mapping-wire.ts';
@@ -111,6 +112,14 @@ export function planController(
       })
     : undefined;
 
+  const ingress = planIngress({
+    policies: policies.map((p) => ({ ...p.input, ips: alloc.policies[p.input.name]?.ips ?? [] })),
+    gateways: gateways.map((g) => g.input),
+    assignments: resolution.assignments,
+    pods,
+    nodes,
+  });
+
   const writes: StatusWrite[] = [];
   const events: EventSpec[] = [];
   const activeNodeOf = new Map<string, string | undefined>();
@@ -136,7 +145,8 @@ export function planController(
     const a = alloc.policies[p.input.name];
     const r = resolution.policies[p.input.name];
     if (!a || !r) continue;
-    const conditions = [...a.conditions, ...r.conditions];
+    const inbound = ingress.conditions[p.input.name];
+    const conditions = [...a.conditions, ...r.conditions, ...(inbound ? [inbound] : [])];
     const summary = acl?.mapping.summaries[p.input.name];
     const next = policyStatus(
       previous,

@@ -104,7 +104,7 @@ describe('planNodeEgress', () => {
 
   it('turns the unknown-pod guard off without local pod CIDRs', () => {
     const d = planNodeEgress({ ...nodeInput, localPodCidrs: [] });
-    expect(d.table.chains?.find((c) => c.name === 'moor_forward')?.rules).toHaveLength(2);
+    expect(d.table.chains?.find((c) => c.name === 'moor_forward')?.rules).toHaveLength(3);
   });
 });
 
@@ -127,10 +127,23 @@ describe('planGatewayEgress', () => {
     expect(standby.table.chains?.map((c) => [c.name, c.rules])).toEqual([
       [
         'moor_forward',
-        ['iifname "moorvx*" ct state invalid drop', 'iifname "moorvx*" ip saddr != @mapped_pods drop'],
+        [
+          'iifname "moorvx*" ct state invalid drop',
+          'iifname "moorvx*" ip saddr != @mapped_pods drop',
+          'oifname "moorvx*" ct mark & 0xff000000 != 0x6d000000 drop',
+          'iifname != "moorvx*" oifname != "moorvx*" ct direction original ct mark & 0xff000000 == 0x6d000000 drop',
+          'oifname "moorvx*" tcp flags & (syn | rst) == syn tcp option maxseg size > 1410 tcp option maxseg size set 1410',
+        ],
+      ],
+      ['moor_ingress_dnat', []],
+      [
+        'moor_ingress_mark',
+        [
+          'iifname != "moorvx*" ct direction original ct mark & 0xff000000 == 0x6d000000 meta mark set ct mark',
+        ],
       ],
       ['moor_snat', ['iifname "moorvx*" oifname "lan0" snat to ip saddr map @snat_map']],
-      ['moor_guard', ['iifname "moorvx*" ip saddr != @egress_ips drop']],
+      ['moor_guard', ['iifname "moorvx*" fib saddr type != local ip saddr != @egress_ips drop']],
       ['moor_input', ['ip daddr @egress_ips drop']],
     ]);
     const active = planGatewayEgress(

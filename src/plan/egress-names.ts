@@ -31,3 +31,29 @@ export function groupMac(vni: number): string {
 export function markText(mark: number): string {
   return `0x${mark.toString(16).padStart(8, '0')}`;
 }
+
+/** The node side's own address on each VXLAN device: the reverse-path check (loose) needs an
+ * IPv4 address on a device before it accepts what arrives there (inbound from a gateway). */
+export const INNER_NODE = '169.254.109.2';
+
+/** jhash seed of the inbound DNAT: fixed, so every gateway of a group (and every restart) picks
+ * the same pod for the same client address and port. */
+export const INGRESS_HASH_SEED = 0x6d6f6f72;
+
+/** Every node VXLAN MAC starts with this (nodeVxlanMac): the FDB entries a gateway owns. */
+export const NODE_MAC_PREFIX = '02:6e:';
+
+/** A node's VXLAN MAC, derived from its name (FNV-1a), so a gateway can address a node's device
+ * without asking it: 02:6e:<32-bit hash>. Locally administered, unicast. */
+export function nodeVxlanMac(nodeName: string): string {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(nodeName)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  return [
+    ...NODE_MAC_PREFIX.split(':').slice(0, 2),
+    hex(h >>> 24),
+    hex((h >>> 16) & 255),
+    hex((h >>> 8) & 255),
+    hex(h & 255),
+  ].join(':');
+}

@@ -11,6 +11,11 @@
 //   postrouting (srcnat-10) leaving by a moor VXLAN: identity SNAT. nf_nat skips later NAT
 //                         chains once a binding exists, so a CNI's masquerade (priority srcnat)
 //                         can never rewrite a steered packet to the node IP.
+//   inbound (spec.ingress): a flow arriving from a moor VXLAN (a gateway DNATed it to a local
+//                         pod) gets ct mark = the group's mark; the pod's replies (ct direction
+//                         reply) get packet mark = ct mark, so the same rule routes them back
+//                         into the tunnel, whatever the client's address. The device has a MAC
+//                         derived from the node name, which the gateways address it by.
 // Cluster-internal destinations (pod and service CIDRs) are never steered and never dropped.
 import type { NftTableSpec } from '../dataplane/nftables/model.ts';
 import { tryParseCidr } from '../net/ipv4.ts';
@@ -19,6 +24,7 @@ import {
   groupMac,
   groupMark,
   INNER_GATEWAY,
+  INNER_NODE,
   markText,
   RULE_PRIORITY,
   VXLAN_OVERHEAD,
@@ -59,6 +65,9 @@ export interface NodeEgressInput {
   assignments: PodAssignment[];
   /** Every local pod IP the agent has classified, selected or not. */
   knownPodIPs: string[];
+  /** The MAC of this node's VXLAN devices (nodeVxlanMac of the node name), which gateways send
+   * inbound traffic to. Absent: the kernel picks one and inbound cannot reach this node. */
+  vxlanMac?: string;
 }
 
 export interface VxlanDesired {
@@ -68,6 +77,7 @@ export interface VxlanDesired {
   port: number;
   dev: string;
   mtu: number;
+  mac?: string;
 }
 
 export interface NeighbourDesired {
@@ -95,6 +105,10 @@ export interface NodeEgressDesired {
   neighbours: NeighbourDesired[];
   routes: EgressRouteDesired[];
   rules: EgressRuleDesired[];
+  /** Loose reverse-path check on each VXLAN device (inbound arrives there from any client)... */
+  sysctls: { key: string; value: string }[];
+  /** ...which also needs an IPv4 address on the device. */
+  vxlanAddresses: { dev: string; cidrs: string[] }[];
   table: Omit<NftTableSpec, 'name' | 'family'>;
   /** Pods the agent cannot steer and drops (or lets through, Open), for status and logs. */
   notSteered: { pod: string; policy: string; reason: string }[];
@@ -157,6 +171,7 @@ export function planNodeEgress(input: NodeEgressInput): NodeEgressDesired {
   const neighbours: NeighbourDesired[] = [];
   const routes: EgressRouteDesired[] = [];
   const rules: EgressRuleDesired[] = [];
+  const inboundMarks: string[] = [];
   for (const g of [...input.groups].sort((a, b) => a.vni - b.vni)) {
     if (!g.usable) continue;
     const name = vxlanName(g.vni);
@@ -168,7 +183,9 @@ export function planNodeEgress(input: NodeEgressInput): NodeEgressDesired {
       port: g.vxlanPort,
       dev: input.underlayDevice,
       mtu: input.underlayMtu - VXLAN_OVERHEAD,
+      ...(input.vxlanMac ? { mac: input.vxlanMac } : {}),
     });
+    inboundMarks.push(`iifname "${name}" ct direction original ct mark set ${markText(mark)}`);
     neighbours.push({ dev: name, address: INNER_GATEWAY, mac: groupMac(g.vni) });
     routes.push({ table: mark, dst: `${INNER_GATEWAY}/32`, dev: name, scope: 'link' });
     routes.push({ table: mark, dst: '0.0.0.0/0', dev: name, gateway: INNER_GATEWAY, scope: 'global' });
@@ -191,6 +208,8 @@ export function planNodeEgress(input: NodeEgressInput): NodeEgressDesired {
     neighbours,
     routes,
     rules,
+    sysctls: vxlans.map((v) => ({ key: `net.ipv4.conf.${v.name}.rp_filter`, value: '2' })),
+    vxlanAddresses: vxlans.map((v) => ({ dev: v.name, cidrs: [`${INNER_NODE}/32`] })),
     notSteered,
     table: {
       sets: [
@@ -213,7 +232,12 @@ export function planNodeEgress(input: NodeEgressInput): NodeEgressDesired {
         {
           name: 'moor_prerouting',
           base: { type: 'filter', hook: 'prerouting', priority: 'mangle' },
-          rules: ['meta mark set ip saddr . ip daddr map @steer'],
+          rules: [
+            ...inboundMarks,
+            'meta mark set ip saddr . ip daddr map @steer',
+            // Replies of inbound flows go back into the tunnel they came from.
+            `ct direction reply ct mark & 0xff000000 == ${markText(0x6d000000)} meta mark set ct mark`,
+          ],
         },
         {
           name: 'moor_forward',
@@ -223,6 +247,8 @@ export function planNodeEgress(input: NodeEgressInput): NodeEgressDesired {
             // A fixed MSS on replies to steered pods: their segments cross the VXLAN, and a node
             // that drops its own frag-needed ICMP would otherwise hang TCP at pod MTU 1500.
             `ip daddr @steered_pods tcp flags & (syn | ack) == syn | ack tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
+            // And on a pod's SYN-ACK of an inbound connection, which leaves by the tunnel.
+            `oifname ${vx} tcp flags & (syn | ack) == syn | ack tcp option maxseg size > ${mss} tcp option maxseg size set ${mss}`,
           ],
         },
         {

@@ -6,6 +6,7 @@
 import type {
   Destination,
   GatewayInput,
+  IngressPort,
   IpRange,
   LabelSelector,
   LabelSelectorRequirement,
@@ -164,10 +165,40 @@ export function readPolicy(o: unknown): ReadResult<PolicyInput> {
   const pod = readSelector(spec.podSelector);
   if (ns) p.namespaceSelector = ns;
   if (pod) p.podSelector = pod;
+  if (spec.ingress !== undefined) {
+    const r = readIngress(spec.ingress);
+    if (r.ok) p.ingress = { ports: r.ports };
+    else p.ingressProblem = r.problem;
+  }
   if (Array.isArray(spec.ips)) p.ips = strings(spec.ips);
   else if (int(spec.count) !== undefined) p.count = int(spec.count) as number;
   if (meta.generation !== undefined) p.generation = meta.generation;
   return { ok: true, value: p };
+}
+
+/** spec.ingress, all or nothing: one bad port refuses the whole section (the CRD's CEL refuses
+ * the same input; this is the reader's own check for objects that bypassed it). */
+function readIngress(v: unknown): { ok: true; ports: IngressPort[] } | { ok: false; problem: string } {
+  if (!isObj(v) || !Array.isArray(v.ports) || v.ports.length === 0)
+    return { ok: false, problem: 'spec.ingress.ports must list at least one port' };
+  const ports: IngressPort[] = [];
+  const seen = new Set<string>();
+  for (const [i, raw] of v.ports.entries()) {
+    if (!isObj(raw)) return { ok: false, problem: `spec.ingress.ports[${i}] is not an object` };
+    const port = int(raw.port);
+    const protocol = raw.protocol === undefined ? 'TCP' : raw.protocol;
+    const targetPort = raw.targetPort === undefined ? port : int(raw.targetPort);
+    const inRange = (n: number | undefined) => n !== undefined && n >= 1 && n <= 65535;
+    if (!inRange(port) || !inRange(targetPort))
+      return { ok: false, problem: `spec.ingress.ports[${i}]: port and targetPort must be 1-65535` };
+    if (protocol !== 'TCP' && protocol !== 'UDP')
+      return { ok: false, problem: `spec.ingress.ports[${i}]: protocol must be TCP or UDP` };
+    const key = `${protocol}/${port}`;
+    if (seen.has(key)) return { ok: false, problem: `spec.ingress.ports lists ${key} twice` };
+    seen.add(key);
+    ports.push({ port: port as number, protocol, targetPort: targetPort as number });
+  }
+  return { ok: true, ports };
 }
 
 function readConditions(v: unknown): StoredCondition[] {
@@ -237,7 +268,13 @@ export function readNode(o: unknown): NodeInput | undefined {
   const ready = Array.isArray(status.conditions)
     ? status.conditions.filter(isObj).some((c) => c.type === 'Ready' && c.status === 'True')
     : false;
-  return { name: meta.name, labels: labels(md.labels), addresses, ready };
+  const node: NodeInput = { name: meta.name, labels: labels(md.labels), addresses, ready };
+  const internal = Array.isArray(status.addresses)
+    ? status.addresses.filter(isObj).find((a) => a.type === 'InternalIP')
+    : undefined;
+  const internalIP = internal ? str(internal.address) : undefined;
+  if (internalIP) node.internalIP = internalIP;
+  return node;
 }
 
 export function readNamespace(o: unknown): NamespaceInput | undefined {
@@ -266,5 +303,9 @@ export function readPod(o: unknown): PodInput | undefined {
   if (node) p.node = node;
   if (phase) p.phase = phase;
   if (spec.hostNetwork === true) p.hostNetwork = true;
+  const readyCondition = Array.isArray(status.conditions)
+    ? status.conditions.filter(isObj).find((c) => c.type === 'Ready')
+    : undefined;
+  if (readyCondition && readyCondition.status !== 'True') p.ready = false;
   return p;
 }

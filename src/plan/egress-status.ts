@@ -41,6 +41,7 @@ export function isProblem(c: PlannedCondition): boolean {
     case 'Ready':
     case 'PodsSelected':
     case 'ConfigValid':
+    case 'Ingress':
       return c.status !== 'True';
     default:
       return false;

@@ -38,6 +38,16 @@ export interface Destination {
   except?: string[];
 }
 
+export type IngressProtocol = 'TCP' | 'UDP';
+
+/** One inbound port on a policy's egress IPs (spec.ingress.ports[]). */
+export interface IngressPort {
+  port: number;
+  protocol: IngressProtocol;
+  /** The pods' port; the same as `port` when absent in the spec. */
+  targetPort: number;
+}
+
 export interface PolicyInput {
   name: string;
   generation?: number;
@@ -52,6 +62,10 @@ export interface PolicyInput {
   failurePolicy: FailurePolicy;
   /** status.ips as the controller last wrote them: the allocations to keep (stickiness). */
   statusIPs: string[];
+  /** spec.ingress: clients connecting to the egress IPs on these ports reach the selected pods. */
+  ingress?: { ports: IngressPort[] };
+  /** Why spec.ingress cannot be used (the reader refuses it whole, never half). */
+  ingressProblem?: string;
 }
 
 export interface NodeInput {
@@ -59,6 +73,8 @@ export interface NodeInput {
   labels: Record<string, string>;
   /** Every address the Node reports (InternalIP, ExternalIP); none may ever be an egress IP. */
   addresses: string[];
+  /** The first InternalIP: where a node's VXLAN listens (inbound from a gateway). */
+  internalIP?: string;
   ready: boolean;
 }
 
@@ -77,6 +93,8 @@ export interface PodInput {
   hostNetwork?: boolean;
   /** Succeeded and Failed pods hold no address any more and are never selected. */
   phase?: string;
+  /** false when the pod reports a Ready condition that is not True (never an inbound target). */
+  ready?: boolean;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';

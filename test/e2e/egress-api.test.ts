@@ -182,6 +182,18 @@ describe('egress CRDs on the real API server', () => {
       { podSelector: { matchExpressions: [{ key: 'app', operator: 'In' }] } },
       'In and NotIn need values',
     ],
+    ['an ingress port out of range', { ingress: { ports: [{ port: 70000 }] } }, 'spec.ingress.ports[0].port'],
+    [
+      'an ingress port listed twice (protocol defaults to TCP)',
+      { ingress: { ports: [{ port: 80 }, { port: 80, protocol: 'TCP' }] } },
+      'each port and protocol may be listed once',
+    ],
+    [
+      'an ingress protocol other than TCP or UDP',
+      { ingress: { ports: [{ port: 80, protocol: 'SCTP' }] } },
+      'spec.ingress.ports[0].protocol',
+    ],
+    ['an ingress section without ports', { ingress: { ports: [] } }, 'spec.ingress.ports'],
   ];
   for (const [what, change, message] of badPolicies) {
     it(`refuses a policy with ${what}`, async () => {

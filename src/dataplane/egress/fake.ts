@@ -4,6 +4,7 @@ import { MoorError } from '../../errors.ts';
 import type {
   ArpAnnouncer,
   EgressLinkBasic,
+  FdbEntry,
   Neighbour,
   SysctlBasic,
   VxlanObserved,
@@ -13,6 +14,7 @@ import type {
 export class FakeEgressLinks implements EgressLinkBasic {
   readonly devices = new Map<string, VxlanObserved>();
   readonly neighbours: Neighbour[] = [];
+  readonly fdb: FdbEntry[] = [];
   readonly calls: string[] = [];
 
   async vxlanList(prefix: string): Promise<VxlanObserved[]> {
@@ -53,6 +55,7 @@ export class FakeEgressLinks implements EgressLinkBasic {
     this.devices.delete(name);
     for (let i = this.neighbours.length - 1; i >= 0; i--)
       if (this.neighbours[i]?.dev === name) this.neighbours.splice(i, 1);
+    for (let i = this.fdb.length - 1; i >= 0; i--) if (this.fdb[i]?.dev === name) this.fdb.splice(i, 1);
   }
   async neighList(dev: string): Promise<Neighbour[]> {
     return this.neighbours.filter((n) => n.dev === dev).map((n) => ({ ...n }));
@@ -63,6 +66,22 @@ export class FakeEgressLinks implements EgressLinkBasic {
     const i = this.neighbours.findIndex((n) => n.dev === dev && n.address === address);
     if (i >= 0) this.neighbours.splice(i, 1);
     this.neighbours.push({ dev, address, mac, permanent: true });
+  }
+  async fdbList(dev: string): Promise<FdbEntry[]> {
+    return this.fdb.filter((e) => e.dev === dev).map((e) => ({ ...e }));
+  }
+  async fdbReplace(dev: string, mac: string, dst: string): Promise<void> {
+    this.calls.push(`fdb ${dev} ${mac} ${dst}`);
+    this.#dev(dev);
+    const i = this.fdb.findIndex((e) => e.dev === dev && e.mac === mac);
+    if (i >= 0) this.fdb.splice(i, 1);
+    this.fdb.push({ dev, mac, dst, permanent: true });
+  }
+  async fdbDelete(dev: string, mac: string, dst: string): Promise<void> {
+    this.calls.push(`fdb-del ${dev} ${mac} ${dst}`);
+    const i = this.fdb.findIndex((e) => e.dev === dev && e.mac === mac && e.dst === dst);
+    if (i < 0) throw new MoorError('not-found', `RTNETLINK answers: No such file or directory (${mac})`);
+    this.fdb.splice(i, 1);
   }
 }
 

@@ -7,6 +7,7 @@ import { assertInterfaceName } from '../names.ts';
 import type {
   ArpAnnouncer,
   EgressLinkBasic,
+  FdbEntry,
   Neighbour,
   SysctlBasic,
   VxlanObserved,
@@ -116,6 +117,40 @@ export class IpEgressLinks implements EgressLinkBasic {
       'permanent',
     ]);
   }
+
+  async fdbList(dev: string): Promise<FdbEntry[]> {
+    assertInterfaceName(dev);
+    try {
+      const { stdout } = await this.#runner.run(['bridge', '-j', 'fdb', 'show', 'dev', dev]);
+      return (JSON.parse(stdout || '[]') as Json[])
+        .filter((e) => typeof e.dst === 'string')
+        .map((e) => ({
+          dev,
+          mac: String(e.mac ?? ''),
+          dst: String(e.dst),
+          permanent: e.state === 'permanent',
+        }));
+    } catch (err) {
+      if (/does not exist|Cannot find device/.test(commandFailureOf(err)?.stderr ?? '')) return [];
+      throw err;
+    }
+  }
+
+  async fdbReplace(dev: string, mac: string, dst: string): Promise<void> {
+    await this.#runner.run(fdbArgs('replace', dev, mac, dst));
+  }
+
+  async fdbDelete(dev: string, mac: string, dst: string): Promise<void> {
+    await this.#runner.run(fdbArgs('del', dev, mac, dst));
+  }
+}
+
+export function fdbArgs(op: 'replace' | 'del', dev: string, mac: string, dst: string): string[] {
+  assertInterfaceName(dev);
+  checkIp(dst);
+  if (!MAC.test(mac)) throw new MoorError('invalid-argument', `"${mac}" is not a MAC address`);
+  const argv = ['bridge', 'fdb', op, mac, 'dev', dev, 'dst', dst, 'self'];
+  return op === 'replace' ? [...argv, 'permanent'] : argv;
 }
 
 const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeEgressLinks, FakeSysctl } from './fake.ts';
-import { reconcileNeighbours, reconcileSysctls, reconcileVxlans } from './reconcile.ts';
+import { reconcileFdb, reconcileNeighbours, reconcileSysctls, reconcileVxlans } from './reconcile.ts';
 
 const spec = { name: 'moorvx4100', vni: 4100, port: 4789, dev: 'lan0', remote: '10.99.10.254', mtu: 1450 };
 
@@ -46,5 +46,29 @@ describe('egress link helpers', () => {
     const keys = [{ key: 'net.ipv4.conf.moorvx4100.rp_filter', value: '2' }];
     expect((await reconcileSysctls(sysctl, keys)).applied).toHaveLength(1);
     expect((await reconcileSysctls(sysctl, keys)).applied).toHaveLength(0);
+  });
+});
+
+describe('reconcileFdb', () => {
+  it('adds, keeps, moves and removes only the entries it manages', async () => {
+    const links = new FakeEgressLinks();
+    await reconcileVxlans(links, 'moorvx', [spec]);
+    links.fdb.push({ dev: 'moorvx4100', mac: '00:00:00:00:00:00', dst: '10.0.0.9', permanent: true });
+    const ours = (mac: string) => mac.startsWith('02:6e:');
+    const want = [
+      { dev: 'moorvx4100', mac: '02:6e:00:00:00:01', dst: '10.99.10.3' },
+      { dev: 'moorvx4100', mac: '02:6e:00:00:00:02', dst: '10.99.10.4' },
+    ];
+    const first = await reconcileFdb(links, ['moorvx4100'], want, ours);
+    expect(first.applied.map((c) => c.op)).toEqual(['fdb-replace', 'fdb-replace']);
+    links.calls.length = 0;
+    expect((await reconcileFdb(links, ['moorvx4100'], want, ours)).applied).toEqual([]);
+    expect(links.calls).toEqual([]);
+    const moved = await reconcileFdb(links, ['moorvx4100'], [{ ...want[0]!, dst: '10.99.10.7' }], ours);
+    expect(moved.applied.map((c) => c.op)).toEqual(['fdb-replace', 'fdb-delete']);
+    expect(links.fdb.map((e) => `${e.mac} ${e.dst}`).sort()).toEqual([
+      '00:00:00:00:00:00 10.0.0.9',
+      '02:6e:00:00:00:01 10.99.10.7',
+    ]);
   });
 });

@@ -10,6 +10,8 @@ export type EgressLinkChange =
   | { op: 'set-mtu'; name: string; mtu: number }
   | { op: 'set-up'; name: string }
   | { op: 'neigh-replace'; dev: string; address: string; mac: string }
+  | { op: 'fdb-replace'; dev: string; mac: string; dst: string }
+  | { op: 'fdb-delete'; dev: string; mac: string; dst: string }
   | { op: 'sysctl'; key: string; value: string };
 
 function sameIdentity(have: VxlanObserved, want: VxlanSpec): boolean {
@@ -82,6 +84,33 @@ export async function reconcileNeighbours(
   return result;
 }
 
+/** Make the FDB entries of `devices` whose MAC `manage` claims exactly `desired`; entries the
+ * kernel or others made (the all-zero default, learned ones) are left alone. */
+export async function reconcileFdb(
+  links: EgressLinkBasic,
+  devices: readonly string[],
+  desired: readonly { dev: string; mac: string; dst: string }[],
+  manage: (mac: string) => boolean,
+): Promise<ApplyResult<EgressLinkChange>> {
+  const result = emptyResult<EgressLinkChange>();
+  for (const dev of devices) {
+    const have = await links.fdbList(dev);
+    const want = desired.filter((d) => d.dev === dev);
+    for (const w of want) {
+      if (have.some((h) => h.mac === w.mac && h.dst === w.dst && h.permanent)) continue;
+      await attempt(result, { op: 'fdb-replace', ...w }, () => links.fdbReplace(dev, w.mac, w.dst));
+    }
+    for (const h of have) {
+      if (!manage(h.mac) || want.some((w) => w.mac === h.mac && w.dst === h.dst)) continue;
+      if (want.some((w) => w.mac === h.mac)) continue; // replaced in place above
+      await attempt(result, { op: 'fdb-delete', dev, mac: h.mac, dst: h.dst }, () =>
+        links.fdbDelete(dev, h.mac, h.dst),
+      );
+    }
+  }
+  return result;
+}
+
 export async function reconcileSysctls(
   sysctl: SysctlBasic,
   desired: readonly { key: string; value: string }[],
@@ -106,6 +135,10 @@ export function describeEgressLinkChange(c: EgressLinkChange): string {
       return `${c.name} up`;
     case 'neigh-replace':
       return `neigh ${c.address} ${c.mac} dev ${c.dev}`;
+    case 'fdb-replace':
+      return `fdb ${c.mac} dst ${c.dst} dev ${c.dev}`;
+    case 'fdb-delete':
+      return `fdb del ${c.mac} dst ${c.dst} dev ${c.dev}`;
     case 'sysctl':
       return `${c.key}=${c.value}`;
   }

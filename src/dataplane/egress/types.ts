@@ -34,6 +34,14 @@ export interface Neighbour {
   permanent: boolean;
 }
 
+/** A unicast VXLAN forwarding entry: frames to `mac` go to `dst` (`bridge fdb ... self`). */
+export interface FdbEntry {
+  dev: string;
+  mac: string;
+  dst: string;
+  permanent: boolean;
+}
+
 export interface EgressLinkBasic {
   /** Every VXLAN device whose name starts with `prefix`. */
   vxlanList(prefix: string): Promise<VxlanObserved[]>;
@@ -45,6 +53,11 @@ export interface EgressLinkBasic {
   neighList(dev: string): Promise<Neighbour[]>;
   /** A permanent entry (`nud permanent`). */
   neighReplace(dev: string, address: string, mac: string): Promise<void>;
+  /** The device's FDB entries that carry a remote (dst). */
+  fdbList(dev: string): Promise<FdbEntry[]>;
+  /** A permanent entry `mac → dst`. */
+  fdbReplace(dev: string, mac: string, dst: string): Promise<void>;
+  fdbDelete(dev: string, mac: string, dst: string): Promise<void>;
 }
 
 export interface SysctlBasic {
