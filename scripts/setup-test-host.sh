@@ -15,6 +15,7 @@ PACKAGES=(
   umoci skopeo crun jq           # container image without a daemon (npm run image) and its test
   binutils                       # strip for the single executable
   iptables                       # moor acl export -o iptables is loaded into a real firewall
+  yq                             # the yaml import recipe of docs/egress-acl.md (jq above is the json one)
   zsh groff-base man-db          # the generated zsh completion and man page are exercised
 )
 

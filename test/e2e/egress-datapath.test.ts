@@ -2,27 +2,13 @@
 // the workers and moor egress-gateway on two gateway nodes (all the shipped bundle), pods as
 // namespaces, and fw counting every source address it sees.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EgressObjects, egressObjects } from '../harness/egress-cluster.ts';
-import {
-  EAST_GATEWAY_SPEC,
-  type EgressStack,
-  egressStack,
-  fwDelta,
-  pingFw,
-} from '../harness/egress-stack.ts';
-import {
-  buildEgressCluster,
-  type CniStyle,
-  type EgressCluster,
-  FW,
-  NODES,
-} from '../harness/egress-topology.ts';
+import type { EgressObjects } from '../harness/egress-cluster.ts';
+import { EGRESS_OPS, EGRESS_PAY, startEgressCore } from '../harness/egress-scenario.ts';
+import { type EgressStack, fwDelta, pingFw } from '../harness/egress-stack.ts';
+import { type CniStyle, type EgressCluster, FW, NODES } from '../harness/egress-topology.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
 import type { Host } from '../harness/topology.ts';
-
-const EGRESS_PAY = '10.99.10.33';
-const EGRESS_OPS = '10.99.10.32';
 
 describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (style) => {
   let run: TestRun;
@@ -76,46 +62,8 @@ describe.each<CniStyle>(['routed', 'masquerade'])('egress data path, %s CNI', (s
 
   beforeAll(async () => {
     run = TestRun.start();
-    c = await buildEgressCluster(run, style);
-    stack = egressStack(run, c);
+    ({ c, eg, stack, pay, web, ops } = await startEgressCore(run, style));
     procs = stack.procs;
-    eg = egressObjects(c.kc);
-    await eg.createGateway('east', EAST_GATEWAY_SPEC);
-    await eg.createPolicy('pay', {
-      podSelector: { matchLabels: { app: 'pay' } },
-      destinations: [{ cidr: '10.99.50.0/24' }],
-      gateway: 'east',
-      priority: 10,
-    });
-    await eg.createPolicy('ops', {
-      podSelector: { matchLabels: { app: 'ops' } },
-      destinations: [{ cidr: '10.99.50.0/24' }],
-      gateway: 'east',
-      failurePolicy: 'Open',
-    });
-    pay = await c.addPod('pay-1', 'w1', '10.1.3.5', { app: 'pay' });
-    web = await c.addPod('web-1', 'w1', '10.1.3.6', { app: 'web' });
-    ops = await c.addPod('ops-1', 'w2', '10.1.4.5', { app: 'ops' });
-    stack.startController();
-    startGateway('gw1');
-    startGateway('gw2');
-    startNodeAgent('w1');
-    startNodeAgent('w2');
-    await waitFor(
-      'policies allocated and a gateway active',
-      async () => {
-        for (const proc of procs.values())
-          if (!proc.running) throw new Error(`${proc.name} exited:\n${proc.tail(20)}`);
-        const [p, o, g] = await Promise.all([eg.policy('pay'), eg.policy('ops'), eg.gateway('east')]);
-        return p.status?.ips?.[0] === EGRESS_PAY && o.status?.ips?.[0] === EGRESS_OPS && g.status?.activeNode
-          ? true
-          : undefined;
-      },
-      { timeoutMs: 60_000 },
-    ).catch((err: Error) => {
-      const logs = [...procs.values()].map((p) => `--- ${p.name}\n${p.tail(15)}`).join('\n');
-      throw new Error(`${err.message}\n${logs}`);
-    });
   });
 
   afterAll(async () => {

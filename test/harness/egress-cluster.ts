@@ -1,7 +1,7 @@
 // A simulated cluster's API objects for the egress tests: the egress CRDs, Nodes and Pods with
 // their status written as a kubelet would, and helpers for the egress objects.
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1OwnerReference } from '@kubernetes/client-node';
 import type { ApiServer } from './apiserver.ts';
 import { readYamlDocuments, waitForCrdsEstablished } from './kube.ts';
 import { createCrdRaw } from './raw-api.ts';
@@ -111,12 +111,13 @@ export async function createPod(
   labels: Record<string, string>,
   node: string,
   ip: string | undefined,
+  ownerReferences?: V1OwnerReference[],
 ): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespacedPod({
     namespace,
     body: {
-      metadata: { name, labels },
+      metadata: { name, labels, ...(ownerReferences ? { ownerReferences } : {}) },
       spec: {
         nodeName: node,
         automountServiceAccountToken: false,

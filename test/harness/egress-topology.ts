@@ -7,7 +7,7 @@
 // cluster, on ANY interface, as flannel and Calico natOutgoing do).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node';
 import { type ApiServer, startApiServer, startEtcd } from './apiserver.ts';
 import { createNamespace, createNode, createPod, deployEgressCrds } from './egress-cluster.ts';
 import { exec } from './exec.ts';
@@ -29,14 +29,15 @@ export interface EgressCluster {
   kubeconfigPath: string;
   style: CniStyle;
   /** Create a pod namespace with a veth into `node`, and its Pod object (status as a kubelet;
-   * `status: false` leaves the status for the caller to write with setPodIp). */
+   * `status: false` leaves the status for the caller to write with setPodIp; `ownerReferences`
+   * are set at creation, as a ReplicaSet's pods have them). */
   addPod(
     name: string,
     node: 'w1' | 'w2',
     ip: string,
     labels: Record<string, string>,
     apiNamespace?: string,
-    options?: { status?: boolean },
+    options?: { status?: boolean; ownerReferences?: V1OwnerReference[] },
   ): Promise<Host>;
   /** Packets fw has seen per source address. */
   fwSources(): Promise<Map<string, number>>;
@@ -151,7 +152,15 @@ export async function buildEgressCluster(run: TestRun, style: CniStyle): Promise
     await nodeHost.exec(['sysctl', '-q', '-w', `net.ipv4.conf.${nodeIf}.proxy_arp=1`]);
     await nodeHost.exec(['ip', 'link', 'set', nodeIf, 'up']);
     await nodeHost.exec(['ip', 'route', 'add', `${ip}/32`, 'dev', nodeIf]);
-    await createPod(kc, apiNamespace, name, labels, node, options.status === false ? undefined : ip);
+    await createPod(
+      kc,
+      apiNamespace,
+      name,
+      labels,
+      node,
+      options.status === false ? undefined : ip,
+      options.ownerReferences,
+    );
     return pod;
   };
 
