@@ -98,4 +98,55 @@ describe('planAcl (the controller call)', () => {
     expect(readOwned({ metadata: { name: 'p' } })).toBeUndefined();
     expect(readOwned(null)).toBeUndefined();
   });
+
+  it('a pod seen before its ReplicaSet waits a pass instead of opening a false ReplicaSet record; a mapped pod keeps its workload', () => {
+    const rs = readOwned({
+      metadata: {
+        namespace: 'payments',
+        name: 'checkout-7d9f',
+        ownerReferences: [{ kind: 'Deployment', name: 'checkout', controller: true }],
+      },
+    });
+    const common = {
+      policies: [{ name: 'checkout', gateway: 'east', destinations: [{ cidr: '10.50.0.0/24' }] }],
+      jobs: [],
+      retentionMs: 86_400_000,
+      resolution: resolvePods({
+        policies: [policy],
+        namespaces: [{ name: 'payments', labels: {} }],
+        pods: pods(['checkout-7d9f-a']),
+      }),
+      podOwners: [rsOwned('checkout-7d9f-a')].filter((x) => x !== undefined),
+    };
+    const early = planAcl({
+      ...common,
+      replicaSets: [],
+      previousSlices: [],
+      previousHistories: [],
+      now: '2026-12-01T08:00:00Z',
+    });
+    expect(early.mapping.slices).toEqual([]);
+    expect(early.history.histories).toEqual([]);
+    const known = planAcl({
+      ...common,
+      replicaSets: [rs].filter((x) => x !== undefined),
+      previousSlices: early.mapping.slices,
+      previousHistories: early.history.histories,
+      now: '2026-12-01T08:00:01Z',
+    });
+    expect(known.mapping.slices[0]?.entries[0]?.workload).toEqual({ kind: 'Deployment', name: 'checkout' });
+    expect(known.history.histories[0]?.records.map((r) => r.workload)).toEqual([
+      { kind: 'Deployment', name: 'checkout' },
+    ]);
+    // The ReplicaSet leaves the index (deleted while its pods drain): the pod stays the Deployment's.
+    const draining = planAcl({
+      ...common,
+      replicaSets: [],
+      previousSlices: known.mapping.slices,
+      previousHistories: known.history.histories,
+      now: '2026-12-01T08:00:02Z',
+    });
+    expect(draining.mapping.write).toEqual([]);
+    expect(draining.history.write).toEqual([]);
+  });
 });

@@ -8,6 +8,7 @@ import {
   type OwnerObject,
   type OwnerRef,
   ownerIndex,
+  ownerKnown,
   resolveWorkload,
   type Workload,
 } from './egress-mapping-owner.ts';
@@ -37,15 +38,31 @@ export interface AclPlan {
 
 export function planAcl(input: AclPlanInput): AclPlan {
   const index = ownerIndex({ replicaSets: input.replicaSets, jobs: input.jobs });
+  const previousWorkload = new Map<string, Workload>();
+  for (const s of input.previousSlices)
+    for (const e of s.entries)
+      previousWorkload.set(podKey({ namespace: e.namespace, name: e.pod }), e.workload);
   const workloads = new Map<string, Workload>();
-  for (const p of input.podOwners)
-    workloads.set(
-      podKey(p),
-      resolveWorkload({ namespace: p.namespace, name: p.name, owners: p.owners }, index),
-    );
+  // A pod whose ReplicaSet or Job is not known yet keeps the workload it was mapped with; a new
+  // one waits for its owner (one watch event later) rather than opening a false history record.
+  const deferred = new Set<string>();
+  for (const p of input.podOwners) {
+    const key = podKey(p);
+    const known = ownerKnown(p, index);
+    const kept = known ? undefined : previousWorkload.get(key);
+    if (!known && !kept) deferred.add(key);
+    else
+      workloads.set(
+        key,
+        kept ?? resolveWorkload({ namespace: p.namespace, name: p.name, owners: p.owners }, index),
+      );
+  }
   const mapping = planMapping({
     policies: input.policies,
-    assignments: input.resolution.assignments,
+    assignments:
+      deferred.size === 0
+        ? input.resolution.assignments
+        : input.resolution.assignments.filter((a) => !deferred.has(podKey(a))),
     workloads,
     previous: input.previousSlices,
     now: input.now,

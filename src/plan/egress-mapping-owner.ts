@@ -41,8 +41,23 @@ export function controllerOf(owners: readonly OwnerRef[]): OwnerRef | undefined 
 }
 
 /**
- * The workload of a pod. A ReplicaSet or Job not in the index (not listed yet, or deleted while
- * its pods drain) stays the workload itself: honest, and corrected on the next pass.
+ * Whether the pod's workload can be told now: false when its controller is a ReplicaSet or Job
+ * the index does not hold. The owner's watch event can arrive after the pod's (separate watch
+ * streams), and guessing "ReplicaSet/x" would open a short, false history record.
+ */
+export function ownerKnown(
+  pod: { namespace: string; owners: readonly OwnerRef[] },
+  index: OwnerIndex,
+): boolean {
+  const ref = controllerOf(pod.owners);
+  if (ref?.kind === 'ReplicaSet') return index.replicaSets.has(`${pod.namespace}/${ref.name}`);
+  if (ref?.kind === 'Job') return index.jobs.has(`${pod.namespace}/${ref.name}`);
+  return true;
+}
+
+/**
+ * The workload of a pod. A ReplicaSet or Job not in the index stays the workload itself (planAcl
+ * first keeps the pod's previous workload, or waits a pass for a new pod: see ownerKnown).
  */
 export function resolveWorkload(
   pod: { namespace: string; name: string; owners: readonly OwnerRef[] },
