@@ -4,17 +4,30 @@
 // selects pod pay-1; fw, outside the cluster, prints the source address of each connection it
 // gets: pay-1 arrives from its egress IP, the unselected pod web-1 from its node. Then the
 // active egress gateway node is killed hard and pay-1 arrives from the same egress IP again.
-// On the way, `moor acl export` and `moor acl who` show the mapping the controller wrote.
+// On the way, `moor acl export` and `moor acl who` show the mapping the controller wrote, the
+// controller's in-cluster DNS answers `dig -x EGRESS_IP` with the workload's name, and a firewall
+// follower's ServiceAccount token reads `/v1/egress-map` (a wrong token gets 401).
 // Inbound (spec.ingress): fw connects to the egress IP on TCP 8080 and reaches pay-1, before and
 // after the kill.
-import { egressObjects } from './harness/egress-cluster.ts';
+import { join } from 'node:path';
+import { digQuery } from './harness/dig.ts';
+import { createNamespace, egressObjects } from './harness/egress-cluster.ts';
 import { probeTcp, startInboundServer } from './harness/egress-inbound.ts';
+import { egressMapGet } from './harness/egress-map.ts';
 import { EAST_GATEWAY_SPEC, egressStack, fwDelta } from './harness/egress-stack.ts';
-import { buildEgressCluster, FW, NODES } from './harness/egress-topology.ts';
+import { buildEgressCluster, type EgressCluster, FW, NODES } from './harness/egress-topology.ts';
+import { createObjects, readYamlDocuments, serviceAccountWithRole } from './harness/kube.ts';
 import { moor } from './harness/moor.ts';
 import { waitFor } from './harness/process.ts';
 import type { TestRun } from './harness/run.ts';
 import type { Host } from './harness/topology.ts';
+import { bridgeToNamespace } from './harness/unix-bridge.ts';
+
+// The egress cluster's Submariner cluster ID: the `<cluster>` of its egress DNS names.
+const CLUSTER_ID = 'demo';
+const DNS = { address: '127.0.0.1', port: 5353 };
+const EGRESS_MAP_PORT = 8480;
+const READER_ROLE = join(import.meta.dirname, '..', 'k8s', 'egress', 'egress-map-reader.yaml');
 
 // fw's server: logs the address each connection comes from and tells the client.
 const WHOAMI_SERVER = `require('node:net').createServer((s) => {
@@ -41,13 +54,21 @@ export async function egressDemo(run: TestRun): Promise<void> {
   const pay = await c.addPod('pay-1', 'w1', '10.1.3.5', { app: 'pay' });
   const web = await c.addPod('web-1', 'w1', '10.1.3.6', { app: 'web' });
   const inbound = await startInboundServer(pay, 'pay-1', 8080, 7000);
-  stack.startController();
+  stack.startController([
+    '--dns-listen',
+    `${DNS.address}:${DNS.port}`,
+    '--cluster-id',
+    CLUSTER_ID,
+    // Plain HTTP: loopback only (the controller refuses it anywhere else).
+    '--egress-map-listen',
+    `127.0.0.1:${EGRESS_MAP_PORT}`,
+  ]);
   stack.startGateway('gw1');
   stack.startGateway('gw2');
   stack.startNodeAgent('w1');
   stack.startNodeAgent('w2');
   console.log(
-    `\negress cluster (run ${run.id}): CNI masquerades pods to their node; EgressGateway "east" on gw1+gw2, ` +
+    `\negress cluster (run ${run.id}, cluster ID ${CLUSTER_ID}): CNI masquerades pods to their node; EgressGateway "east" on gw1+gw2, ` +
       `pool ${EAST_GATEWAY_SPEC.pool.cidrs.join()}; EgressPolicy "pay" selects app=pay for ${FW}`,
   );
   const egressIp = await waitFor(
@@ -91,6 +112,7 @@ export async function egressDemo(run: TestRun): Promise<void> {
     const r = await moor(api, [...args, '--kubeconfig', c.kubeconfigPath]);
     console.log(`$ moor ${args.join(' ')}\n${r.stdout}${r.stderr}`);
   }
+  await servedMapping(run, c, egressIp ?? '');
 
   // Hard kill of the active egress gateway node: every moor process SIGKILLed, its LAN link deleted.
   const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';
@@ -119,4 +141,50 @@ export async function egressDemo(run: TestRun): Promise<void> {
   console.log(`fw's own log (every connection it got):\n${log.join('\n')}`);
   await server.stop();
   await inbound.stop();
+}
+
+// What the controller serves from the mapping, on the API host: in-cluster DNS (the workload's
+// name for the egress IP, and back) and `/v1/egress-map` for a token bound to the reader role.
+async function servedMapping(run: TestRun, c: EgressCluster, egressIp: string): Promise<void> {
+  const api = c.topo.host('api');
+  const dig = async (query: string[]) => {
+    const a = await digQuery((argv) => api.exec(argv, { allowFail: true }), DNS, query);
+    return a.records.map((r) => r.data);
+  };
+  const [name] = await waitFor(`dig -x ${egressIp} names pay-1`, async () => {
+    const names = await dig(['-x', egressIp]);
+    return names.length > 0 ? names : undefined;
+  });
+  const at = `@${DNS.address} -p ${DNS.port}`;
+  console.log(`$ dig -x ${egressIp} ${at} +short   (moor controller --dns-listen)\n${name}`);
+  console.log(`$ dig ${name} ${at} +short\n${(await dig([name ?? '', 'A'])).join('\n')}\n`);
+
+  await createObjects(c.kc, readYamlDocuments(READER_ROLE));
+  await createNamespace(c.kc, 'firewall-automation');
+  const token = await serviceAccountWithRole(
+    c.kc,
+    'firewall-automation',
+    'egress-map-follower',
+    'moor-egress-map-reader',
+    'ClusterRole',
+  );
+  const endpoint = {
+    port: (await bridgeToNamespace(run, api, '127.0.0.1', EGRESS_MAP_PORT)).port,
+    tls: false,
+  };
+  const map = await waitFor('/v1/egress-map answers 200', async () => {
+    const a = await egressMapGet(endpoint, '/v1/egress-map', { token }).catch(() => undefined);
+    return a?.status === 200 ? a : undefined;
+  });
+  const etag = String(map.headers.etag);
+  const again = await egressMapGet(endpoint, '/v1/egress-map', { token, etag });
+  const wrong = await egressMapGet(endpoint, '/v1/egress-map', { token: 'not-a-token' });
+  const excerpt = map.body.length > 240 ? `${map.body.slice(0, 240)}…` : map.body;
+  console.log(
+    `$ curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${EGRESS_MAP_PORT}/v1/egress-map   ` +
+      `(TOKEN: TokenRequest for ServiceAccount firewall-automation/egress-map-follower, bound to moor-egress-map-reader)\n` +
+      `${map.status}, ETag ${etag}, ${map.body.length} bytes: ${excerpt}\n` +
+      `same with If-None-Match: ${etag}: ${again.status}; with a wrong token: ${wrong.status} ` +
+      `(${wrong.headers['www-authenticate']})\n`,
+  );
 }

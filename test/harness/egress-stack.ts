@@ -24,7 +24,8 @@ export const EAST_GATEWAY_SPEC = {
 export interface EgressStack {
   /** The latest process started per host. */
   procs: Map<string, RunningProcess>;
-  startController(): RunningProcess;
+  /** `extra`: more `moor controller` options (e.g. `--dns-listen`, `--egress-map-listen`). */
+  startController(extra?: string[]): RunningProcess;
   startNodeAgent(w: 'w1' | 'w2'): RunningProcess;
   startGateway(g: 'gw1' | 'gw2'): RunningProcess;
 }
@@ -44,7 +45,7 @@ export function egressStack(run: TestRun, c: EgressCluster): EgressStack {
   };
   return {
     procs,
-    startController: () => start('api', ['controller', '--resync', '5']),
+    startController: (extra = []) => start('api', ['controller', '--resync', '5', ...extra]),
     startNodeAgent: (w) =>
       start(w, [
         'node-agent',

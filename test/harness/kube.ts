@@ -50,24 +50,29 @@ export async function waitForCrdsEstablished(kc: KubeConfig, names: string[]): P
   }
 }
 
-/** Create a ServiceAccount bound to `role` in `namespace`, and mint a token for it (TokenRequest). */
+/**
+ * Create a ServiceAccount bound to `role` (a Role in `namespace`, or with `kind: 'ClusterRole'`
+ * a ClusterRole through a ClusterRoleBinding), and mint a token for it (TokenRequest).
+ */
 export async function serviceAccountWithRole(
   kc: KubeConfig,
   namespace: string,
   serviceAccount: string,
   role: string,
+  kind: 'Role' | 'ClusterRole' = 'Role',
 ): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: serviceAccount } } });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: `${serviceAccount}-${role}` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
-      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+  const binding = {
+    metadata: {
+      name: kind === 'Role' ? `${serviceAccount}-${role}` : `${namespace}-${serviceAccount}-${role}`,
     },
-  });
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name: role },
+    subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+  };
+  if (kind === 'Role') await rbac.createNamespacedRoleBinding({ namespace, body: binding });
+  else await rbac.createClusterRoleBinding({ body: binding });
   return mintToken(kc, namespace, serviceAccount);
 }
 
