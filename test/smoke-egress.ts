@@ -112,7 +112,7 @@ export async function egressDemo(run: TestRun): Promise<void> {
     const r = await moor(api, [...args, '--kubeconfig', c.kubeconfigPath]);
     console.log(`$ moor ${args.join(' ')}\n${r.stdout}${r.stderr}`);
   }
-  await servedMapping(run, c, egressIp ?? '');
+  const servedAgain = await servedMapping(run, c, egressIp ?? '');
 
   // Hard kill of the active egress gateway node: every moor process SIGKILLed, its LAN link deleted.
   const active = (await eg.gateway('east')).status?.activeNode as 'gw1' | 'gw2';
@@ -134,6 +134,7 @@ export async function egressDemo(run: TestRun): Promise<void> {
   );
   console.log(`pay-1 → fw after the failover: ${await connect(pay)}`);
   console.log(`fw → ${egressIp}:8080 after the failover: ${await inboundAnswer()}`);
+  console.log(`readers after the failover: ${await servedAgain()}`);
   const log = server
     .log()
     .split('\n')
@@ -145,7 +146,12 @@ export async function egressDemo(run: TestRun): Promise<void> {
 
 // What the controller serves from the mapping, on the API host: in-cluster DNS (the workload's
 // name for the egress IP, and back) and `/v1/egress-map` for a token bound to the reader role.
-async function servedMapping(run: TestRun, c: EgressCluster, egressIp: string): Promise<void> {
+// Returns a check to run again later: what a reader sees after the failover.
+async function servedMapping(
+  run: TestRun,
+  c: EgressCluster,
+  egressIp: string,
+): Promise<() => Promise<string>> {
   const api = c.topo.host('api');
   const dig = async (query: string[]) => {
     const a = await digQuery((argv) => api.exec(argv, { allowFail: true }), DNS, query);
@@ -172,19 +178,23 @@ async function servedMapping(run: TestRun, c: EgressCluster, egressIp: string): 
     port: (await bridgeToNamespace(run, api, '127.0.0.1', EGRESS_MAP_PORT)).port,
     tls: false,
   };
+  const get = (o: { token: string; etag?: string }) => egressMapGet(endpoint, '/v1/egress-map', o);
   const map = await waitFor('/v1/egress-map answers 200', async () => {
-    const a = await egressMapGet(endpoint, '/v1/egress-map', { token }).catch(() => undefined);
+    const a = await get({ token }).catch(() => undefined);
     return a?.status === 200 ? a : undefined;
   });
   const etag = String(map.headers.etag);
-  const again = await egressMapGet(endpoint, '/v1/egress-map', { token, etag });
-  const wrong = await egressMapGet(endpoint, '/v1/egress-map', { token: 'not-a-token' });
-  const excerpt = map.body.length > 240 ? `${map.body.slice(0, 240)}…` : map.body;
+  const body = map.body.trim();
+  const wrong = await get({ token: 'not-a-token' });
   console.log(
-    `$ curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${EGRESS_MAP_PORT}/v1/egress-map   ` +
-      `(TOKEN: TokenRequest for ServiceAccount firewall-automation/egress-map-follower, bound to moor-egress-map-reader)\n` +
-      `${map.status}, ETag ${etag}, ${map.body.length} bytes: ${excerpt}\n` +
-      `same with If-None-Match: ${etag}: ${again.status}; with a wrong token: ${wrong.status} ` +
-      `(${wrong.headers['www-authenticate']})\n`,
+    '# TOKEN: TokenRequest for ServiceAccount firewall-automation/egress-map-follower, bound to ClusterRole moor-egress-map-reader\n' +
+      `$ curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${EGRESS_MAP_PORT}/v1/egress-map\n` +
+      `${map.status}, ETag ${etag}: ${body.length > 240 ? `${body.slice(0, 240)}…` : body}\n` +
+      `again with If-None-Match: ${etag}: ${(await get({ token, etag })).status}; ` +
+      `with a wrong token: ${wrong.status} (WWW-Authenticate: ${wrong.headers['www-authenticate']})\n`,
   );
+  return async () => {
+    const now = await get({ token, etag });
+    return `dig -x ${egressIp}: ${(await dig(['-x', egressIp])).join(' ')}; /v1/egress-map with If-None-Match: ${now.status}`;
+  };
 }
