@@ -100,6 +100,7 @@ export class HostAgent {
         listen,
         log: options.log,
         snapshots: this.snapshots,
+        onReady: () => void this.engineInstance?.refreshStatus(),
       });
       const dns = this.dns;
       this.egressNames = new ClustersetEgressFeed({

@@ -43,6 +43,8 @@ export interface ClustersetDnsOptions {
   /** Saves the objects of every rebuild and serves them before the broker is listed. */
   snapshots?: SnapshotStore;
   clock?: Clock;
+  /** Called once when the gate opens (the agent rewrites its status then, not at the next tick). */
+  onReady?: () => void;
 }
 
 export interface ClustersetDnsStats {
@@ -274,6 +276,7 @@ export class ClustersetDns {
       this.options.log(
         `DNS: answering from the ${live ? 'broker' : 'snapshot'}: ${index.services.size} services, ${this.answerer.precomputedNames} names`,
       );
+      this.options.onReady?.();
     }
   }
 

@@ -99,11 +99,17 @@ describe('clusterset DNS on the host', () => {
   });
 
   it('reports the DNS server and the resolver integration in moor status', async () => {
-    const r = await moor(cs.topo.host('vm1'), ['status', '--state-dir', stateDir]);
-    expect(r.stdout).toMatch(
-      new RegExp(`dns:\\s+${vmAddress.replaceAll('.', '\\.')}:53 serving, 2 services`),
+    // The agent writes its status file asynchronously (on a change and on a ticker): poll it.
+    const serving = new RegExp(`dns:\\s+${vmAddress.replaceAll('.', '\\.')}:53 serving, 2 services`);
+    const out = await waitFor(
+      'moor status shows the DNS server serving',
+      async () => {
+        const r = await moor(cs.topo.host('vm1'), ['status', '--state-dir', stateDir]);
+        return serving.test(r.stdout) ? r.stdout : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200 },
     );
-    expect(r.stdout).toMatch(/resolver:/);
+    expect(out).toMatch(/resolver:/);
   });
 
   it('stops handing out a cluster whose cable fails, and takes it back when it heals', async () => {
