@@ -9,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
+import type { ApiServer } from '../harness/apiserver.ts';
 import {
+  apiAndControllerHosts,
   createNamespace,
   createNode,
   createPod,
@@ -24,7 +25,7 @@ import { type FakeKubelet, startFakeKubelet } from '../harness/fake-kubelet.ts';
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
-import { buildTopology, type Topology } from '../harness/topology.ts';
+import type { Topology } from '../harness/topology.ts';
 
 const NS = 'payments';
 let run: TestRun;
@@ -95,19 +96,11 @@ const template = (labels: Record<string, string>, image = 'app:1') => ({
 
 beforeAll(async () => {
   run = TestRun.start();
-  topo = await buildTopology(run, {
-    hosts: { api: {}, ctl: {} },
-    links: [{ a: { host: 'api', address: '10.99.0.2/24' }, b: { host: 'ctl', address: '10.99.0.3/24' } }],
-  });
-  const etcd = await startEtcd(run, topo.host('api'));
   // The workload controllers, but not node lifecycle: no kubelet heartbeats these Nodes.
-  api = await startApiServer(run, {
+  ({ topo, api } = await apiAndControllerHosts(run, {
     name: 'aclctl',
-    host: topo.host('api'),
-    etcd,
-    address: '10.99.0.2',
     controllers: ['*', '-node-lifecycle-controller', '-taint-eviction-controller'],
-  });
+  }));
   kc = api.kubeConfig();
   await deployEgressCrds(api);
   await createNamespace(kc, 'moor-egress');

@@ -5,8 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
+import type { ApiServer } from '../harness/apiserver.ts';
 import {
+  apiAndControllerHosts,
   condition,
   createNamespace,
   createNode,
@@ -19,7 +20,7 @@ import {
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
-import { buildTopology, type Topology } from '../harness/topology.ts';
+import type { Topology } from '../harness/topology.ts';
 
 let run: TestRun;
 let topo: Topology;
@@ -52,20 +53,12 @@ function startController(identity: string): RunningProcess {
 
 beforeAll(async () => {
   run = TestRun.start();
-  topo = await buildTopology(run, {
-    hosts: { api: {}, ctl: {} },
-    links: [{ a: { host: 'api', address: '10.99.0.2/24' }, b: { host: 'ctl', address: '10.99.0.3/24' } }],
-  });
-  const etcd = await startEtcd(run, topo.host('api'));
   // No kube-controller-manager: its node lifecycle controller would mark the kubelet-less Nodes
   // NotReady after 40 s.
-  api = await startApiServer(run, {
+  ({ topo, api } = await apiAndControllerHosts(run, {
     name: 'egress',
-    host: topo.host('api'),
-    etcd,
-    address: '10.99.0.2',
     controllerManager: false,
-  });
+  }));
   kc = api.kubeConfig();
   await deployEgressCrds(api);
   await createNamespace(kc, 'moor-egress');

@@ -12,13 +12,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeRestClient } from '../../src/k8s/rest.ts';
 import type { MapSlice } from '../../src/plan/egress-mapping.ts';
 import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
-import { type ApiServer, startApiServer, startEtcd } from '../harness/apiserver.ts';
+import type { ApiServer } from '../harness/apiserver.ts';
 import { type DigAnswer, digQuery } from '../harness/dig.ts';
-import { createNamespace, deployEgressCrds, HAND_WRITTEN_SLICE_CRDS } from '../harness/egress-cluster.ts';
+import {
+  apiAndControllerHosts,
+  createNamespace,
+  deployEgressCrds,
+  HAND_WRITTEN_SLICE_CRDS,
+} from '../harness/egress-cluster.ts';
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
-import { buildTopology, type Topology } from '../harness/topology.ts';
+import type { Topology } from '../harness/topology.ts';
 
 const NAME = 'checkout.payments.cluster-a.egress.clusterset.local';
 const FQDN = `${NAME}.`;
@@ -105,18 +110,10 @@ function startController(identity: Replica): RunningProcess {
 
 beforeAll(async () => {
   run = TestRun.start();
-  topo = await buildTopology(run, {
-    hosts: { api: {}, ctl: {} },
-    links: [{ a: { host: 'api', address: '10.99.0.2/24' }, b: { host: 'ctl', address: '10.99.0.3/24' } }],
-  });
-  const etcd = await startEtcd(run, topo.host('api'));
-  api = await startApiServer(run, {
+  ({ topo, api } = await apiAndControllerHosts(run, {
     name: 'egressdns',
-    host: topo.host('api'),
-    etcd,
-    address: '10.99.0.2',
     controllerManager: false,
-  });
+  }));
   // Slices written by hand: without the history CRD no controller here syncs and rewrites them.
   await deployEgressCrds(api, HAND_WRITTEN_SLICE_CRDS);
   await createNamespace(api.kubeConfig(), 'moor-egress');

@@ -2,9 +2,26 @@
 // their status written as a kubelet would, and helpers for the egress objects.
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1OwnerReference } from '@kubernetes/client-node';
-import type { ApiServer } from './apiserver.ts';
+import { type ApiServer, type ApiServerOptions, startApiServer, startEtcd } from './apiserver.ts';
 import { readYamlDocuments, waitForCrdsEstablished } from './kube.ts';
 import { createCrdRaw } from './raw-api.ts';
+import type { TestRun } from './run.ts';
+import { buildTopology, type Topology } from './topology.ts';
+
+/** Host `api` (etcd + the API server at 10.99.0.2) and host `ctl` (10.99.0.3) for the moor
+ * processes: the egress control-plane tests' common topology. */
+export async function apiAndControllerHosts(
+  run: TestRun,
+  options: Omit<ApiServerOptions, 'host' | 'etcd' | 'address'>,
+): Promise<{ topo: Topology; api: ApiServer }> {
+  const topo = await buildTopology(run, {
+    hosts: { api: {}, ctl: {} },
+    links: [{ a: { host: 'api', address: '10.99.0.2/24' }, b: { host: 'ctl', address: '10.99.0.3/24' } }],
+  });
+  const etcd = await startEtcd(run, topo.host('api'));
+  const api = await startApiServer(run, { ...options, host: topo.host('api'), etcd, address: '10.99.0.2' });
+  return { topo, api };
+}
 
 export const EGRESS_CRD_DIR = join(import.meta.dirname, '..', '..', 'k8s', 'egress', 'crds');
 export const GROUP = 'egress.moor.io';
