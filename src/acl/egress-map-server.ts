@@ -8,7 +8,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { MoorError } from '../errors.ts';
 import { listenOn } from '../observability/metricsServer.ts';
@@ -27,6 +27,10 @@ export interface EgressMapServerOptions {
 export interface EgressMapServer {
   /** The bound port (useful with port 0). */
   port: number;
+  /** HTTPS only: new connections get this certificate; open ones (long-polls) keep theirs. */
+  setTls(tls: { cert: string; key: string }): void;
+  /** Answers written since start, by HTTP status (not /healthz). */
+  readonly requestsByCode: ReadonlyMap<number, number>;
   close(): Promise<void>;
 }
 
@@ -52,7 +56,9 @@ export function checkListenSecurity(host: string, tls: { cert?: string; key?: st
 }
 
 export async function startEgressMapServer(o: EgressMapServerOptions): Promise<EgressMapServer> {
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => serve(o, req, res);
+  const requestsByCode = new Map<number, number>();
+  const count = (status: number) => requestsByCode.set(status, (requestsByCode.get(status) ?? 0) + 1);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => serve(o, req, res, count);
   let server: Server;
   try {
     server = o.tls
@@ -80,6 +86,15 @@ export async function startEgressMapServer(o: EgressMapServerOptions): Promise<E
   const port = bound !== null && typeof bound === 'object' ? bound.port : o.address.port;
   return {
     port,
+    requestsByCode,
+    setTls: (tls) => {
+      if (!o.tls)
+        throw new MoorError(
+          'invalid-argument',
+          'the egress map serves plain HTTP: no certificate to replace',
+        );
+      (server as unknown as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
+    },
     close: async () => {
       // Waiters get their 304 first (written on the next turn), then idle connections close;
       // whatever still hangs after a grace period is cut.
@@ -97,9 +112,18 @@ export async function startEgressMapServer(o: EgressMapServerOptions): Promise<E
   };
 }
 
-function serve(o: EgressMapServerOptions, req: IncomingMessage, res: ServerResponse): void {
+function serve(
+  o: EgressMapServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  count: (status: number) => void,
+): void {
   const gone = new AbortController();
   res.on('close', () => gone.abort());
+  // Readiness probes are not requests for the map: they would swamp the counts.
+  const counted = (status: number) => {
+    if (!(req.url ?? '/').startsWith('/healthz')) count(status);
+  };
   o.handler
     .handle(
       {
@@ -113,18 +137,21 @@ function serve(o: EgressMapServerOptions, req: IncomingMessage, res: ServerRespo
     .then(
       (r) => {
         if (res.destroyed || gone.signal.aborted) return;
+        counted(r.status);
         res.writeHead(r.status, { ...r.headers, 'content-length': String(r.body.length) });
         res.end(r.body);
       },
       (err: unknown) => {
         // A defect, not bad input: say so once, answer 500 without internals.
         o.log?.(`egress-map: internal error: ${err instanceof Error ? err.message : String(err)}`);
-        if (!res.headersSent && !res.destroyed)
+        if (!res.headersSent && !res.destroyed) {
+          counted(500);
           res
             .writeHead(500, { 'content-type': 'application/json' })
             .end(
               `${JSON.stringify({ kind: 'Status', status: 500, reason: 'InternalError', message: 'internal error' })}\n`,
             );
+        }
       },
     );
 }

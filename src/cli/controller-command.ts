@@ -52,6 +52,7 @@ export async function runController(args: string[]): Promise<number> {
     listen: stringOption(p, 'egress-map-listen'),
     tlsCert: stringOption(p, 'egress-map-tls-cert'),
     tlsKey: stringOption(p, 'egress-map-tls-key'),
+    tlsReloadMs: intOption(p, 'egress-map-tls-reload') * 1000,
     client,
     mapping,
     log,

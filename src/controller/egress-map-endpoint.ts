@@ -3,10 +3,10 @@
 // the shared MappingView, plus live lists of policies and namespaces so an unknown filter is a
 // 404 without an API call per request. Tokens are checked by the API server (TokenReview +
 // SubjectAccessReview).
-import { readFileSync } from 'node:fs';
 import { KubeReviewAuthenticator } from '../acl/egress-map-auth.ts';
 import { EgressMapHandler, type EgressMapSource } from '../acl/egress-map-http.ts';
 import { checkListenSecurity, startEgressMapServer } from '../acl/egress-map-server.ts';
+import { CertificateReloader, type CertificateStats } from '../acl/egress-map-tls.ts';
 import type { MappingView } from '../acl/mapping-view.ts';
 import { aclPaths } from '../acl/store.ts';
 import type { MoorError } from '../errors.ts';
@@ -14,13 +14,14 @@ import { Reflector } from '../k8s/reflector.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import { parseListenAddress } from '../observability/metricsServer.ts';
 import { systemClock } from '../reconcile/clock.ts';
-import { systemError } from '../systemError.ts';
 
 export interface EgressMapEndpointOptions {
   /** HOST:PORT, or undefined / "off" for no endpoint. */
   listen: string | undefined;
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
+  /** How often the certificate files are read for a rotation (default 10 s). */
+  tlsReloadMs?: number | undefined;
   client: KubeRestClient;
   mapping: MappingView;
   log: (line: string) => void;
@@ -28,7 +29,17 @@ export interface EgressMapEndpointOptions {
 
 export interface EgressMapEndpoint {
   port: number;
+  /** What `--metrics-address` exposes about the endpoint. */
+  stats(): EgressMapEndpointStats;
   stop(): Promise<void>;
+}
+
+export interface EgressMapEndpointStats {
+  requestsByCode: ReadonlyMap<number, number>;
+  /** Long-polls parked now. */
+  waiters: number;
+  /** HTTPS only. */
+  certificate: CertificateStats | undefined;
 }
 
 /** Names of a collection's objects, kept current by a Reflector. */
@@ -61,10 +72,19 @@ export async function startEgressMapEndpoint(
   if (o.listen === undefined || o.listen === 'off') return undefined;
   const address = parseListenAddress(o.listen, 'egress-map-listen');
   checkListenSecurity(address.host, { cert: o.tlsCert, key: o.tlsKey });
-  const tls =
+  let server: Awaited<ReturnType<typeof startEgressMapServer>> | undefined;
+  const certificates =
     o.tlsCert !== undefined && o.tlsKey !== undefined
-      ? { cert: readPem(o.tlsCert, '--egress-map-tls-cert'), key: readPem(o.tlsKey, '--egress-map-tls-key') }
+      ? new CertificateReloader({
+          certPath: o.tlsCert,
+          keyPath: o.tlsKey,
+          apply: (pair) => server?.setTls(pair),
+          log: o.log,
+          clock: systemClock,
+          ...(o.tlsReloadMs !== undefined ? { intervalMs: o.tlsReloadMs } : {}),
+        })
       : undefined;
+  const tls = certificates?.initial();
 
   const listeners = new Set<() => void>();
   const changed = () => {
@@ -95,32 +115,31 @@ export async function startEgressMapEndpoint(
     clock: systemClock,
     log: o.log,
   });
-  let server: Awaited<ReturnType<typeof startEgressMapServer>>;
   try {
     server = await startEgressMapServer({ address, ...(tls ? { tls } : {}), handler, log: o.log });
   } catch (err) {
     unsubscribe();
     throw err;
   }
+  const serving = server;
+  certificates?.start();
   // Only once the socket is ours: a refused start leaves nothing running (503 until listed).
   o.mapping.start();
   policies.reflector.start();
   namespaces.reflector.start();
   o.log(`egress-map: serving ${tls ? 'https' : 'http'}://${o.listen}/v1/egress-map`);
   return {
-    port: server.port,
+    port: serving.port,
+    stats: () => ({
+      requestsByCode: serving.requestsByCode,
+      waiters: handler.waiters,
+      certificate: certificates?.stats(),
+    }),
     stop: async () => {
-      await server.close();
+      certificates?.stop();
+      await serving.close();
       unsubscribe();
       await Promise.all([policies.reflector.stop(), namespaces.reflector.stop()]);
     },
   };
-}
-
-function readPem(path: string, option: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw systemError(err, `cannot read ${option} ${path}`, { subject: path });
-  }
 }

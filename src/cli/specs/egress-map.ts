@@ -17,7 +17,8 @@ export const EGRESS_MAP_OPTIONS: OptionSpec[] = [
     name: 'egress-map-tls-cert',
     kind: 'string',
     arg: 'FILE',
-    description: 'PEM certificate (chain) for /v1/egress-map over HTTPS',
+    description:
+      'PEM certificate (chain) for /v1/egress-map over HTTPS; re-read every --egress-map-tls-reload seconds, a rotated pair serves new connections (a bad one keeps the old)',
     config: 'command',
     complete: 'file',
   },
@@ -28,5 +29,16 @@ export const EGRESS_MAP_OPTIONS: OptionSpec[] = [
     description: 'PEM private key of --egress-map-tls-cert',
     config: 'command',
     complete: 'file',
+  },
+  {
+    name: 'egress-map-tls-reload',
+    kind: 'int',
+    arg: 'SECONDS',
+    min: 1,
+    max: 3600,
+    description:
+      'how often the certificate and key files are read for a rotation (cert-manager, a Secret volume)',
+    default: 10,
+    config: 'command',
   },
 ];
