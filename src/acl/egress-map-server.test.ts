@@ -93,6 +93,9 @@ describe('startEgressMapServer', () => {
       .answer;
     expect(r.status).toBe(304);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+    // Counted by status (the ETag fetch was a 200); a readiness probe is not a request for the map.
+    expect((await get(port, '/healthz', {}).answer).status).toBe(200);
+    expect(Object.fromEntries(server?.requestsByCode ?? [])).toEqual({ 200: 1, 304: 1 });
   });
 
   it('refuses a port in use with the option named', async () => {

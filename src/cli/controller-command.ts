@@ -6,7 +6,8 @@ import { ClustersetPublisher } from '../acl/clusterset-publisher.ts';
 import { MappingView } from '../acl/mapping-view.ts';
 import { assertValidClusterId, DEFAULT_BROKER_NAMESPACE } from '../broker/names.ts';
 import { EgressController } from '../controller/controller.ts';
-import { startEgressMapEndpoint } from '../controller/egress-map-endpoint.ts';
+import { type EgressMapEndpoint, startEgressMapEndpoint } from '../controller/egress-map-endpoint.ts';
+import { renderControllerMetrics } from '../controller/metrics.ts';
 import { EgressDns } from '../dns/egress-service.ts';
 import { MoorError } from '../errors.ts';
 import { monotonicClock } from '../ha/clock.ts';
@@ -15,7 +16,7 @@ import { HaMember } from '../ha/member.ts';
 import { timingsFor } from '../ha/timings.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
-import { parseListenAddress } from '../observability/metricsServer.ts';
+import { parseListenAddress, startMetricsServer } from '../observability/metricsServer.ts';
 import { DEFAULT_RETENTION, parseRetention } from '../plan/egress-history.ts';
 import { boolOption, intOption, type Parsed, parseCommand, stringOption } from './args.ts';
 import { renderHelp } from './spec/help.ts';
@@ -48,16 +49,42 @@ export async function runController(args: string[]): Promise<number> {
   // Served by every replica, independent of leadership: readers follow the API objects.
   const mapping = new MappingView({ client, onError: (e) => log(`mapping view: ${e.message}`) });
   const clusterset = clustersetPublisher(p, mapping, log);
-  const egressMap = await startEgressMapEndpoint({
-    listen: stringOption(p, 'egress-map-listen'),
-    tlsCert: stringOption(p, 'egress-map-tls-cert'),
-    tlsKey: stringOption(p, 'egress-map-tls-key'),
-    tlsReloadMs: intOption(p, 'egress-map-tls-reload') * 1000,
-    client,
-    mapping,
-    log,
-  });
-  const dns = await startEgressDns(p, client, mapping, log);
+  // First to listen, so a refused address leaves nothing running; 503 until the parts exist.
+  const parts: { member?: HaMember; egressMap?: EgressMapEndpoint; dns?: EgressDns } = {};
+  const metrics = await startControllerMetrics(p, () =>
+    parts.member
+      ? renderControllerMetrics({
+          loops: [
+            controller.loop,
+            ...(clusterset ? [clusterset.publisher.loop] : []),
+            ...(parts.dns ? [{ name: 'egress-dns', counters: parts.dns.reconcileCounters }] : []),
+          ],
+          egressMap: parts.egressMap?.stats(),
+          ha: parts.member.status(),
+        })
+      : undefined,
+  );
+  let egressMap: EgressMapEndpoint | undefined;
+  let dns: EgressDns | undefined;
+  try {
+    egressMap = await startEgressMapEndpoint({
+      listen: stringOption(p, 'egress-map-listen'),
+      tlsCert: stringOption(p, 'egress-map-tls-cert'),
+      tlsKey: stringOption(p, 'egress-map-tls-key'),
+      tlsReloadMs: intOption(p, 'egress-map-tls-reload') * 1000,
+      client,
+      mapping,
+      log,
+    });
+    dns = await startEgressDns(p, client, mapping, log);
+  } catch (err) {
+    // Nothing may keep a refused start alive.
+    await egressMap?.stop();
+    metrics?.close();
+    throw err;
+  }
+  if (egressMap) parts.egressMap = egressMap;
+  if (dns) parts.dns = dns;
   let exitCode = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => {
@@ -95,6 +122,7 @@ export async function runController(args: string[]): Promise<number> {
     },
     log: (line) => log(`ha controller: ${line}`),
   });
+  parts.member = member;
   member.start();
   process.once('SIGTERM', () => finish());
   process.once('SIGINT', () => finish());
@@ -108,6 +136,7 @@ export async function runController(args: string[]): Promise<number> {
   clusterset?.broker.close();
   await member.stop();
   await egressMap?.stop();
+  metrics?.close();
   await mapping.stop();
   client.close();
   return exitCode;
@@ -120,7 +149,7 @@ async function startEgressDns(
   client: KubeRestClient,
   mapping: MappingView,
   log: (line: string) => void,
-): Promise<{ stop(): Promise<void> } | undefined> {
+): Promise<EgressDns | undefined> {
   const listen = stringOption(p, 'dns-listen') ?? 'off';
   if (listen === 'off') return undefined;
   const clusterId = stringOption(p, 'cluster-id');
@@ -137,7 +166,14 @@ async function startEgressDns(
   const dns = new EgressDns({ client, mapping, clusterId, listen: { address: host, port }, log });
   await dns.start();
   mapping.start();
-  return { stop: () => dns.stop() };
+  return dns;
+}
+
+/** `--metrics-address`: Prometheus /metrics on every replica (off by default, see the spec). */
+async function startControllerMetrics(p: Parsed, render: () => string | undefined) {
+  const at = stringOption(p, 'metrics-address') ?? 'off';
+  if (at === 'off') return undefined;
+  return startMetricsServer(parseListenAddress(at, 'metrics-address'), render);
 }
 
 /** --cluster-id with --broker-kubeconfig: the clusterset publisher (docs/egress-acl.md). */

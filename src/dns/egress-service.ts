@@ -15,7 +15,7 @@ import { Reflector, type ReflectorClient } from '../k8s/reflector.ts';
 import { readGateway, readPolicy } from '../plan/egress-read.ts';
 import type { GatewayInput, PolicyInput } from '../plan/egress-types.ts';
 import { type Clock, systemClock } from '../reconcile/clock.ts';
-import { ReconcileLoop } from '../reconcile/loop.ts';
+import { type ReconcileCounters, ReconcileLoop } from '../reconcile/loop.ts';
 import { OutageReporter } from '../reconcile/outage.ts';
 import { NO_CHANGE, waiting } from '../reconcile/outcome.ts';
 import { createAnswerer, type DnsAnswerer } from './answer.ts';
@@ -145,6 +145,11 @@ export class EgressDns {
         );
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** The rebuild loop's runs and errors by phase (for `--metrics-address`). */
+  get reconcileCounters(): ReconcileCounters {
+    return this.#loop.counters;
   }
 
   problems(): readonly Problem[] {

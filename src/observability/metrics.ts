@@ -1,5 +1,7 @@
 // Prometheus text exposition of the agent's and gateway's status. Rendering is a pure function
 // of the status document, so what `moor status` shows and what is scraped never disagree.
+// renderFamilies is the one writer of the text format; other daemons (the controller) build
+// their families and render them through it.
 
 const esc = (v: string) => v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
 const labels = (l: Record<string, string>) => {
@@ -7,11 +9,23 @@ const labels = (l: Record<string, string>) => {
   return parts.length ? `{${parts.join(',')}}` : '';
 };
 
-interface Family {
+export type Sample = [Record<string, string>, number];
+
+export interface Family {
   name: string;
   help: string;
   type: 'gauge' | 'counter';
-  samples: Array<[Record<string, string>, number]>;
+  samples: Sample[];
+}
+
+/** The text format: HELP and TYPE per family, then its samples (non-finite values as 0). */
+export function renderFamilies(families: readonly Family[]): string {
+  const out: string[] = [];
+  for (const f of families) {
+    out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
+    for (const [l, v] of f.samples) out.push(`${f.name}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
+  }
+  return `${out.join('\n')}\n`;
 }
 
 /** What the metrics are rendered from: the fields of the agent's and the gateway's status document
@@ -117,10 +131,17 @@ export function renderMetrics(status: MetricsSource): string {
       samples: [[{}, status.registration.published ? 1 : 0]],
     },
   ];
-  const out: string[] = [];
-  for (const f of families) {
-    out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
-    for (const [l, v] of f.samples) out.push(`${f.name}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
+  return renderFamilies(families);
+}
+
+/** The samples of an exposition, keyed `name{label="value",...}` as rendered (tests and probes
+ * read scrapes through this, the one reader of the format). */
+export function readSamples(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
-  return `${out.join('\n')}\n`;
+  return samples;
 }

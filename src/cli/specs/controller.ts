@@ -64,5 +64,15 @@ export const CONTROLLER_SPEC: CommandSpec = {
       config: 'command',
       ...LISTEN,
     },
+    {
+      name: 'metrics-address',
+      kind: 'string',
+      arg: 'HOST:PORT',
+      description:
+        'Prometheus /metrics listen address (every replica): reconcile errors per loop and phase, /v1/egress-map answers by status, waiting long-polls, certificate expiry and reload failures, moor_ha_leader; "off" disables (the default: replicas may share a host, and a pod is scraped on its pod address, e.g. 0.0.0.0:9478)',
+      default: 'off',
+      config: 'command',
+      ...LISTEN,
+    },
   ],
 };
