@@ -3,12 +3,17 @@
 // Lease is held elsewhere) and serve; tokens come from the TokenRequest API and are checked by the
 // API server through the controller's own RBAC (k8s/egress/controller.yaml). Over HTTPS with a
 // test CA, and plain HTTP on loopback; plain HTTP off loopback is refused; an API outage keeps
-// the last mapping served.
-import { writeFileSync } from 'node:fs';
+// the last mapping served. The TLS replica scrapes as `--metrics-address` (answers counted by
+// status) and polls its certificate files every second: garbage keeps the old certificate, a
+// rotated pair serves the next connection.
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aclPaths } from '../../src/acl/store.ts';
+import { readSamples } from '../../src/observability/metrics.ts';
 import type { MapSlice } from '../../src/plan/egress-mapping.ts';
 import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
 import { createNamespace, egressObjects } from '../harness/egress-cluster.ts';
@@ -22,8 +27,10 @@ import {
 } from '../harness/egress-map.ts';
 import { mintToken } from '../harness/kube.ts';
 import { moor } from '../harness/moor.ts';
+import { makeApiServerPki } from '../harness/pki.ts';
 import { waitFor } from '../harness/process.ts';
 import { TestRun } from '../harness/run.ts';
+import { bridgeToNamespace } from '../harness/unix-bridge.ts';
 
 let run: TestRun;
 let c: EgressMapCluster;
@@ -31,6 +38,9 @@ let tlsReplica: Replica;
 let plainReplica: Replica;
 let reader: string;
 let nobody: string;
+/** The TLS replica's certificate files (copies, rotated by the last test) and its /metrics. */
+let tlsFiles: { cert: string; key: string };
+let metricsPort: number;
 
 const slice = (name: string, pods: [string, string][]): MapSlice => ({
   name,
@@ -79,7 +89,16 @@ beforeAll(async () => {
   });
   reader = await mintToken(c.kc, 'fw', 'follower');
   nobody = await mintToken(c.kc, 'fw', 'nobody');
-  tlsReplica = await c.startController('one', `${CTL_ADDRESS}:8443`);
+  const tlsDir = join(run.dir, 'tls');
+  mkdirSync(tlsDir);
+  tlsFiles = { cert: join(tlsDir, 'tls.crt'), key: join(tlsDir, 'tls.key') };
+  copyFileSync(c.tlsCert, tlsFiles.cert);
+  copyFileSync(c.tlsKey, tlsFiles.key);
+  tlsReplica = await c.startController('one', `${CTL_ADDRESS}:8443`, {
+    tls: tlsFiles,
+    extra: ['--egress-map-tls-reload', '1', '--metrics-address', '127.0.0.1:9478'],
+  });
+  metricsPort = (await bridgeToNamespace(run, c.topo.host('ctl'), '127.0.0.1', 9478)).port;
   plainReplica = await c.startController('two', '127.0.0.1:8480', { plain: true });
 }, 240_000);
 
@@ -89,6 +108,26 @@ afterAll(async () => {
 
 const get = (r: Replica, path: string, o: { token?: string; etag?: string; timeoutMs?: number } = {}) =>
   egressMapGet(r, path, { ca: c.caPem, ...o });
+
+async function scrape(): Promise<Map<string, number>> {
+  const r = await egressMapGet({ port: metricsPort, tls: false }, '/metrics');
+  expect(r.status).toBe(200);
+  return readSamples(r.body);
+}
+
+/** SHA-256 fingerprint of the certificate a new TLS connection to the replica is given. */
+function servedFingerprint(r: Replica): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: r.port, rejectUnauthorized: false }, () => {
+      const fp = socket.getPeerCertificate().fingerprint256;
+      socket.end();
+      resolve(fp);
+    });
+    socket.on('error', reject);
+  });
+}
+
+const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
 
 describe('/v1/egress-map', () => {
   it('a standby replica serves the rules over HTTPS with a strong ETag; 304 for If-None-Match', async () => {
@@ -179,6 +218,23 @@ describe('/v1/egress-map', () => {
     expect(JSON.parse(forbidden.body).message).toContain('moor-egress-map-reader');
     // No token appears in the replica's log.
     for (const t of [reader, nobody]) expect(tlsReplica.process.log()).not.toContain(t.slice(-20));
+  });
+
+  it('/metrics counts the answers by status; the certificate expiry and a standby are exposed', async () => {
+    const before = await scrape();
+    const count = (m: Map<string, number>, code: number) =>
+      m.get(`moor_egress_map_requests_total{code="${code}"}`) ?? 0;
+    expect((await get(tlsReplica, '/v1/egress-map')).status).toBe(401);
+    expect((await get(tlsReplica, '/v1/egress-map', { token: reader })).status).toBe(200);
+    const after = await scrape();
+    expect(count(after, 401) - count(before, 401)).toBe(1);
+    expect(count(after, 200) - count(before, 200)).toBe(1);
+    expect(after.get('moor_egress_map_long_polls')).toBe(0);
+    expect(after.get('moor_egress_map_certificate_not_after_timestamp_seconds')).toBe(
+      Math.floor(Date.parse(new X509Certificate(readFileSync(c.tlsCert)).validTo) / 1000),
+    );
+    expect(after.get('moor_egress_map_certificate_reload_failures_total')).toBe(0);
+    expect(after.get('moor_ha_leader')).toBe(0); // a standby: the Lease is held elsewhere
   });
 
   it('bad parameters: 400; an unknown policy or namespace: 404, each with a message', async () => {
@@ -297,5 +353,35 @@ describe('/v1/egress-map', () => {
     // A token never seen before cannot be checked now: 503, not 401.
     expect((await get(plainReplica, '/v1/egress-map', { token: 'never-seen' })).status).toBe(503);
     expect(plainReplica.process.running).toBe(true);
+  });
+
+  it('a rotated certificate serves the next connection; garbage keeps the old one, counted', async () => {
+    const old = fingerprintOf(c.tlsCert);
+    expect(await servedFingerprint(tlsReplica)).toBe(old);
+    writeFileSync(tlsFiles.cert, 'not a certificate\n');
+    const failed = await waitFor('the garbage certificate counted', async () => {
+      const m = await scrape();
+      return (m.get('moor_egress_map_certificate_reload_failures_total') ?? 0) > 0 ? m : undefined;
+    });
+    expect(failed.get('moor_egress_map_certificate_reloads_total')).toBe(0);
+    expect(await servedFingerprint(tlsReplica)).toBe(old);
+    expect(tlsReplica.process.log()).toContain('still serving the previous certificate');
+    expect(tlsReplica.process.log()).toContain(tlsFiles.cert);
+    // The fix: another certificate and its key (from another CA: only its fingerprint is checked).
+    const next = join(run.dir, 'next-pki');
+    mkdirSync(next);
+    const pki = await makeApiServerPki(next, [CTL_ADDRESS, '127.0.0.1'], ['localhost']);
+    copyFileSync(pki.servingKey, tlsFiles.key);
+    copyFileSync(pki.servingCert, tlsFiles.cert);
+    const rotated = fingerprintOf(pki.servingCert);
+    await waitFor('the rotated certificate served', async () =>
+      (await servedFingerprint(tlsReplica)) === rotated ? true : undefined,
+    );
+    const m = await scrape();
+    expect(m.get('moor_egress_map_certificate_reloads_total')).toBe(1);
+    expect(m.get('moor_egress_map_certificate_not_after_timestamp_seconds')).toBe(
+      Math.floor(Date.parse(new X509Certificate(readFileSync(pki.servingCert)).validTo) / 1000),
+    );
+    expect(tlsReplica.process.running).toBe(true);
   });
 });

@@ -43,8 +43,13 @@ export interface EgressMapCluster {
   holdLeaseElsewhere(holder?: string): Promise<void>;
   /** The Lease's holder now. */
   leaseHolder(): Promise<string | undefined>;
-  /** Start a replica listening on HOST:PORT inside the controller's namespace (TLS unless plain). */
-  startController(identity: string, listen: string, o?: { plain?: boolean }): Promise<Replica>;
+  /** Start a replica listening on HOST:PORT inside the controller's namespace (TLS unless plain;
+   * `tls`: other certificate files than tlsCert/tlsKey; `extra`: more `moor controller` options). */
+  startController(
+    identity: string,
+    listen: string,
+    o?: { plain?: boolean; tls?: { cert: string; key: string }; extra?: string[] },
+  ): Promise<Replica>;
 }
 
 export interface Replica {
@@ -132,7 +137,13 @@ export async function egressMapCluster(run: TestRun, name: string): Promise<Egre
         listen,
         ...(o.plain
           ? []
-          : ['--egress-map-tls-cert', pki.servingCert, '--egress-map-tls-key', pki.servingKey]),
+          : [
+              '--egress-map-tls-cert',
+              o.tls?.cert ?? pki.servingCert,
+              '--egress-map-tls-key',
+              o.tls?.key ?? pki.servingKey,
+            ]),
+        ...(o.extra ?? []),
       ]);
       const [host, port] = [
         listen.slice(0, listen.lastIndexOf(':')),
