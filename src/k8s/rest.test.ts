@@ -1,12 +1,12 @@
-// KubeRestClient against a real HTTPS server on loopback (a self-signed certificate made here):
+// KubeRestClient against a real HTTPS server on loopback (certificate from the test PKI helper):
 // watches never take the sockets that requests need.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeApiServerPki } from '../../test/harness/pki.ts';
 import { KubeRestClient } from './rest.ts';
 
 let dir: string;
@@ -16,36 +16,17 @@ let url: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'moor-rest-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  const pki = await makeApiServerPki(dir, ['127.0.0.1'], []);
+  ca = pki.caPem;
   // A watch gets its headers and then nothing (as a quiet collection); anything else an answer.
-  server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: ca }, (req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    if (req.url?.includes('watch=1')) res.flushHeaders();
-    else res.end('{"kind":"Lease"}');
-  });
+  server = createServer(
+    { key: readFileSync(pki.servingKey), cert: readFileSync(pki.servingCert) },
+    (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url?.includes('watch=1')) res.flushHeaders();
+      else res.end('{"kind":"Lease"}');
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
