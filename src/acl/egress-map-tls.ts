@@ -56,7 +56,7 @@ export function checkPair(
     const x = new X509Certificate(pair.cert);
     return {
       ok: true,
-      info: { serial: x.serialNumber, fingerprint256: x.fingerprint256, notAfterMs: Date.parse(x.validTo) },
+      info: { serial: x.serialNumber, fingerprint256: x.fingerprint256, notAfterMs: x.validToDate.getTime() },
     };
   } catch (err) {
     // OpenSSL's messages name the failing check ("key values mismatch", "no start line"), never

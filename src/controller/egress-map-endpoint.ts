@@ -38,6 +38,8 @@ export interface EgressMapEndpointStats {
   requestsByCode: ReadonlyMap<number, number>;
   /** Long-polls parked now. */
   waiters: number;
+  /** The API watch fails: the last list is served (`Moor-Mapping-Stale: 1`). */
+  stale: boolean;
   /** HTTPS only. */
   certificate: CertificateStats | undefined;
 }
@@ -133,6 +135,7 @@ export async function startEgressMapEndpoint(
     stats: () => ({
       requestsByCode: serving.requestsByCode,
       waiters: handler.waiters,
+      stale: source.stale?.() ?? false,
       certificate: certificates?.stats(),
     }),
     stop: async () => {

@@ -25,6 +25,7 @@ describe('renderControllerMetrics', () => {
           [401, 2],
         ]),
         waiters: 3,
+        stale: true,
         certificate: {
           current: { serial: '01', fingerprint256: 'AA', notAfterMs: Date.UTC(2027, 0, 1) },
           reloads: 1,
@@ -43,6 +44,7 @@ describe('renderControllerMetrics', () => {
       'moor_egress_map_requests_total{code="200"}': 7,
       'moor_egress_map_requests_total{code="401"}': 2,
       moor_egress_map_long_polls: 3,
+      moor_egress_map_stale: 1,
       moor_egress_map_certificate_not_after_timestamp_seconds: Date.UTC(2027, 0, 1) / 1000,
       moor_egress_map_certificate_reloads_total: 1,
       moor_egress_map_certificate_reload_failures_total: 4,
@@ -57,11 +59,12 @@ describe('renderControllerMetrics', () => {
     const plain = readSamples(
       renderControllerMetrics({
         loops: [{ name: 'controller', counters: { runs: 1, changes: 1, errorsByPhase: {} } }],
-        egressMap: { requestsByCode: new Map(), waiters: 0, certificate: undefined },
+        egressMap: { requestsByCode: new Map(), waiters: 0, stale: false, certificate: undefined },
         ha: { ...ha, role: 'leader', holder: 'me', validForMs: 5000 },
       }),
     );
     expect(plain.get('moor_egress_map_long_polls')).toBe(0);
+    expect(plain.get('moor_egress_map_stale')).toBe(0);
     expect([...plain.keys()].some((k) => k.includes('certificate'))).toBe(false);
     expect(plain.get('moor_ha_leader')).toBe(1);
     const none = readSamples(renderControllerMetrics({ loops: [], egressMap: undefined, ha }));

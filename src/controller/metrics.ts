@@ -53,6 +53,12 @@ export function renderControllerMetrics(s: ControllerMetricsSource): string {
         type: 'gauge',
         samples: [[{}, m.waiters]],
       },
+      {
+        name: 'moor_egress_map_stale',
+        help: '1 while the watch of the API server fails and /v1/egress-map serves the last list (Moor-Mapping-Stale: 1).',
+        type: 'gauge',
+        samples: [[{}, m.stale ? 1 : 0]],
+      },
     );
     const cert = m.certificate;
     if (cert)

@@ -230,6 +230,7 @@ describe('/v1/egress-map', () => {
     expect(count(after, 401) - count(before, 401)).toBe(1);
     expect(count(after, 200) - count(before, 200)).toBe(1);
     expect(after.get('moor_egress_map_long_polls')).toBe(0);
+    expect(after.get('moor_egress_map_stale')).toBe(0);
     expect(after.get('moor_egress_map_certificate_not_after_timestamp_seconds')).toBe(
       Math.floor(Date.parse(new X509Certificate(readFileSync(c.tlsCert)).validTo) / 1000),
     );
@@ -353,6 +354,10 @@ describe('/v1/egress-map', () => {
     // A token never seen before cannot be checked now: 503, not 401.
     expect((await get(plainReplica, '/v1/egress-map', { token: 'never-seen' })).status).toBe(503);
     expect(plainReplica.process.running).toBe(true);
+    // The other replica's /metrics says so as well.
+    await waitFor('moor_egress_map_stale 1 on the TLS replica', async () =>
+      (await scrape()).get('moor_egress_map_stale') === 1 ? true : undefined,
+    );
   });
 
   it('a rotated certificate serves the next connection; garbage keeps the old one, counted', async () => {
