@@ -78,9 +78,12 @@ export async function runController(args: string[]): Promise<number> {
     });
     dns = await startEgressDns(p, client, mapping, log);
   } catch (err) {
-    // Nothing may keep a refused start alive.
+    // Nothing may keep a refused start alive (a watch or a socket would).
     await egressMap?.stop();
+    await mapping.stop();
     metrics?.close();
+    clusterset?.broker.close();
+    client.close();
     throw err;
   }
   if (egressMap) parts.egressMap = egressMap;

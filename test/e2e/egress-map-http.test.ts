@@ -297,6 +297,21 @@ describe('/v1/egress-map', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('not a usable PEM certificate and key');
     expect(bad.stderr).not.toMatch(/\n\s+at /);
+    // --metrics-address on a port in use (replica one's): refused, naming the option.
+    const base = ['controller', '--kubeconfig', `${run.dir}/controller.kubeconfig`];
+    const metricsInUse = await moor(c.topo.host('ctl'), [...base, '--metrics-address', '127.0.0.1:9478']);
+    expect(metricsInUse.code).toBe(1);
+    expect(metricsInUse.stderr).toContain('cannot serve metrics on --metrics-address 127.0.0.1:9478');
+    // Metrics listening, then the endpoint refused (port in use): the process still exits, in time.
+    const endpointInUse = await moor(
+      c.topo.host('ctl'),
+      [...base, '--metrics-address', '127.0.0.1:9479', '--egress-map-listen', '127.0.0.1:8480'],
+      { timeoutMs: 20_000 },
+    );
+    expect(endpointInUse.code).toBe(1);
+    expect(endpointInUse.stderr).toContain(
+      'cannot serve the egress map on --egress-map-listen 127.0.0.1:8480',
+    );
   });
 
   it('a slice the reader refuses is listed under problems and never trusted', async () => {
