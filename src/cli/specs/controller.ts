@@ -69,7 +69,7 @@ export const CONTROLLER_SPEC: CommandSpec = {
       kind: 'string',
       arg: 'HOST:PORT',
       description:
-        'Prometheus /metrics listen address (every replica): reconcile errors per loop and phase, /v1/egress-map answers by status, waiting long-polls, certificate expiry and reload failures, moor_ha_leader; "off" disables (the default: replicas may share a host, and a pod is scraped on its pod address, e.g. 0.0.0.0:9478)',
+        'Prometheus /metrics listen address (every replica): reconcile errors per loop and phase, /v1/egress-map answers by status, waiting long-polls, certificate expiry and reload failures, moor_ha_leader; in a pod give the pod address, e.g. 0.0.0.0:9478 (off by default: replicas may share a host); "off" disables',
       default: 'off',
       config: 'command',
       ...LISTEN,
