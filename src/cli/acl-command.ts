@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { clusterAccessError, readMembers } from '../acl/clusterset-members.ts';
 import { summaryAccessError, summaryPaths } from '../acl/clusterset-objects.ts';
 import { readClustersetView } from '../acl/clusterset-view.ts';
 import { diffAcl, readAclExport, renderDiff } from '../acl/diff.ts';
@@ -21,6 +22,7 @@ import { DEFAULT_BROKER_NAMESPACE } from '../broker/names.ts';
 import { MoorError } from '../errors.ts';
 import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
+import { brokerPaths } from '../k8s/paths.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { isIpv4 } from '../net/ipv4.ts';
 import { advanceHistory, who } from '../plan/egress-history.ts';
@@ -142,14 +144,18 @@ function brokerReader(parsed: Parsed): { client: KubeRestClient; namespace: stri
 async function runClustersetExport(parsed: Parsed): Promise<number> {
   const { client, namespace } = brokerReader(parsed);
   try {
-    let items: unknown[];
-    try {
-      const list = await client.get<{ items?: unknown[] }>(summaryPaths.collection(namespace));
-      items = Array.isArray(list.items) ? list.items : [];
-    } catch (err) {
-      throw summaryAccessError(err, namespace);
-    }
-    const view = readClustersetView(items);
+    const list = async (path: string, explain: (err: unknown, ns: string) => unknown) => {
+      try {
+        const l = await client.get<{ items?: unknown[] }>(path);
+        return Array.isArray(l.items) ? l.items : [];
+      } catch (err) {
+        throw explain(err, namespace);
+      }
+    };
+    // Membership first: without the Cluster objects nothing can be trusted, so nothing is printed.
+    const clusters = await list(brokerPaths.clusters(namespace), clusterAccessError);
+    const items = await list(summaryPaths.collection(namespace), summaryAccessError);
+    const view = readClustersetView(items, readMembers(clusters));
     for (const p of view.problems)
       process.stderr.write(`moor acl: ignored ${p.object} (${p.code}): ${p.problem}\n`);
     const filter: AclFilter = {};
