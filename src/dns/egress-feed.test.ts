@@ -25,8 +25,14 @@ const summary = (clusterID: string, label: string, ip: string) => {
   return o;
 };
 
-const cluster = (id: string) =>
-  buildClusterObject({ clusterId: id, namespace: 'broker', serviceCidrs: [], clusterCidrs: ['10.1.0.0/16'] });
+const cluster = (id: string): Record<string, unknown> => ({
+  ...buildClusterObject({
+    clusterId: id,
+    namespace: 'broker',
+    serviceCidrs: [],
+    clusterCidrs: ['10.1.0.0/16'],
+  }),
+});
 
 const CLUSTERS = '/apis/submariner.io/v1/namespaces/broker/clusters';
 const SUMMARIES = '/apis/egress.moor.io/v1alpha1/namespaces/broker/egressmapsummaries';

@@ -1,4 +1,4 @@
-// `moor acl export|who|diff`: the egress ACL for firewall teams.
+// `moor acl export|who|diff|withdraw`: the egress ACL for firewall teams.
 import { clusterIdProblem, DEFAULT_BROKER_NAMESPACE } from '../../broker/names.ts';
 import { DEFAULT_RETENTION, parseRetention } from '../../plan/egress-history.ts';
 import type { CommandSpec, OptionSpec } from '../spec/types.ts';
@@ -163,13 +163,37 @@ export const ACL_DIFF_SPEC: CommandSpec = {
   ],
 };
 
+export const ACL_WITHDRAW_SPEC: CommandSpec = {
+  name: 'withdraw',
+  summary: "remove this member's egress IPs from the clusterset view (the leave step)",
+  description: [
+    "--clusterset deletes this cluster's own EgressMapSummary objects from the broker, with the member's broker credential: only objects whose name starts with the cluster ID and whose label submariner-io/clusterID is the cluster ID, never another cluster's. Prints each object it deleted; a second run has nothing to withdraw (exit status 0).",
+    'Run it when the cluster leaves the clusterset, after its controller stopped publishing (stop it, or drop its --broker-kubeconfig): a running publisher writes the objects again. Readers already ignore the summaries of a cluster without a Cluster object on the broker; this removes them. See docs/egress-acl.md, "Leaving the clusterset".',
+  ],
+  positionals: [],
+  options: [
+    {
+      name: 'clusterset',
+      kind: 'boolean',
+      description: "withdraw this cluster's EgressMapSummary objects from the broker",
+    },
+    {
+      ...CLUSTER_ID,
+      description: "this cluster's Submariner cluster ID, as the controller publishes it (--cluster-id)",
+      config: undefined,
+    },
+    { ...BROKER_KUBECONFIG, config: undefined },
+    { ...BROKER_NAMESPACE, config: undefined },
+  ],
+};
+
 export const ACL_SPEC: CommandSpec = {
   name: 'acl',
-  summary: 'egress IP allow-lists for firewall teams: export, who, diff',
+  summary: 'egress IP allow-lists for firewall teams: export, who, diff, withdraw',
   description: [
     'Which workload leaves from which static egress IP, now and in the past, in the formats firewall tools import. Reads the cluster API with a kubeconfig, like kubectl. See docs/egress-acl.md.',
   ],
   positionals: [],
   options: [KUBECONFIG],
-  subcommands: [ACL_EXPORT_SPEC, ACL_WHO_SPEC, ACL_DIFF_SPEC],
+  subcommands: [ACL_EXPORT_SPEC, ACL_WHO_SPEC, ACL_DIFF_SPEC, ACL_WITHDRAW_SPEC],
 };
