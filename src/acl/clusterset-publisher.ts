@@ -154,10 +154,11 @@ export class ClustersetPublisher {
     const path = itemPath(brokerPaths.clusters(o.namespace), clusterObjectName(o.clusterID));
     let now: Membership;
     let why = '';
+    let missing = 'no Cluster object';
     try {
       const cluster = await o.broker.get(path);
       now = readMembers([cluster]).ids.has(o.clusterID) ? 'member' : 'not-a-member';
-      if (now === 'not-a-member') why = ' (its Cluster object is unreadable)';
+      missing = 'no readable Cluster object';
     } catch (err) {
       if (isNotFound(err)) now = 'not-a-member';
       else {
@@ -177,7 +178,7 @@ export class ClustersetPublisher {
         );
     } else if (now === 'not-a-member')
       o.log(
-        `clusterset-publisher: warning: cluster "${o.clusterID}" has no Cluster object in broker namespace ${o.namespace}${why}, so it is not a member of the clusterset and every reader ignores its EgressMapSummary objects. Publishing goes on: they count once its gateway joins. If the cluster left, stop publishing (drop --broker-kubeconfig or stop this controller), then remove them with: moor acl withdraw --clusterset`,
+        `clusterset-publisher: warning: cluster "${o.clusterID}" has ${missing} in broker namespace ${o.namespace}, so it is not a member of the clusterset and every reader ignores its EgressMapSummary objects. Publishing goes on: they count once its gateway joins. If the cluster left, stop publishing (drop --broker-kubeconfig or stop this controller), then remove them with: moor acl withdraw --clusterset`,
       );
     else o.log(`clusterset-publisher: warning: cannot tell whether this cluster is a member: ${why}`);
   }
