@@ -58,11 +58,15 @@ export function acquireStateDirLock(stateDir: string, command: string): StateDir
     if (current === undefined) continue; // released meanwhile
     const holder = parseHolder(current);
     if (holder && isAlive(holder)) {
+      const who = holder.command || 'moor process';
       throw new MoorError(
         'locked',
-        `another moor agent (pid ${holder.pid}, running since ${holder.since}) holds the state directory ${stateDir}`,
+        `another ${who} (pid ${holder.pid}, running since ${holder.since}) holds the state directory ${stateDir}`,
         {
-          hint: `only one agent may run per state directory: stop pid ${holder.pid} (\`moor leave\` does, or systemctl stop moor-agent), or give this one another --state-dir`,
+          hint:
+            who === 'moor agent'
+              ? `only one agent may run per state directory: stop pid ${holder.pid} (\`moor leave\` does, or systemctl stop moor-agent), or give this one another --state-dir`
+              : `only one ${who} may run per state directory: stop pid ${holder.pid}, or give this one another --state-dir`,
         },
       );
     }

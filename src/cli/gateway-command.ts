@@ -1,5 +1,6 @@
 // `moor gateway`: run the cluster end of the cables on a gateway node.
 import { hostname } from 'node:os';
+import { acquireStateDirLock } from '../agent/lock.ts';
 import { ensureStateDir } from '../agent/state.ts';
 import { detectPrivateIp, localAddresses } from '../agent/underlay.ts';
 import { brokerServerUrl } from '../broker/brokerInfo.ts';
@@ -118,70 +119,81 @@ export async function runGateway(args: string[]): Promise<number> {
   }
   const dir = stringOption(p, 'state-dir') ?? DEFAULT_GATEWAY_STATE_DIR;
   ensureStateDir(dir);
-  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  if (!healthCheckIp) log('no local address inside the cluster CIDRs: publishing no healthCheckIP');
+  // One gateway per state directory: a second would fight the first over the tunnel device,
+  // the key and the floating address. Taken before anything is changed.
+  const lock = acquireStateDirLock(dir, 'moor gateway');
+  try {
+    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    if (!healthCheckIp) log('no local address inside the cluster CIDRs: publishing no healthCheckIP');
 
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => {
-    finish = r;
-  });
-  const identityOpt = stringOption(p, 'identity');
-  const service = new GatewayService({
-    identity: {
-      clusterId,
-      namespace: info.namespace,
-      serviceCidrs,
-      clusterCidrs,
-      hostname: stringOption(p, 'hostname') ?? hostname(),
-      privateIp,
-      publicIp: stringOption(p, 'public-ip') ?? '',
-      port: intOption(p, 'port'),
-      healthCheckIp,
-    },
-    broker,
-    cluster,
-    psk: info.ipsecPskString,
-    interfaceName: stringOption(p, 'interface') ?? 'submariner',
-    vip: vip && vipDev ? { cidr: vip, dev: vipDev } : undefined,
-    addresses: new AddressHolder(netlink, arpingAnnouncer(runner, log)),
-    links: netlink,
-    ha: {
-      namespace: stringOption(p, 'lease-namespace') ?? 'moor-system',
-      name: stringOption(p, 'lease-name') ?? 'moor-gateway-lock',
-      identity: identityOpt ?? `${hostname()}-moor-gateway`,
-      timings,
-      clock: monotonicClock,
-      ...(heartbeatSecret
-        ? {
-            heartbeat: { secret: heartbeatSecret, port: intOption(p, 'heartbeat-port'), destinations: peers },
-          }
-        : {}),
-    },
-    stateDir: dir,
-    runner,
-    log,
-    resyncMs: intOption(p, 'resync') * 1000,
-    ...(driver ? { driver } : {}),
-  });
-  const metricsAt = stringOption(p, 'metrics-address') ?? DEFAULT_GATEWAY_METRICS_ADDRESS;
-  const metrics =
-    metricsAt === 'off'
-      ? undefined
-      : await startMetricsServer(parseListenAddress(metricsAt, 'metrics-address'), () => {
-          const st = service.status();
-          const role = `# HELP moor_gateway_active 1 on the active gateway of the cluster.\n# TYPE moor_gateway_active gauge\nmoor_gateway_active ${st ? 1 : 0}\n`;
-          const ha = service.ha();
-          return role + (ha ? renderHaMetrics(ha) : '') + (st ? renderMetrics(st) : '');
-        });
-  await service.start();
-  process.once('SIGTERM', () => finish());
-  process.once('SIGINT', () => finish());
-  await finished;
-  metrics?.close();
-  await service.stop();
-  broker.close();
-  cluster.close();
-  return 0;
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => {
+      finish = r;
+    });
+    const identityOpt = stringOption(p, 'identity');
+    const service = new GatewayService({
+      identity: {
+        clusterId,
+        namespace: info.namespace,
+        serviceCidrs,
+        clusterCidrs,
+        hostname: stringOption(p, 'hostname') ?? hostname(),
+        privateIp,
+        publicIp: stringOption(p, 'public-ip') ?? '',
+        port: intOption(p, 'port'),
+        healthCheckIp,
+      },
+      broker,
+      cluster,
+      psk: info.ipsecPskString,
+      interfaceName: stringOption(p, 'interface') ?? 'submariner',
+      vip: vip && vipDev ? { cidr: vip, dev: vipDev } : undefined,
+      addresses: new AddressHolder(netlink, arpingAnnouncer(runner, log)),
+      links: netlink,
+      ha: {
+        namespace: stringOption(p, 'lease-namespace') ?? 'moor-system',
+        name: stringOption(p, 'lease-name') ?? 'moor-gateway-lock',
+        identity: identityOpt ?? `${hostname()}-moor-gateway`,
+        timings,
+        clock: monotonicClock,
+        ...(heartbeatSecret
+          ? {
+              heartbeat: {
+                secret: heartbeatSecret,
+                port: intOption(p, 'heartbeat-port'),
+                destinations: peers,
+              },
+            }
+          : {}),
+      },
+      stateDir: dir,
+      runner,
+      log,
+      resyncMs: intOption(p, 'resync') * 1000,
+      ...(driver ? { driver } : {}),
+    });
+    const metricsAt = stringOption(p, 'metrics-address') ?? DEFAULT_GATEWAY_METRICS_ADDRESS;
+    const metrics =
+      metricsAt === 'off'
+        ? undefined
+        : await startMetricsServer(parseListenAddress(metricsAt, 'metrics-address'), () => {
+            const st = service.status();
+            const role = `# HELP moor_gateway_active 1 on the active gateway of the cluster.\n# TYPE moor_gateway_active gauge\nmoor_gateway_active ${st ? 1 : 0}\n`;
+            const ha = service.ha();
+            return role + (ha ? renderHaMetrics(ha) : '') + (st ? renderMetrics(st) : '');
+          });
+    await service.start();
+    process.once('SIGTERM', () => finish());
+    process.once('SIGINT', () => finish());
+    await finished;
+    metrics?.close();
+    await service.stop();
+    broker.close();
+    cluster.close();
+    return 0;
+  } finally {
+    lock.release();
+  }
 }
 
 /** A duration: "600ms", "2s", "1.5s", or a bare number of seconds (the older form). */

@@ -4,6 +4,7 @@
 export * from './address-holder.ts';
 export * from './diagnostics.ts';
 export * from './egress/iproute.ts';
+export * from './egress/marked-routing.ts';
 export * from './egress/reconcile.ts';
 export * from './egress/types.ts';
 export * from './exec.ts';

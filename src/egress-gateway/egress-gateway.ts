@@ -6,15 +6,16 @@
 import {
   type ArpAnnouncer,
   describeEgressLinkChange,
+  describeRouteChange,
+  describeRuleChange,
   type EgressLinkBasic,
   type NetlinkBasic,
   type NftablesBasic,
   OwnedTable,
-  RouteTable,
   reconcileAddresses,
   reconcileFdb,
+  reconcileMarkedRouting,
   reconcileNeighbours,
-  reconcileRules,
   reconcileSysctls,
   reconcileVxlans,
   type SysctlBasic,
@@ -31,7 +32,7 @@ import { type EgressSnapshot, EgressView } from '../k8s/egress-view.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
 import { cidrLast, formatIpv4, tryParseCidr } from '../net/ipv4.ts';
 import { type GatewayEgressDesired, planGatewayEgress } from '../plan/egress-gateway.ts';
-import { GATEWAY_TABLE, NODE_MAC_PREFIX, RULE_PRIORITY, VXLAN_PREFIX } from '../plan/egress-names.ts';
+import { GATEWAY_TABLE, GROUP_ROUTING, NODE_MAC_PREFIX, VXLAN_PREFIX } from '../plan/egress-names.ts';
 import { readGateway, readGatewayStatus } from '../plan/egress-read.ts';
 import type { GatewayInput } from '../plan/egress-types.ts';
 import { OutcomeBuilder, ReconcileLoop, type ReconcileOutcome, waiting } from '../reconcile/index.ts';
@@ -283,36 +284,9 @@ export class EgressGatewayRole {
       describeEgressLinkChange,
     );
     out.add('neighbour', await reconcileNeighbours(links, desired.neighbours), describeEgressLinkChange);
-    // Every table we route in: the wanted ones, and those our rules still point at (a group
-    // deleted while this process was away, too).
-    const ours = (await netlink.ruleList(4)).filter(
-      (r) => r.proto === 109 && r.fwmark !== undefined && (r.fwmark & 0xff000000) >>> 0 === 0x6d000000,
-    );
-    const tables = new Set([...desired.rules.map((r) => r.table), ...ours.map((r) => r.table)]);
-    for (const table of [...tables].sort((a, b) => a - b)) {
-      const routes = desired.routes.filter((r) => r.table === table);
-      out.add(
-        'route',
-        await new RouteTable(netlink, { table, families: [4] }).reconcile(
-          routes.map((r) => ({ dst: r.dst, dev: r.dev, scope: 'link' as const })),
-        ),
-        (c) => `${c.op} ${c.route.dst} table ${table}`,
-      );
-    }
-    out.add(
-      'rule',
-      await reconcileRules(
-        netlink,
-        desired.rules.map((r) => ({
-          family: 4,
-          priority: r.priority ?? RULE_PRIORITY,
-          table: r.table,
-          fwmark: r.fwmark,
-        })),
-        { families: [4] },
-      ),
-      (c) => `${c.op} fwmark 0x${(c.rule.fwmark ?? 0).toString(16)} table ${c.rule.table}`,
-    );
+    const routing = await reconcileMarkedRouting(netlink, GROUP_ROUTING, desired);
+    for (const t of routing.routes) out.add('route', t.result, describeRouteChange(t.table));
+    out.add('rule', routing.rules, describeRuleChange);
   }
 
   async #announce(

@@ -6,21 +6,22 @@
 // down: steering and the fail-closed guards stay in the kernel while the agent is away.
 import {
   describeEgressLinkChange,
+  describeRouteChange,
+  describeRuleChange,
   type EgressLinkBasic,
   type NetlinkBasic,
   type NftablesBasic,
   OwnedTable,
-  RouteTable,
   reconcileAddresses,
+  reconcileMarkedRouting,
   reconcileNeighbours,
-  reconcileRules,
   reconcileSysctls,
   reconcileVxlans,
   type SysctlBasic,
 } from '../dataplane/index.ts';
 import { EgressView } from '../k8s/egress-view.ts';
 import type { KubeRestClient } from '../k8s/rest.ts';
-import { NODE_TABLE, RULE_PRIORITY, VXLAN_PREFIX } from '../plan/egress-names.ts';
+import { GROUP_ROUTING, NODE_TABLE, VXLAN_PREFIX } from '../plan/egress-names.ts';
 import { type NodeEgressDesired, planNodeEgress } from '../plan/egress-node.ts';
 import { OutcomeBuilder, ReconcileLoop, type ReconcileOutcome, waiting } from '../reconcile/index.ts';
 import { type NodeAgentConfig, nodeEgressInput } from './snapshot.ts';
@@ -39,8 +40,6 @@ export interface NodeAgentOptions {
   resyncMs?: number;
   log: (line: string) => void;
 }
-
-const MARK_TOP = 0x6d000000;
 
 export class NodeAgent {
   readonly loop: ReconcileLoop;
@@ -110,41 +109,9 @@ export class NodeAgent {
         await reconcileAddresses(netlink, v.dev, v.cidrs),
         (c) => `${c.op} ${c.cidr} dev ${c.dev}`,
       );
-    // Every table we route in: the wanted ones, and those our rules still point at.
-    const ours = (await netlink.ruleList(4)).filter(
-      (r) => r.proto === 109 && r.fwmark !== undefined && (r.fwmark & 0xff000000) >>> 0 === MARK_TOP,
-    );
-    const tables = new Set([...desired.routes.map((r) => r.table), ...ours.map((r) => r.table)]);
-    for (const table of [...tables].sort((a, b) => a - b)) {
-      const routes = desired.routes.filter((r) => r.table === table);
-      const rt = new RouteTable(netlink, { table, families: [4] });
-      out.add(
-        'route',
-        await rt.reconcile(
-          routes.map((r) => ({
-            dst: r.dst,
-            dev: r.dev,
-            scope: r.scope === 'link' ? 'link' : 'global',
-            ...(r.gateway ? { gateway: r.gateway } : {}),
-          })),
-        ),
-        (c) => `${c.op} ${c.route.dst} table ${table}`,
-      );
-    }
-    out.add(
-      'rule',
-      await reconcileRules(
-        netlink,
-        desired.rules.map((r) => ({
-          family: 4,
-          priority: r.priority ?? RULE_PRIORITY,
-          table: r.table,
-          fwmark: r.fwmark,
-        })),
-        { families: [4] },
-      ),
-      (c) => `${c.op} fwmark 0x${(c.rule.fwmark ?? 0).toString(16)} table ${c.rule.table}`,
-    );
+    const routing = await reconcileMarkedRouting(netlink, GROUP_ROUTING, desired);
+    for (const t of routing.routes) out.add('route', t.result, describeRouteChange(t.table));
+    out.add('rule', routing.rules, describeRuleChange);
     out.add('nft', await this.#table.apply(desired.table), (c) => `${c.op} ${c.table} (${c.reason})`);
     return out.build();
   }

@@ -16,9 +16,15 @@ export function vxlanName(vni: number): string {
   return `${VXLAN_PREFIX}${vni}`;
 }
 
+/** The top byte of every group mark: a fwmark rule with it (and our protocol) is ours. */
+export const GROUP_MARK_TOP = 0x6d000000;
+
+/** Which policy-routing rules the egress roles own, and their priority. */
+export const GROUP_ROUTING = { markTop: GROUP_MARK_TOP, defaultPriority: RULE_PRIORITY } as const;
+
 /** fwmark and routing table of a group: "m" (0x6d) in the top byte, the 24-bit VNI below. */
 export function groupMark(vni: number): number {
-  return (0x6d000000 | (vni & 0xffffff)) >>> 0;
+  return (GROUP_MARK_TOP | (vni & 0xffffff)) >>> 0;
 }
 
 /** The same locally administered MAC on every gateway of a group, so a node's neighbour entry

@@ -163,6 +163,21 @@ describe('clusterset with moor gateways and a host', () => {
     await reach(east.pod, cs.clusters.west.podAddress);
   });
 
+  it('a second moor gateway on the same state directory exits at once and disturbs nothing', async () => {
+    const east = cs.clusters.east;
+    const before = await activeGateway('east');
+    const first = east.processes[before.host];
+    if (!first) throw new Error(`no gateway process on ${before.host}`);
+    const second = startGateway(run, cs, east, before.host, 'second');
+    east.processes[before.host] = first; // the harness's handle stays on the running one
+    const exit = await second.waitExit();
+    expect(exit.code).toBe(1);
+    expect(second.log()).toMatch(new RegExp(`another moor gateway \\(pid ${first.pid},`));
+    expect(first.running).toBe(true);
+    expect(await activeGateway('east')).toEqual(before); // same host, same key on the broker
+    await reach('vm1', east.podAddress);
+  });
+
   it('graceful stop: the standby takes the floating address at once and traffic resumes', async () => {
     const east = cs.clusters.east;
     const { active, standby, sampler, ping } = await startWatching();

@@ -86,31 +86,47 @@ export class BootedRoot {
         '-D',
         root,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
+    // The console (stdout) and nspawn's own messages, last 64 kB: the boot's story on a timeout.
+    let output = '';
+    const keep = (d: string) => {
+      output = (output + d).slice(-65_536);
+    };
+    child.stdout?.setEncoding('utf8').on('data', keep);
+    child.stderr?.setEncoding('utf8').on('data', keep);
     const booted = new BootedRoot(root, child);
     run.defer(() => booted.halt());
+    // nspawn forks an outer child that clones the container's init and then exits. Only a
+    // process that is PID 1 in its own PID namespace is the init: entering the short-lived
+    // outer child would fail every command after it is gone.
     booted.init = await waitFor(
       'the container init',
       () => {
-        if (booted.exited) throw new Error(`systemd-nspawn --boot exited: ${stderr.trim()}`);
-        const kids = readChildren(child.pid ?? 0);
-        return kids[0];
+        if (booted.exited) throw new Error(`systemd-nspawn --boot exited: ${output.trim()}`);
+        return descendants(child.pid ?? 0).find(isNamespaceInit);
       },
       { timeoutMs: 60_000 },
     );
-    await waitFor(
-      'systemd in the container to finish booting',
-      async () => {
-        const r = await booted.sh('systemctl is-system-running');
-        return ['running', 'degraded'].includes(r.stdout.trim()) ? true : undefined;
-      },
-      { timeoutMs: 180_000, intervalMs: 500 },
-    );
+    let state = '';
+    try {
+      await waitFor(
+        'systemd in the container to finish booting',
+        async () => {
+          if (booted.exited) throw new Error(`systemd-nspawn --boot exited: ${output.trim()}`);
+          const r = await booted.sh('systemctl is-system-running');
+          state = `${r.stdout.trim()} ${r.stderr.trim()}`.trim();
+          return ['running', 'degraded'].includes(r.stdout.trim()) ? true : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 500 },
+      );
+    } catch (err) {
+      const jobs = await booted.sh('systemctl list-jobs --no-pager; systemctl --failed --no-pager', 20_000);
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)} (last state: ${state || 'none'})\n` +
+          `--- jobs ---\n${jobs.stdout}${jobs.stderr}\n--- console ---\n${output.slice(-8000)}`,
+      );
+    }
     return booted;
   }
 
@@ -146,5 +162,28 @@ export class BootedRoot {
 function readChildren(pid: number): number[] {
   const path = `/proc/${pid}/task/${pid}/children`;
   if (!pid || !existsSync(path)) return [];
-  return readFileSync(path, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  try {
+    return readFileSync(path, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return []; // exited between the check and the read
+  }
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  for (const kid of readChildren(pid)) out.push(kid, ...descendants(kid));
+  return out;
+}
+
+/** True for a process that is PID 1 of a PID namespace nested in ours (NSpid: <host pid> … 1). */
+function isNamespaceInit(pid: number): boolean {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('NSpid:'));
+    const ids = line?.split(/\s+/).slice(1).filter(Boolean) ?? [];
+    return ids.length > 1 && ids[ids.length - 1] === '1';
+  } catch {
+    return false;
+  }
 }

@@ -17,7 +17,8 @@ export function ruleKey(r: Rule): string {
 export async function reconcileRules(
   netlink: NetlinkBasic,
   desiredSpecs: RuleSpec[],
-  opts: { proto?: number; families?: IpFamily[] } = {},
+  /** `owned`: of the rules with our protocol, those this caller manages (default: all). */
+  opts: { proto?: number; families?: IpFamily[]; owned?: (rule: Rule) => boolean } = {},
 ): Promise<ApplyResult<RuleChange>> {
   const proto = opts.proto ?? MOOR_ROUTE_PROTO;
   const families = opts.families ?? [4, 6];
@@ -36,7 +37,7 @@ export async function reconcileRules(
   }
   const current = (await Promise.all(families.map((f) => netlink.ruleList(f))))
     .flat()
-    .filter((r) => r.proto === proto);
+    .filter((r) => r.proto === proto && (opts.owned?.(r) ?? true));
   const currentKeys = new Set(current.map(ruleKey));
   const result = emptyResult<RuleChange>();
   for (const [key, rule] of desired) {
