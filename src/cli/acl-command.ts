@@ -1,4 +1,4 @@
-// `moor acl export|who|diff`: reads the mapping and history objects from the cluster API and
+// `moor acl export|who|diff|withdraw`: reads the mapping and history objects from the cluster API and
 // prints them for firewall teams. All formatting is in src/acl (pure, golden-tested).
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
