@@ -168,6 +168,9 @@ describe('ClustersetEgressFeed', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(onIndex).not.toHaveBeenCalled();
     expect(feed.stats().ready).toBe(false);
+    expect(feed.stats().accessError).toMatch(
+      /may not list Cluster objects .*\(fix: bind the credential's ServiceAccount to the Role submariner-k8s-broker-cluster/,
+    );
     expect(logs.find((l) => l.includes('Cluster objects unreachable'))).toMatch(
       /may not list Cluster objects \(clusters.submariner.io\) in broker.*bind the credential's ServiceAccount to the Role submariner-k8s-broker-cluster/,
     );

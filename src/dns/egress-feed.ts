@@ -44,6 +44,8 @@ export interface EgressFeedStats {
   reverseNames: number;
   /** Objects (or parts) not trusted. */
   problems: readonly SummaryProblem[];
+  /** A broker that refuses a list (403, no API), with the fix; null otherwise (an outage is not one). */
+  accessError: string | null;
 }
 
 // A snapshot of an older moor has no Cluster objects: it cannot say who is a member, so it is not used.
@@ -62,8 +64,11 @@ export class ClustersetEgressFeed {
     forwardNames: 0,
     reverseNames: 0,
     problems: [],
+    accessError: null,
   };
   #logged = new Set<string>();
+  /** Per collection path: the access error it last failed with, until it lists again. */
+  readonly #accessErrors = new Map<string, string>();
 
   constructor(o: EgressFeedOptions) {
     this.#o = o;
@@ -100,12 +105,16 @@ export class ClustersetEgressFeed {
       clock,
       onChange: () => {
         outage.recovered();
+        this.#accessErrors.delete(path);
         this.#loop.markDirty('broker');
       },
       onError: (err) => {
         // A broker without the API or a credential without the Role is said with its fix, not as an outage only.
         const e = explain(err, o.namespace);
-        outage.failed(e instanceof MoorError && e.hint ? `${e.message} (${e.hint})` : err.message);
+        const text = e instanceof MoorError && e.hint ? `${e.message} (fix: ${e.hint})` : err.message;
+        if (e !== err) this.#accessErrors.set(path, text);
+        else this.#accessErrors.delete(path);
+        outage.failed(text);
       },
     });
   }
@@ -131,7 +140,7 @@ export class ClustersetEgressFeed {
   }
 
   stats(): EgressFeedStats {
-    return this.#stats;
+    return { ...this.#stats, accessError: [...this.#accessErrors.values()].join('; ') || null };
   }
 
   /** Resolves once both collections were listed from the broker (tests). */
@@ -166,6 +175,7 @@ export class ClustersetEgressFeed {
       forwardNames: index.forward.size,
       reverseNames: index.reverse.size,
       problems: view.problems,
+      accessError: null,
     };
     if (first)
       this.#o.log(
