@@ -6,10 +6,14 @@
 import { MoorError } from '../errors.ts';
 import { errnoCode, systemError } from '../systemError.ts';
 import { commands, usage } from './commands.ts';
+import { commandWordFirst } from './leading-options.ts';
 import { versionLine } from './version.ts';
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = commandWordFirst(
+    argv,
+    commands.map((c) => c.spec),
+  );
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
@@ -20,7 +24,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.spec.name === name);
   if (!command) {
-    process.stderr.write(`moor: unknown command "${name}"\n\n${usage()}`);
+    const what = name.startsWith('-')
+      ? `"${name}" is not an option of the command after it, or no command word follows`
+      : `unknown command "${name}"`;
+    process.stderr.write(`moor: ${what}\n\n${usage()}`);
     return 2;
   }
   return command.run(rest);

@@ -62,5 +62,5 @@ export function renderHelp(path: readonly string[], spec: CommandSpec): string {
 export function renderUsage(specs: readonly CommandSpec[]): string {
   const width = Math.max(...specs.map((c) => c.name.length));
   const lines = specs.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `Usage: moor <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "moor <command> --help" for a command's options.\n`;
+  return `Usage: moor <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "moor <command> --help" for a command's options. Options may also come before the\ncommand word (moor --config FILE agent).\n`;
 }
