@@ -9,7 +9,7 @@
 
 import type { Workload } from './egress-mapping-owner.ts';
 import type { PodAssignment } from './egress-pods.ts';
-import { compareNames, type Destination, podKey } from './egress-types.ts';
+import { compareNames, type Destination, podKey, sortedByKey } from './egress-types.ts';
 
 export const MAX_ENTRIES = 100;
 /** Label that names the policy of a slice, so readers and admission policies select by it. */
@@ -82,7 +82,7 @@ export function planMapping(input: MappingInput): MappingPlan {
   const policies = new Map(input.policies.map((p) => [p.name, p]));
   const previous = [...input.previous].sort((a, b) => compareNames(a.name, b.name));
   const byPolicy = new Map<string, PodAssignment[]>();
-  for (const a of [...input.assignments].sort((x, y) => compareNames(podKey(x), podKey(y)))) {
+  for (const a of sortedByKey(input.assignments, podKey)) {
     if (!policies.has(a.policy)) continue;
     const list = byPolicy.get(a.policy) ?? [];
     list.push(a);
@@ -119,7 +119,7 @@ export function planMapping(input: MappingInput): MappingPlan {
       slice.entries.push(entryFor(a, input, undefined));
     }
     const live = kept.filter((s) => s.entries.length > 0);
-    for (const s of live) s.entries.sort((x, y) => compareNames(entryKey(x), entryKey(y)));
+    for (const s of live) s.entries = sortedByKey(s.entries, entryKey);
     slices.push(...live);
     summaries[policy.name] = summarize(live);
   }
@@ -204,18 +204,16 @@ function canonical(s: MapSlice): string {
     policy: s.policy,
     gateway: s.gateway,
     destinations: s.destinations.map((d) => ({ cidr: d.cidr, except: d.except ?? [] })),
-    entries: [...s.entries]
-      .sort((x, y) => compareNames(entryKey(x), entryKey(y)))
-      .map((e) => [
-        e.namespace,
-        e.pod,
-        e.node,
-        e.podIP,
-        e.workload.kind,
-        e.workload.name,
-        e.egressIP,
-        e.since,
-      ]),
+    entries: sortedByKey(s.entries, entryKey).map((e) => [
+      e.namespace,
+      e.pod,
+      e.node,
+      e.podIP,
+      e.workload.kind,
+      e.workload.name,
+      e.egressIP,
+      e.since,
+    ]),
   });
 }
 
@@ -236,5 +234,5 @@ export function flattenSlices(slices: readonly MapSlice[]): MapRow[] {
       seen.add(key);
       rows.push({ ...e, policy: s.policy, gateway: s.gateway, destinations: s.destinations });
     }
-  return rows.sort((a, b) => compareNames(entryKey(a), entryKey(b)));
+  return sortedByKey(rows, entryKey);
 }

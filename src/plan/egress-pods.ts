@@ -15,6 +15,7 @@ import {
   type PodInput,
   type PolicyInput,
   podKey,
+  sortedByKey,
 } from './egress-types.ts';
 
 export type PolicyForPods = Pick<PolicyInput, 'name' | 'priority' | 'namespaceSelector' | 'podSelector'> & {
@@ -51,7 +52,7 @@ export function resolvePods(input: {
 }): PodResolution {
   const order = [...input.policies].sort((a, b) => b.priority - a.priority || compareNames(a.name, b.name));
   const nsLabels = new Map(input.namespaces.map((n) => [n.name, n.labels]));
-  const pods = [...input.pods].filter(isCandidatePod).sort((a, b) => compareNames(podKey(a), podKey(b)));
+  const pods = sortedByKey(input.pods.filter(isCandidatePod), podKey);
 
   const selected = new Map<string, number>(order.map((p) => [p.name, 0]));
   const matchedAny = new Map<string, number>(order.map((p) => [p.name, 0]));

@@ -7,9 +7,8 @@ export function matchesSelector(
   labels: Record<string, string>,
 ): boolean {
   if (!selector) return true;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
+  const wanted = selector.matchLabels;
+  if (wanted) for (const key in wanted) if (labels[key] !== wanted[key]) return false;
   for (const req of selector.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, req.key);
     const value = labels[req.key];

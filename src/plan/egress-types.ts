@@ -112,6 +112,14 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** `items` ordered by `key` in code-unit order; each key is computed once (10,000 pods sort
+ * in a fraction of the time a comparator that builds both keys on every comparison takes). */
+export function sortedByKey<T>(items: Iterable<T>, key: (item: T) => string): T[] {
+  const keyed = Array.from(items, (item) => ({ k: key(item), item }));
+  keyed.sort((a, b) => compareNames(a.k, b.k));
+  return keyed.map((x) => x.item);
+}
+
 export function podKey(p: { namespace: string; name: string }): string {
   return `${p.namespace}/${p.name}`;
 }
