@@ -58,12 +58,12 @@ export interface MapSummary {
   rules: SummaryRule[];
 }
 
-export type SummaryProblemCode = 'inconsistent-cluster-id' | 'invalid-object' | 'conflict';
+export type SummaryProblemCode = 'inconsistent-cluster-id' | 'invalid-object' | 'conflict' | 'not-a-member';
 
 /** Why an object (or part of one) is not trusted: stable code, the object, the reason. */
 export interface SummaryProblem {
   code: SummaryProblemCode;
-  /** `EgressMapSummary/<namespace>/<name>`. */
+  /** `EgressMapSummary/<namespace>/<name>` (`<clusterID>-*` for every object of a non-member). */
   object: string;
   problem: string;
 }

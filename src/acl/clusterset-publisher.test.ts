@@ -1,59 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MoorError } from '../errors.ts';
+import { buildClusterObject } from '../broker/objects.ts';
 import type { MapRow } from '../plan/egress-mapping.ts';
 import { summaryObject } from './clusterset-objects.ts';
 import { ClustersetPublisher } from './clusterset-publisher.ts';
+import { FAKE_NS, fakeBroker, type FakeObject as Obj } from './clusterset-testing.ts';
 import type { MappingSnapshot } from './mapping-view.ts';
-import type { WriteClient } from './object-writes.ts';
 
-const NS = 'broker';
-const BASE = `/apis/egress.moor.io/v1alpha1/namespaces/${NS}/egressmapsummaries`;
-
-type Obj = { metadata: { name: string; labels?: Record<string, string>; resourceVersion?: string } };
-
-/** An in-memory broker namespace: list with a label selector, create, replace, delete; can go down. */
-function fakeBroker(initial: Obj[] = []) {
-  const objects = new Map<string, Obj>(initial.map((o) => [o.metadata.name, o]));
-  let rv = 1;
-  const writes: string[] = [];
-  const state = { down: false };
-  const check = () => {
-    if (state.down) throw new MoorError('broker-unreachable', 'connect ECONNREFUSED');
-  };
-  const nameOf = (path: string) => decodeURIComponent(path.slice(BASE.length + 1));
-  const client: WriteClient = {
-    get: (async (path: string) => {
-      check();
-      const [base, query] = path.split('?');
-      if (base !== BASE) throw new Error(`unexpected GET ${path}`);
-      const sel = new URLSearchParams(query ?? '').get('labelSelector');
-      const [k, v] = (sel ?? '').split('=');
-      const items = [...objects.values()].filter((o) => !sel || o.metadata.labels?.[k as string] === v);
-      return { items: structuredClone(items) };
-    }) as WriteClient['get'],
-    create: (async (_path: string, body: Obj) => {
-      check();
-      writes.push(`create ${body.metadata.name}`);
-      objects.set(body.metadata.name, {
-        ...body,
-        metadata: { ...body.metadata, resourceVersion: String(++rv) },
-      });
-      return body;
-    }) as WriteClient['create'],
-    replace: (async (path: string, body: Obj) => {
-      check();
-      writes.push(`replace ${nameOf(path)}`);
-      objects.set(nameOf(path), { ...body, metadata: { ...body.metadata, resourceVersion: String(++rv) } });
-      return body;
-    }) as WriteClient['replace'],
-    delete: async (path: string) => {
-      check();
-      writes.push(`delete ${nameOf(path)}`);
-      objects.delete(nameOf(path));
-    },
-  };
-  return { client, objects, writes, state };
-}
+const NS = FAKE_NS;
 
 const row = (pod: string, ip: string, workload = 'checkout', policy = 'checkout'): MapRow =>
   ({
@@ -101,6 +54,22 @@ const squatter = {
   metadata: { name: 'cluster-b-x-0', labels: { 'submariner-io/clusterID': 'cluster-a' } },
 };
 
+/** Cluster A's publisher. */
+const publisher = (
+  broker: ReturnType<typeof fakeBroker>,
+  mapping: ReturnType<typeof fakeMapping>,
+  log: (line: string) => void,
+  extra: { retryMs?: number } = {},
+) =>
+  new ClustersetPublisher({
+    mapping,
+    broker: broker.client,
+    namespace: NS,
+    clusterID: 'cluster-a',
+    log,
+    ...extra,
+  });
+
 async function run(p: ClustersetPublisher) {
   p.loop.markDirty('test', { immediate: true });
   await p.loop.idle();
@@ -112,13 +81,7 @@ describe('ClustersetPublisher', () => {
     const broker = fakeBroker([foreign, squatter]);
     const mapping = fakeMapping([row('a', '203.0.113.20'), row('b', '203.0.113.20')]);
     const logs: string[] = [];
-    const p = new ClustersetPublisher({
-      mapping,
-      broker: broker.client,
-      namespace: NS,
-      clusterID: 'cluster-a',
-      log: (l) => logs.push(l),
-    });
+    const p = publisher(broker, mapping, (l) => logs.push(l));
     const first = await run(p);
     expect(first?.errors).toEqual([]);
     expect(broker.writes).toEqual(['create cluster-a-checkout-0']);
@@ -144,14 +107,7 @@ describe('ClustersetPublisher', () => {
   it('waits for the mapping; a broker outage deletes nothing and is retried', async () => {
     const broker = fakeBroker();
     const mapping = fakeMapping(undefined);
-    const p = new ClustersetPublisher({
-      mapping,
-      broker: broker.client,
-      namespace: NS,
-      clusterID: 'cluster-a',
-      log: () => {},
-      retryMs: 5,
-    });
+    const p = publisher(broker, mapping, () => {}, { retryMs: 5 });
     expect((await run(p))?.waiting).toMatch(/not listed yet/);
     mapping.set([row('a', '203.0.113.20')]);
     await run(p);
@@ -165,6 +121,49 @@ describe('ClustersetPublisher', () => {
     mapping.set([row('a', '203.0.113.20'), row('c', '203.0.113.22', 'other')]);
     await run(p);
     expect(broker.objects.get('cluster-a-checkout-0')).toMatchObject({ rules: [{}, {}] });
+    await p.stop();
+  });
+
+  it('warns once while its own cluster is not a member, keeps publishing, and says when it joins', async () => {
+    const broker = fakeBroker();
+    const mapping = fakeMapping([row('a', '203.0.113.20')]);
+    const logs: string[] = [];
+    const p = publisher(broker, mapping, (l) => logs.push(l));
+    await run(p);
+    await run(p);
+    expect(p.membership).toBe('not-a-member');
+    expect(broker.objects.has('cluster-a-checkout-0')).toBe(true);
+    const warnings = logs.filter((l) => l.includes('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /cluster "cluster-a" has no Cluster object in broker namespace broker, so it is not a member .* Publishing goes on.*moor acl withdraw --clusterset/,
+    );
+    // The gateway joins: its Cluster object appears.
+    broker.clusters.set(
+      'cluster-a',
+      buildClusterObject({
+        clusterId: 'cluster-a',
+        namespace: NS,
+        serviceCidrs: [],
+        clusterCidrs: ['10.1.0.0/16'],
+      }),
+    );
+    await run(p);
+    await run(p);
+    expect(p.membership).toBe('member');
+    expect(logs.filter((l) => l.includes('is a member of the clusterset now'))).toHaveLength(1);
+    // A credential without the Cluster role: said once, with the missing permission; publishing goes on.
+    broker.state.clustersForbidden = true;
+    mapping.set([row('a', '203.0.113.21')]);
+    await run(p);
+    await run(p);
+    expect(p.membership).toBe('unknown');
+    expect(logs.filter((l) => l.includes('cannot tell whether this cluster is a member'))).toEqual([
+      expect.stringMatching(/may not list Cluster objects \(clusters.submariner.io\) in broker/),
+    ]);
+    expect(broker.objects.get('cluster-a-checkout-0')).toMatchObject({
+      rules: [{ egressIP: '203.0.113.21' }],
+    });
     await p.stop();
   });
 });

@@ -8,11 +8,18 @@
 // difference with the member's broker credential. It writes, replaces and deletes only objects
 // that carry our cluster ID in name and label. A broker outage fails the run (retried with
 // backoff) and deletes nothing; identical input writes nothing.
-import { CLUSTER_ID_LABEL } from '../broker/names.ts';
+// Membership: readers trust only clusters with a Cluster object on the broker. Each run reads
+// ours; while it is missing a warning is logged once (publishing goes on: the gateway may join
+// after the controller starts), and once more when it appears.
+import { CLUSTER_ID_LABEL, clusterObjectName } from '../broker/names.ts';
+import { MoorError } from '../errors.ts';
+import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import type { KubeObject } from '../k8s/reflector.ts';
+import { isNotFound } from '../k8s/rest.ts';
 import { type Clock, systemClock } from '../reconcile/clock.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { OutcomeBuilder, type ReconcileOutcome, waiting } from '../reconcile/outcome.ts';
+import { clusterAccessError, readMembers } from './clusterset-members.ts';
 import {
   type MapSummary,
   readSummary,
@@ -41,12 +48,17 @@ export interface ClustersetPublisherOptions {
   retryMs?: number;
 }
 
+/** `unknown`: the credential may not read Cluster objects. */
+export type Membership = 'member' | 'not-a-member' | 'unknown';
+
 export class ClustersetPublisher {
   readonly loop: ReconcileLoop;
   readonly #o: ClustersetPublisherOptions;
   #unsubscribe: (() => void) | undefined;
   /** Problems with our own objects already logged (each once while it lasts). */
   #logged = new Set<string>();
+  /** Our membership as last read: the warning is logged when it changes. */
+  #membership: Membership | undefined;
 
   constructor(o: ClustersetPublisherOptions) {
     this.#o = o;
@@ -87,6 +99,7 @@ export class ClustersetPublisher {
         .fail('broker-read', summaryAccessError(err, o.namespace), collection)
         .build();
     }
+    await this.#checkMembership();
     const versions = new Map<string, string>();
     const previous: MapSummary[] = [];
     const unreadable: string[] = [];
@@ -133,6 +146,45 @@ export class ClustersetPublisher {
     for (const a of applied) out.applied1(`${removed.has(a) ? 'delete' : 'write'} ${a}`);
     out.errors.push(...errors);
     return out.build();
+  }
+
+  /** Reads our Cluster object; never fails the run (publishing does not depend on it). */
+  async #checkMembership(): Promise<void> {
+    const o = this.#o;
+    const path = itemPath(brokerPaths.clusters(o.namespace), clusterObjectName(o.clusterID));
+    let now: Membership;
+    let why = '';
+    let missing = 'no Cluster object';
+    try {
+      const cluster = await o.broker.get(path);
+      now = readMembers([cluster]).ids.has(o.clusterID) ? 'member' : 'not-a-member';
+      missing = 'no readable Cluster object';
+    } catch (err) {
+      if (isNotFound(err)) now = 'not-a-member';
+      else {
+        const e = clusterAccessError(err, o.namespace);
+        if (e === err) return; // an outage: the summary list fails too, and says so
+        now = 'unknown';
+        why = e instanceof MoorError ? `${e.message} (${e.hint ?? ''})` : String(e);
+      }
+    }
+    if (now === this.#membership) return;
+    const first = this.#membership === undefined;
+    this.#membership = now;
+    if (now === 'member') {
+      if (!first)
+        o.log(
+          `clusterset-publisher: cluster "${o.clusterID}" is a member of the clusterset now (Cluster ${clusterObjectName(o.clusterID)} is on the broker): readers trust its EgressMapSummary objects`,
+        );
+    } else if (now === 'not-a-member')
+      o.log(
+        `clusterset-publisher: warning: cluster "${o.clusterID}" has ${missing} in broker namespace ${o.namespace}, so it is not a member of the clusterset and every reader ignores its EgressMapSummary objects. Publishing goes on: they count once its gateway joins. If the cluster left, stop publishing (drop --broker-kubeconfig or stop this controller), then remove them with: moor acl withdraw --clusterset`,
+      );
+    else o.log(`clusterset-publisher: warning: cannot tell whether this cluster is a member: ${why}`);
+  }
+
+  get membership(): Membership | undefined {
+    return this.#membership;
   }
 
   #logProblems(problems: Set<string>): void {

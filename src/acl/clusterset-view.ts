@@ -1,5 +1,8 @@
 // The clusterset view: every member's ACL rules from the EgressMapSummary objects on the broker,
-// trusted only where trust is earned. Pure: objects in, rules per cluster and problems out.
+// trusted only where trust is earned. Pure: objects and members in, rules per cluster and problems out.
+//   - only members count (clusterset-members.ts: a cluster with a Cluster object on the broker):
+//     the objects of a cluster that left (or never joined) are ignored and reported once per
+//     cluster (`not-a-member`), and claim no egress IP, so the IP's next owner gets it;
 //   - an object whose name, label and content do not agree on one cluster ID, or that is
 //     garbled, is ignored and reported (clusterset-objects.ts);
 //   - one rule in two objects of the same cluster: the first (oldest object, then name) counts,
@@ -7,7 +10,8 @@
 //   - one egress IP claimed by two clusters: the cluster whose object claimed it first keeps it
 //     (like Submariner's "subnets already accepted from another cluster" rule, so a newcomer
 //     cannot take over a name in firewall logs); the other cluster's rules for it are reported.
-// Result and problems depend only on the set of objects, never on their order.
+// Result and problems depend only on the sets of objects and members, never on their order.
+import { type ClustersetMembers, notMemberReason } from './clusterset-members.ts';
 import {
   type MapSummary,
   objectRef,
@@ -32,9 +36,11 @@ export interface ClustersetView {
   trustedObjects: number;
 }
 
-export function readClustersetView(objects: readonly unknown[]): ClustersetView {
+export function readClustersetView(objects: readonly unknown[], members: ClustersetMembers): ClustersetView {
   const problems: SummaryProblem[] = [];
   const read: { summary: MapSummary; createdAt: string; namespace: string | undefined }[] = [];
+  /** Non-members: cluster ID → their objects' namespaces (one entry per object). */
+  const outsiders = new Map<string, (string | undefined)[]>();
   for (const o of objects) {
     const r = readSummary(o);
     if (!r.ok) {
@@ -43,6 +49,10 @@ export function readClustersetView(objects: readonly unknown[]): ClustersetView 
     }
     const namespace = (o as { metadata?: { namespace?: unknown } }).metadata?.namespace;
     const ns = typeof namespace === 'string' ? namespace : undefined;
+    if (!members.ids.has(r.summary.clusterID)) {
+      outsiders.set(r.summary.clusterID, [...(outsiders.get(r.summary.clusterID) ?? []), ns]);
+      continue;
+    }
     if (r.skippedRules > 0)
       problems.push({
         code: 'invalid-object',
@@ -93,12 +103,28 @@ export function readClustersetView(objects: readonly unknown[]): ClustersetView 
     }
     for (const why of refused.values()) problems.push({ code: 'conflict', object: ref, problem: why });
   }
+  for (const [id, namespaces] of outsiders) problems.push(notMemberProblem(members, id, namespaces));
   const clusters = [...byCluster]
     .filter(([, rules]) => rules.size > 0)
     .map(([cluster, rules]) => ({ cluster, rules: [...rules.values()].sort(compareRules) }))
     .sort((a, b) => cmp(a.cluster, b.cluster));
   problems.sort((a, b) => cmp(a.object, b.object) || cmp(a.problem, b.problem));
   return { clusters, problems, trustedObjects: read.length };
+}
+
+/** One problem per cluster, named by the objects' common prefix (`<clusterID>-*`). */
+function notMemberProblem(
+  members: ClustersetMembers,
+  clusterID: string,
+  namespaces: readonly (string | undefined)[],
+): SummaryProblem {
+  const ns = [...new Set(namespaces)].sort()[0];
+  const n = namespaces.length;
+  return {
+    code: 'not-a-member',
+    object: objectRef(ns, `${clusterID}-*`),
+    problem: `${notMemberReason(members, clusterID)}; its ${n} EgressMapSummary object${n === 1 ? ' is' : 's are'} ignored; the member removes them with \`moor acl withdraw --clusterset\` (docs/egress-acl.md, "Leaving the clusterset"), else the broker admin: kubectl${ns ? ` -n ${ns}` : ''} delete egressmapsummaries -l submariner-io/clusterID=${clusterID}`,
+  };
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

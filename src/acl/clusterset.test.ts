@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { buildClusterObject } from '../broker/objects.ts';
 import type { MoorError } from '../errors.ts';
 import { KubeApiError } from '../k8s/rest.ts';
+import { type ClustersetMembers, readMembers } from './clusterset-members.ts';
 import {
   MAX_SUMMARY_RULES,
   type MapSummary,
@@ -56,6 +58,12 @@ const stored = (s: MapSummary, created = '2026-12-01T10:00:00Z', patch: Patch = 
   patch(o);
   return o;
 };
+
+/** A Submariner Cluster object on the broker, as the gateway (or moor join) publishes it. */
+const clusterObject = (id: string) =>
+  buildClusterObject({ clusterId: id, namespace: NS, serviceCidrs: [], clusterCidrs: ['10.1.0.0/16'] });
+const membersOf = (...ids: string[]): ClustersetMembers => readMembers(ids.map(clusterObject));
+const everyone = membersOf('cluster-a', 'cluster-b', 'a', 'b', 'c');
 
 const a0 = summary('cluster-a', 0, ['203.0.113.20']);
 const b0 = summary('cluster-b', 0, ['198.51.100.7']);
@@ -133,7 +141,7 @@ describe('EgressMapSummary objects', () => {
 
 describe('the clusterset view', () => {
   it('lists every cluster with the cluster in each rule', () => {
-    const v = readClustersetView([stored(b0), stored(a0)]);
+    const v = readClustersetView([stored(b0), stored(a0)], everyone);
     expect(v.problems).toEqual([]);
     expect(
       v.clusters.map((c) => [c.cluster, c.rules.map((r) => [r.cluster, r.egressIP, r.policy, r.pods])]),
@@ -147,7 +155,7 @@ describe('the clusterset view', () => {
     const forged = stored(summary('cluster-a', 9, ['192.0.2.66']), undefined, (o) => {
       setLabel(o, 'cluster-b');
     });
-    const v = readClustersetView([stored(a0), stored(b0), forged]);
+    const v = readClustersetView([stored(a0), stored(b0), forged], everyone);
     expect(v.clusters.flatMap((c) => c.rules.map((r) => r.egressIP))).not.toContain('192.0.2.66');
     expect(v.problems).toEqual([
       {
@@ -160,7 +168,10 @@ describe('the clusterset view', () => {
 
   it('one egress IP claimed by two clusters: the first claim keeps it, the newcomer is reported', () => {
     const thief = summary('cluster-b', 1, ['203.0.113.20', '198.51.100.8'], 'steal');
-    const v = readClustersetView([stored(thief, '2026-12-01T11:00:00Z'), stored(a0, '2026-12-01T10:00:00Z')]);
+    const v = readClustersetView(
+      [stored(thief, '2026-12-01T11:00:00Z'), stored(a0, '2026-12-01T10:00:00Z')],
+      everyone,
+    );
     expect(v.clusters.map((c) => [c.cluster, c.rules.map((r) => r.egressIP)])).toEqual([
       ['cluster-a', ['203.0.113.20']],
       ['cluster-b', ['198.51.100.8']],
@@ -176,11 +187,63 @@ describe('the clusterset view', () => {
 
   it('one rule in two objects of one cluster counts once and is reported', () => {
     const again = { ...a0, name: 'cluster-a-checkout-1' };
-    const v = readClustersetView([stored(again, '2026-12-01T10:00:01Z'), stored(a0)]);
+    const v = readClustersetView([stored(again, '2026-12-01T10:00:01Z'), stored(a0)], everyone);
     expect(v.clusters[0]?.rules).toHaveLength(1);
     expect(v.problems.map((p) => [p.code, p.object])).toEqual([
       ['conflict', `EgressMapSummary/${NS}/cluster-a-checkout-1`],
     ]);
+  });
+
+  it('a cluster without a Cluster object (it left) is ignored and reported once, whatever its objects claim', () => {
+    const b1 = summary('cluster-b', 1, ['198.51.100.8'], 'web');
+    const v = readClustersetView([stored(a0), stored(b0), stored(b1)], membersOf('cluster-a'));
+    expect(v.clusters.map((c) => c.cluster)).toEqual(['cluster-a']);
+    expect(v.trustedObjects).toBe(1);
+    expect(v.problems).toEqual([
+      {
+        code: 'not-a-member',
+        object: `EgressMapSummary/${NS}/cluster-b-*`,
+        problem: `cluster "cluster-b" has no Cluster object on the broker (it left the clusterset or never joined); its 2 EgressMapSummary objects are ignored; the member removes them with \`moor acl withdraw --clusterset\` (docs/egress-acl.md, "Leaving the clusterset"), else the broker admin: kubectl -n ${NS} delete egressmapsummaries -l submariner-io/clusterID=cluster-b`,
+      },
+    ]);
+  });
+
+  it('a cluster that left claims no egress IP: the IP`s next owner gets it; a cluster that rejoins is trusted again', () => {
+    // B held 203.0.113.20 first, left; the address now belongs to A.
+    const old = summary('cluster-b', 0, ['203.0.113.20']);
+    const objects = [stored(old, '2026-12-01T09:00:00Z'), stored(a0, '2026-12-01T10:00:00Z')];
+    const left = readClustersetView(objects, membersOf('cluster-a'));
+    expect(left.clusters.map((c) => [c.cluster, c.rules.map((r) => r.egressIP)])).toEqual([
+      ['cluster-a', ['203.0.113.20']],
+    ]);
+    expect(left.problems.map((p) => p.code)).toEqual(['not-a-member']);
+    // B rejoins (its Cluster object is back): trusted again, and the first claim holds again.
+    const back = readClustersetView(objects, membersOf('cluster-a', 'cluster-b'));
+    expect(back).toEqual(readClustersetView(objects, everyone));
+    expect(back.clusters.map((c) => [c.cluster, c.rules.map((r) => r.egressIP)])).toEqual([
+      ['cluster-b', ['203.0.113.20']],
+    ]);
+  });
+
+  it('membership: only a readable Cluster object named for its cluster ID counts; garbled ones are skipped and named', () => {
+    const garbled = { ...clusterObject('cluster-b'), spec: { cluster_id: 'cluster-b', cluster_cidr: 'all' } };
+    const posing = { ...clusterObject('cluster-c'), metadata: { name: 'not-c', namespace: NS } };
+    const members = readMembers([
+      clusterObject('cluster-a'),
+      garbled,
+      posing,
+      null,
+      'junk',
+      { metadata: {} },
+    ]);
+    expect([...members.ids]).toEqual(['cluster-a']);
+    const v = readClustersetView([stored(a0), stored(b0)], members);
+    expect(v.problems.map((p) => [p.code, p.object])).toEqual([
+      ['not-a-member', `EgressMapSummary/${NS}/cluster-b-*`],
+    ]);
+    expect(v.problems[0]?.problem).toMatch(
+      /^cluster "cluster-b" has no readable Cluster object on the broker \(Cluster cluster-b: spec.cluster_cidr must be a list, got a string\); its 1 EgressMapSummary object is ignored/,
+    );
   });
 
   it('never trusts a tampered object, whatever the mix and order (fast-check)', () => {
@@ -200,32 +263,46 @@ describe('the clusterset view', () => {
       tamper,
     });
     fc.assert(
-      fc.property(fc.array(obj, { maxLength: 8 }), fc.func(fc.integer()), (specs, order) => {
-        const objects = specs.map((s, i) =>
-          stored(
-            summary(s.id, s.n * 10 + i, [s.ip]),
-            `2026-12-01T10:${String(s.minute).padStart(2, '0')}:00Z`,
-            s.tamper[1],
-          ),
-        );
-        const v = readClustersetView(objects);
-        const shuffled = [...objects].sort((x, y) => order(x) - order(y));
-        expect(readClustersetView(shuffled)).toEqual(v);
-        const untampered = specs.filter((s) => s.tamper[0] === 'none');
-        for (const c of v.clusters)
-          for (const r of c.rules)
-            expect(
-              untampered.some((s) => s.id === c.cluster && s.ip === r.egressIP && r.cluster === c.cluster),
-            ).toBe(true);
-        // Each IP belongs to one cluster at most.
-        const owners = new Map<string, string>();
-        for (const c of v.clusters)
-          for (const r of c.rules) {
-            expect(owners.get(r.egressIP) ?? c.cluster).toBe(c.cluster);
-            owners.set(r.egressIP, c.cluster);
-          }
-        expect(v.trustedObjects).toBe(untampered.length);
-      }),
+      fc.property(
+        fc.array(obj, { maxLength: 8 }),
+        fc.subarray(ids),
+        fc.func(fc.integer()),
+        (specs, memberIds, order) => {
+          const objects = specs.map((s, i) =>
+            stored(
+              summary(s.id, s.n * 10 + i, [s.ip]),
+              `2026-12-01T10:${String(s.minute).padStart(2, '0')}:00Z`,
+              s.tamper[1],
+            ),
+          );
+          const clusters = memberIds.map(clusterObject);
+          const v = readClustersetView(objects, readMembers(clusters));
+          const shuffled = [...objects].sort((x, y) => order(x) - order(y));
+          const shuffledClusters = [...clusters].sort((x, y) => order(x) - order(y));
+          expect(readClustersetView(shuffled, readMembers(shuffledClusters))).toEqual(v);
+          const untampered = specs.filter((s) => s.tamper[0] === 'none' && memberIds.includes(s.id));
+          // Each cluster that left, with a readable object, is reported once.
+          const outsiders = new Set(
+            specs.filter((s) => s.tamper[0] === 'none' && !memberIds.includes(s.id)).map((s) => s.id),
+          );
+          expect(v.problems.filter((p) => p.code === 'not-a-member').map((p) => p.object)).toEqual(
+            [...outsiders].sort().map((id) => `EgressMapSummary/${NS}/${id}-*`),
+          );
+          for (const c of v.clusters)
+            for (const r of c.rules)
+              expect(
+                untampered.some((s) => s.id === c.cluster && s.ip === r.egressIP && r.cluster === c.cluster),
+              ).toBe(true);
+          // Each IP belongs to one cluster at most.
+          const owners = new Map<string, string>();
+          for (const c of v.clusters)
+            for (const r of c.rules) {
+              expect(owners.get(r.egressIP) ?? c.cluster).toBe(c.cluster);
+              owners.set(r.egressIP, c.cluster);
+            }
+          expect(v.trustedObjects).toBe(untampered.length);
+        },
+      ),
     );
   });
 });

@@ -309,6 +309,7 @@ export class HostAgent {
       clusters: e.clusters,
       egressIPs: e.reverseNames,
       ignored: e.problems.map((p) => `${p.object} (${p.code})`),
+      accessError: e.accessError,
     };
   }
 

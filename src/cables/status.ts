@@ -59,7 +59,14 @@ export interface AgentStatus {
     fromSnapshot?: string | null;
     resolver: { kind: string; summary: string; instructions: string } | null;
     /** Every member's egress names (EgressMapSummary objects); objects not trusted by name (code). */
-    egress?: { ready: boolean; clusters: number; egressIPs: number; ignored: string[] };
+    egress?: {
+      ready: boolean;
+      clusters: number;
+      egressIPs: number;
+      ignored: string[];
+      /** The broker refuses a list this needs (403: which permission, and the fix). */
+      accessError?: string | null;
+    };
   };
   /** The host's own exported services. */
   exports?: Array<{ name: string; namespace: string; ready: boolean | null }>;

@@ -32,6 +32,40 @@ describe('moor acl arguments', () => {
     ).rejects.toThrow(/does not exist/);
   });
 
+  it('withdraw needs --clusterset, --cluster-id and a readable broker kubeconfig, said with the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moor-withdraw-'));
+    const garbled = join(dir, 'kubeconfig');
+    writeFileSync(garbled, 'clusters: [unclosed\n');
+    const kc = ['--broker-kubeconfig', garbled];
+    try {
+      await expect(runAcl(['withdraw', '--cluster-id', 'cluster-b', ...kc])).rejects.toThrow(
+        /give --clusterset/,
+      );
+      await expect(runAcl(['withdraw', '--clusterset', ...kc])).rejects.toThrow(/needs --cluster-id/);
+      await expect(runAcl(['withdraw', '--clusterset', '--cluster-id', 'cluster-b'])).rejects.toThrow(
+        /needs --broker-kubeconfig/,
+      );
+      await expect(runAcl(['withdraw', '--clusterset', '--cluster-id', 'Bad_ID', ...kc])).rejects.toThrow(
+        /not a valid DNS-1123 label/,
+      );
+      await expect(runAcl(['withdraw', '--clusterset', '--cluster-id', 'cluster-b', ...kc])).rejects.toThrow(
+        /kubeconfig .*: it is not YAML/,
+      );
+      await expect(
+        runAcl([
+          'withdraw',
+          '--clusterset',
+          '--cluster-id',
+          'cluster-b',
+          '--broker-kubeconfig',
+          join(dir, 'none'),
+        ]),
+      ).rejects.toThrow(/does not exist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the controller cluster ID option refuses what Submariner would', () => {
     const ok = CLUSTER_ID.validate as (v: string) => boolean;
     expect(ok('cluster-a')).toBe(true);

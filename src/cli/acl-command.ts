@@ -1,10 +1,12 @@
-// `moor acl export|who|diff`: reads the mapping and history objects from the cluster API and
+// `moor acl export|who|diff|withdraw`: reads the mapping and history objects from the cluster API and
 // prints them for firewall teams. All formatting is in src/acl (pure, golden-tested).
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { clusterAccessError, readMembers } from '../acl/clusterset-members.ts';
 import { summaryAccessError, summaryPaths } from '../acl/clusterset-objects.ts';
 import { readClustersetView } from '../acl/clusterset-view.ts';
+import { withdrawSummaries } from '../acl/clusterset-withdraw.ts';
 import { diffAcl, readAclExport, renderDiff } from '../acl/diff.ts';
 import { type AclFormat, renderAcl } from '../acl/render.ts';
 import {
@@ -17,17 +19,18 @@ import {
 } from '../acl/rules.ts';
 import { namespaceExists, type Problem, policyExists, readHistories, readMapping } from '../acl/store.ts';
 import { brokerClientOptions, loadState, stateDir } from '../agent/state.ts';
-import { DEFAULT_BROKER_NAMESPACE } from '../broker/names.ts';
+import { assertValidClusterId, clusterObjectName, DEFAULT_BROKER_NAMESPACE } from '../broker/names.ts';
 import { MoorError } from '../errors.ts';
 import { readInputFile } from '../inputFile.ts';
 import { inClusterConfig, loadKubeconfig } from '../k8s/kubeconfig.ts';
+import { brokerPaths, itemPath } from '../k8s/paths.ts';
 import { KubeRestClient } from '../k8s/rest.ts';
 import { isIpv4 } from '../net/ipv4.ts';
 import { advanceHistory, who } from '../plan/egress-history.ts';
 import { boolOption, enumOption, type Parsed, parseCommand, stringOption } from './args.ts';
 import { renderHelp } from './spec/help.ts';
 import type { CommandSpec } from './spec/types.ts';
-import { ACL_DIFF_SPEC, ACL_EXPORT_SPEC, ACL_SPEC, ACL_WHO_SPEC } from './specs/acl.ts';
+import { ACL_DIFF_SPEC, ACL_EXPORT_SPEC, ACL_SPEC, ACL_WHO_SPEC, ACL_WITHDRAW_SPEC } from './specs/acl.ts';
 
 /** kubectl's order: --kubeconfig, then $KUBECONFIG (first existing file of the list), ~/.kube/config, in-cluster. */
 export function clusterClient(parsed: Parsed): KubeRestClient {
@@ -61,10 +64,10 @@ export async function runAcl(args: string[]): Promise<number> {
     process.stdout.write(renderHelp(['acl'], ACL_SPEC));
     return help ? 0 : 2;
   }
-  const run = { export: runExport, who: runWho, diff: runDiff }[what];
+  const run = { export: runExport, who: runWho, diff: runDiff, withdraw: runWithdraw }[what];
   if (!run)
     throw new MoorError('invalid-argument', `acl: unknown subcommand "${what}"`, {
-      hint: 'moor acl export|who|diff',
+      hint: 'moor acl export|who|diff|withdraw',
     });
   return run(args);
 }
@@ -142,14 +145,18 @@ function brokerReader(parsed: Parsed): { client: KubeRestClient; namespace: stri
 async function runClustersetExport(parsed: Parsed): Promise<number> {
   const { client, namespace } = brokerReader(parsed);
   try {
-    let items: unknown[];
-    try {
-      const list = await client.get<{ items?: unknown[] }>(summaryPaths.collection(namespace));
-      items = Array.isArray(list.items) ? list.items : [];
-    } catch (err) {
-      throw summaryAccessError(err, namespace);
-    }
-    const view = readClustersetView(items);
+    const list = async (path: string, explain: (err: unknown, ns: string) => unknown) => {
+      try {
+        const l = await client.get<{ items?: unknown[] }>(path);
+        return Array.isArray(l.items) ? l.items : [];
+      } catch (err) {
+        throw explain(err, namespace);
+      }
+    };
+    // Membership first: without the Cluster objects nothing can be trusted, so nothing is printed.
+    const clusters = await list(brokerPaths.clusters(namespace), clusterAccessError);
+    const items = await list(summaryPaths.collection(namespace), summaryAccessError);
+    const view = readClustersetView(items, readMembers(clusters));
     for (const p of view.problems)
       process.stderr.write(`moor acl: ignored ${p.object} (${p.code}): ${p.problem}\n`);
     const filter: AclFilter = {};
@@ -176,6 +183,65 @@ async function runClustersetExport(parsed: Parsed): Promise<number> {
     return 0;
   } finally {
     client.close();
+  }
+}
+
+/** `withdraw --clusterset`: delete this member's own EgressMapSummary objects (the leave step). */
+async function runWithdraw(args: string[]): Promise<number> {
+  const parsed = sub(args, ACL_WITHDRAW_SPEC, 'withdraw');
+  if (!parsed) return 0;
+  const usage =
+    'moor acl withdraw --clusterset --cluster-id ID --broker-kubeconfig FILE [--broker-namespace NS]';
+  if (!boolOption(parsed, 'clusterset'))
+    throw new MoorError('invalid-argument', 'acl withdraw: give --clusterset (what to withdraw from)', {
+      hint: usage,
+    });
+  const clusterID = stringOption(parsed, 'cluster-id');
+  const kubeconfig = stringOption(parsed, 'broker-kubeconfig');
+  if (clusterID === undefined || kubeconfig === undefined)
+    throw new MoorError(
+      'invalid-argument',
+      `acl withdraw --clusterset needs ${clusterID === undefined ? '--cluster-id' : '--broker-kubeconfig'}: the member's objects are deleted with its own broker credential`,
+      { hint: usage },
+    );
+  assertValidClusterId(clusterID);
+  const namespace = stringOption(parsed, 'broker-namespace') ?? DEFAULT_BROKER_NAMESPACE;
+  const client = new KubeRestClient(loadKubeconfig(kubeconfig));
+  try {
+    const r = await withdrawSummaries(client, namespace, clusterID);
+    for (const o of r.deleted) process.stdout.write(`deleted ${o}\n`);
+    for (const o of r.leftAlone)
+      process.stderr.write(
+        `moor acl: left alone ${o}: labelled submariner-io/clusterID=${clusterID} but not named "${clusterID}-…", so it may be another cluster's; the broker admin removes it if it is junk\n`,
+      );
+    for (const f of r.failed)
+      process.stderr.write(
+        `moor acl: could not delete ${f.object}: ${f.error instanceof Error ? f.error.message : String(f.error)}${f.error instanceof MoorError && f.error.hint ? `\n  fix: ${f.error.hint}` : ''}\n`,
+      );
+    process.stdout.write(
+      r.deleted.length > 0
+        ? `withdrew ${r.deleted.length} EgressMapSummary object${r.deleted.length === 1 ? '' : 's'} of cluster ${clusterID} from broker namespace ${namespace}\n`
+        : r.failed.length > 0
+          ? ''
+          : `nothing to withdraw: cluster ${clusterID} has no EgressMapSummary objects in broker namespace ${namespace}\n`,
+    );
+    if (await stillMember(client, namespace, clusterID))
+      process.stderr.write(
+        `moor acl: note: cluster ${clusterID} still has a Cluster object on the broker (it is a member): if its controller still publishes (--broker-kubeconfig), it writes the objects again\n`,
+      );
+    return r.failed.length > 0 ? 1 : 0;
+  } finally {
+    client.close();
+  }
+}
+
+/** Best effort: whether our Cluster object is still on the broker (a note only, never an error). */
+async function stillMember(client: KubeRestClient, namespace: string, clusterID: string): Promise<boolean> {
+  try {
+    const cluster = await client.get(itemPath(brokerPaths.clusters(namespace), clusterObjectName(clusterID)));
+    return readMembers([cluster]).ids.has(clusterID);
+  } catch {
+    return false;
   }
 }
 

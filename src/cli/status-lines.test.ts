@@ -94,5 +94,14 @@ describe('egressLine', () => {
     expect(
       egressLine({ ready: true, clusters: 2, egressIPs: 3, ignored: ['EgressMapSummary/b/x-0 (conflict)'] }),
     ).toBe('3 egress IPs of 2 clusters; ignored: EgressMapSummary/b/x-0 (conflict)');
+    expect(
+      egressLine({
+        ready: false,
+        clusters: 0,
+        egressIPs: 0,
+        ignored: [],
+        accessError: 'no Cluster access (fix: x)',
+      }),
+    ).toBe('waiting for the broker; the broker refuses: no Cluster access (fix: x)');
   });
 });

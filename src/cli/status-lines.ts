@@ -41,7 +41,8 @@ export function dnsLine(d: NonNullable<AgentStatus['dns']>, now: number): string
 }
 
 export function egressLine(e: NonNullable<NonNullable<AgentStatus['dns']>['egress']>): string {
-  if (!e.ready) return 'waiting for the broker';
+  const refused = e.accessError ? `; the broker refuses: ${e.accessError}` : '';
+  if (!e.ready) return `waiting for the broker${refused}`;
   const ignored = e.ignored.length ? `; ignored: ${e.ignored.join(', ')}` : '';
-  return `${e.egressIPs} egress IPs of ${e.clusters} clusters${ignored}`;
+  return `${e.egressIPs} egress IPs of ${e.clusters} clusters${ignored}${refused}`;
 }

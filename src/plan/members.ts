@@ -346,8 +346,9 @@ function conflictWithAccepted(
 /**
  * The Cluster object of each cluster ID: the one named EnsureValidName(id) that declares that id
  * (names are unique in a namespace, so another object cannot pose as a member's Cluster).
+ * Also the clusterset membership the egress ACL readers follow (src/acl/clusterset-members.ts).
  */
-function indexClusters(clusters: readonly ClusterObject[]): Map<string, ClusterObject> {
+export function indexClusters(clusters: readonly ClusterObject[]): Map<string, ClusterObject> {
   const byId = new Map<string, ClusterObject>();
   for (const cluster of clusters) {
     const id = cluster.spec.cluster_id;

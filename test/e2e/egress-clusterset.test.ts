@@ -4,7 +4,9 @@
 // objects with its own broker credential (ServiceAccount cluster-<id>). A joined host lists both
 // clusters' egress IPs with `moor acl export --clusterset` and answers `dig -x` for them from
 // its agent's DNS; a forged object is ignored and reported and never makes a DNS record; a
-// broker outage removes nothing.
+// broker outage removes nothing. Membership: each cluster's Submariner Cluster object is on the
+// broker (as its gateway publishes it); a cluster whose Cluster object goes (it left) is no longer
+// listed nor named, `moor acl withdraw --clusterset` removes its summaries, and a rejoin is trusted.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,7 @@ import type { MapSlice } from '../../src/plan/egress-mapping.ts';
 import { mapSliceObject } from '../../src/plan/egress-mapping-wire.ts';
 import { type ApiServer, startApiServer } from '../harness/apiserver.ts';
 import { type BrokerAndHost, startBrokerAndHost } from '../harness/broker-and-host.ts';
-import { joinHost } from '../harness/clusterset.ts';
+import { joinHost, publishClusterObject, withdrawClusterObject } from '../harness/clusterset.ts';
 import { readYamlDocuments, serviceAccountWithRole, waitForCrdsEstablished } from '../harness/kube.ts';
 import { moor, startMoor } from '../harness/moor.ts';
 import { type RunningProcess, waitFor } from '../harness/process.ts';
@@ -33,8 +35,16 @@ interface Member {
   /** The member's broker credential (cluster-<id>), for the test's own requests. */
   brokerClient: KubeRestClient;
   brokerKubeconfig: string;
+  /** Admin kubeconfig of the cluster's own API (the controller's). */
+  kubeconfig: string;
   controller?: RunningProcess;
 }
+
+/** Each cluster's pod and service CIDR, for its Cluster object. */
+const CIDRS = {
+  a: { cluster: '10.10.0.0/16', service: '10.110.0.0/16' },
+  b: { cluster: '10.20.0.0/16', service: '10.120.0.0/16' },
+};
 
 let run: TestRun;
 let env: BrokerAndHost;
@@ -153,7 +163,9 @@ beforeAll(async () => {
     const kubeconfig = join(run.dir, `${id}.kubeconfig`);
     writeFileSync(kubeconfig, api.kubeConfigYaml(), { mode: 0o600 });
     const brokerClient = new KubeRestClient({ server: env.api.localUrl, caPem: env.api.caPem, token });
-    members[key] = { id, api, client, brokerClient, brokerKubeconfig };
+    members[key] = { id, api, client, brokerClient, brokerKubeconfig, kubeconfig };
+    // The cluster is a member: its gateway published its Cluster object on joining.
+    await publishClusterObject(brokerClient, ns, id, CIDRS[key]);
     startController(members[key], kubeconfig);
   }
   await putSlice(
@@ -402,5 +414,153 @@ describe('the clusterset view of egress IPs', () => {
     }
     expect(await summaries()).toEqual(before);
     expect(members.a.controller?.running).toBe(true);
+  });
+
+  it('a cluster that leaves (its Cluster object deleted) is no longer listed nor named; cluster A is unaffected', async () => {
+    // B was a member from the start: its publisher never warned.
+    const warning = 'cluster "cluster-b" has no Cluster object in broker namespace';
+    const logBefore = members.b.controller?.log() ?? '';
+    expect(logBefore).not.toContain(warning);
+    await withdrawClusterObject(members.b.brokerClient, ns, members.b.id);
+    const r = await exportClusterset();
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { rules: { cluster: string; egressIP: string }[] };
+    expect(doc.rules.map((x) => [x.cluster, x.egressIP])).toEqual([
+      ['cluster-a', '203.0.113.20'],
+      ['cluster-a', '203.0.113.21'],
+    ]);
+    expect(r.stderr).toContain(
+      `moor acl: ignored EgressMapSummary/${ns}/cluster-b-* (not-a-member): cluster "cluster-b" has no Cluster object on the broker (it left the clusterset or never joined); its 1 EgressMapSummary object is ignored; the member removes them with \`moor acl withdraw --clusterset\``,
+    );
+    // Its summary is still on the broker (B's controller still publishes), but it names nothing.
+    expect((await summaries()).has('cluster-b-web-0')).toBe(true);
+    await waitFor(
+      'the host DNS stopped naming cluster B`s egress IP',
+      async () => ((await dig(['-x', '198.51.100.7'])).includes('status: REFUSED') ? true : undefined),
+      { timeoutMs: 30_000, process: agent },
+    );
+    expect(await dig(['-x', '198.51.100.7'])).not.toMatch(/PTR\s+\S*egress/);
+    expect(await dig(['frontend.shop.cluster-b.egress.clusterset.local'])).toContain('status: NXDOMAIN');
+    expect(await digShort(['-x', '203.0.113.20'])).toEqual([
+      'checkout.payments.cluster-a.egress.clusterset.local.',
+    ]);
+    expect(await digShort(['checkout.payments.cluster-a.egress.clusterset.local'])).toEqual(['203.0.113.20']);
+    await waitFor('moor status and the agent log name cluster B as not a member', async () => {
+      const st = await moor(vm1(), ['status', '--state-dir', stateDir]);
+      return st.stdout.includes(`EgressMapSummary/${ns}/cluster-b-* (not-a-member)`) &&
+        st.stdout.includes('2 egress IPs of 1 clusters') &&
+        agent.log().includes(`egress names: ignoring EgressMapSummary/${ns}/cluster-b-* (not-a-member)`)
+        ? true
+        : undefined;
+    });
+    // B's publisher notices it is not a member (its resync is 5 s), and keeps publishing.
+    await waitFor('cluster B`s controller warned', () =>
+      members.b.controller?.log().slice(logBefore.length).includes(warning) ? true : undefined,
+    );
+    expect(members.b.controller?.running).toBe(true);
+  });
+
+  it('moor acl withdraw --clusterset with cluster B`s credential deletes B`s summaries only; a second run has nothing to withdraw', async () => {
+    // The leave procedure (docs/egress-acl.md): B's controller stops publishing first.
+    await members.b.controller?.stop();
+    const before = await summaries();
+    const withdraw = () =>
+      moor(env.topo.host('broker'), [
+        'acl',
+        'withdraw',
+        '--clusterset',
+        '--cluster-id',
+        members.b.id,
+        '--broker-kubeconfig',
+        members.b.brokerKubeconfig,
+        '--broker-namespace',
+        ns,
+      ]);
+    const r = await withdraw();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      `deleted EgressMapSummary/${ns}/cluster-b-web-0\nwithdrew 1 EgressMapSummary object of cluster cluster-b from broker namespace ${ns}\n`,
+    );
+    // The forged object is labelled B but named for A: not B's to delete (and the admission policy would refuse it).
+    expect(r.stderr).toContain(`moor acl: left alone EgressMapSummary/${ns}/cluster-a-forged-0`);
+    const after = await summaries();
+    expect([...after.keys()].sort()).toEqual([
+      'cluster-a-batch-0',
+      'cluster-a-checkout-0',
+      'cluster-a-forged-0',
+    ]);
+    for (const [name, version] of after) expect(version).toBe(before.get(name));
+    const again = await withdraw();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(
+      `nothing to withdraw: cluster cluster-b has no EgressMapSummary objects in broker namespace ${ns}\n`,
+    );
+    expect(again.stderr).not.toContain('note:');
+  });
+
+  it('a broker credential that may not list Cluster objects gets no view, and the error names the permission and the fix', async () => {
+    const token = await serviceAccountWithRole(
+      env.api.kubeConfig(),
+      ns,
+      'summaries-only',
+      'moor-egress-summaries',
+    );
+    const kubeconfig = join(run.dir, 'summaries-only.kubeconfig');
+    writeFileSync(kubeconfig, env.api.kubeConfigYaml(token), { mode: 0o600 });
+    const r = await moor(env.topo.host('broker'), [
+      'acl',
+      'export',
+      '--clusterset',
+      '--broker-kubeconfig',
+      kubeconfig,
+      '--broker-namespace',
+      ns,
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/may not list Cluster objects \(clusters\.submariner\.io\) in /);
+    expect(r.stderr).toMatch(
+      /fix: bind the credential's ServiceAccount to the Role submariner-k8s-broker-cluster/,
+    );
+  });
+
+  it('cluster B rejoins: its controller publishes again and, once its Cluster object is back, it is trusted again', async () => {
+    // The controller comes first (as when the gateway joins after it): it publishes, readers ignore it.
+    const controller = startController(members.b, members.b.kubeconfig);
+    await waitFor(
+      'B republished',
+      async () => ((await summaries()).has('cluster-b-web-0') ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        process: controller,
+      },
+    );
+    expect((await exportClusterset()).stderr).toContain(`EgressMapSummary/${ns}/cluster-b-* (not-a-member)`);
+    await publishClusterObject(members.b.brokerClient, ns, members.b.id, CIDRS.b);
+    const r = await exportClusterset();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('not-a-member');
+    expect(
+      (JSON.parse(r.stdout) as { rules: { cluster: string; egressIP: string }[] }).rules.map((x) => [
+        x.cluster,
+        x.egressIP,
+      ]),
+    ).toEqual([
+      ['cluster-b', '198.51.100.7'],
+      ['cluster-a', '203.0.113.20'],
+      ['cluster-a', '203.0.113.21'],
+    ]);
+    await waitFor(
+      'the host DNS names cluster B again',
+      async () => ((await digShort(['-x', '198.51.100.7'])).length > 0 ? true : undefined),
+      { timeoutMs: 30_000, process: agent },
+    );
+    expect(await digShort(['-x', '198.51.100.7'])).toEqual([
+      'frontend.shop.cluster-b.egress.clusterset.local.',
+    ]);
+    expect(await digShort(['frontend.shop.cluster-b.egress.clusterset.local'])).toEqual(['198.51.100.7']);
+    await waitFor('B`s controller saw it is a member now', () =>
+      controller.log().includes('"cluster-b" is a member of the clusterset now') ? true : undefined,
+    );
   });
 });

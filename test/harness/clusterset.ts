@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { KubeRestClient } from '../../src/k8s/rest.ts';
 import { type ApiServer, startApiServer, startEtcd } from './apiserver.ts';
 import { type BrokerFixture, deployBroker, writeBrokerInfo } from './broker.ts';
 import { createObjects, serviceAccountWithRole } from './kube.ts';
@@ -271,4 +272,41 @@ export async function joinHost(
   const address = (JSON.parse(r.stdout) as { addresses: string[] }).addresses[0] ?? '';
   const agent = startMoor(host, 'agent', ['agent', '--state-dir', stateDir, ...agentArgs]);
   return { stateDir, address, agent };
+}
+
+/** The broker path of Submariner Cluster objects (spec §2.1). */
+const clustersPath = (namespace: string) => `/apis/submariner.io/v1/namespaces/${namespace}/clusters`;
+
+/**
+ * A member joins as Submariner's datastore syncer makes it (spec §2.6): its Cluster object in the
+ * broker namespace, named by its cluster ID and labelled with it, written with the member's own
+ * broker credential. Written here literally, independent of moor's builders.
+ */
+export async function publishClusterObject(
+  client: KubeRestClient,
+  namespace: string,
+  id: string,
+  cidrs: { cluster: string; service: string },
+): Promise<void> {
+  await client.create(clustersPath(namespace), {
+    apiVersion: 'submariner.io/v1',
+    kind: 'Cluster',
+    metadata: { name: id, labels: { 'submariner-io/clusterID': id } },
+    spec: {
+      cluster_id: id,
+      color_codes: ['blue'],
+      service_cidr: [cidrs.service],
+      cluster_cidr: [cidrs.cluster],
+      global_cidr: [],
+    },
+  });
+}
+
+/** A member leaves: its Cluster object is deleted (what Submariner's cleanup and `moor leave` do). */
+export async function withdrawClusterObject(
+  client: KubeRestClient,
+  namespace: string,
+  id: string,
+): Promise<void> {
+  await client.delete(`${clustersPath(namespace)}/${encodeURIComponent(id)}`);
 }

@@ -1,4 +1,4 @@
-// `moor acl export|who|diff`: the egress ACL for firewall teams.
+// `moor acl export|who|diff|withdraw`: the egress ACL for firewall teams.
 import { clusterIdProblem, DEFAULT_BROKER_NAMESPACE } from '../../broker/names.ts';
 import { DEFAULT_RETENTION, parseRetention } from '../../plan/egress-history.ts';
 import type { CommandSpec, OptionSpec } from '../spec/types.ts';
@@ -79,7 +79,7 @@ export const ACL_EXPORT_SPEC: CommandSpec = {
     'One rule per egress IP and workload: "allow 203.0.113.20 = payments/checkout (Deployment) to 10.50.0.0/24", read from the EgressMapSlice objects the controller writes.',
     'json and yaml are reviewable documents that `moor acl diff` reads back; csv is one line per destination; cidr lists the egress IPs; nft loads with `nft -f FILE` (table ip moor_acl, replaced atomically); iptables loads with `iptables-restore --noflush < FILE` and is hooked once with `iptables -I INPUT -j MOOR-ACL` (and FORWARD). Both accept only the egress IPs towards the destinations the ACL covers and drop (and count) anything else to them.',
     'A --policy or --namespace that does not exist is an error.',
-    "--clusterset lists every member's rules from the broker: with --broker-kubeconfig (a member's broker credential), else with the stored credential of the host this runs on (`moor join`, --state-dir). Only objects whose name, label submariner-io/clusterID and content agree on one cluster ID are trusted; the others, and one egress IP claimed by two clusters, are named on stderr and left out. Filters match rules of every cluster; one that matches nothing is an error.",
+    "--clusterset lists every member's rules from the broker: with --broker-kubeconfig (a member's broker credential), else with the stored credential of the host this runs on (`moor join`, --state-dir). Only objects of members (clusters with a Submariner Cluster object on the broker) whose name, label submariner-io/clusterID and content agree on one cluster ID are trusted; the others (a cluster that left: not-a-member), and one egress IP claimed by two clusters, are named on stderr and left out. Filters match rules of every cluster; one that matches nothing is an error.",
   ],
   positionals: [],
   options: [
@@ -163,13 +163,37 @@ export const ACL_DIFF_SPEC: CommandSpec = {
   ],
 };
 
+export const ACL_WITHDRAW_SPEC: CommandSpec = {
+  name: 'withdraw',
+  summary: "remove this member's egress IPs from the clusterset view (the leave step)",
+  description: [
+    "--clusterset deletes this cluster's own EgressMapSummary objects from the broker, with the member's broker credential: only objects whose name starts with the cluster ID and whose label submariner-io/clusterID is the cluster ID, never another cluster's. Prints each object it deleted; a second run has nothing to withdraw (exit status 0).",
+    'Run it when the cluster leaves the clusterset, after its controller stopped publishing (stop it, or drop its --broker-kubeconfig): a running publisher writes the objects again. Readers already ignore the summaries of a cluster without a Cluster object on the broker; this removes them. See docs/egress-acl.md, "Leaving the clusterset".',
+  ],
+  positionals: [],
+  options: [
+    {
+      name: 'clusterset',
+      kind: 'boolean',
+      description: "withdraw this cluster's EgressMapSummary objects from the broker",
+    },
+    {
+      ...CLUSTER_ID,
+      description: "this cluster's Submariner cluster ID, as the controller publishes it (--cluster-id)",
+      config: undefined,
+    },
+    { ...BROKER_KUBECONFIG, config: undefined },
+    { ...BROKER_NAMESPACE, config: undefined },
+  ],
+};
+
 export const ACL_SPEC: CommandSpec = {
   name: 'acl',
-  summary: 'egress IP allow-lists for firewall teams: export, who, diff',
+  summary: 'egress IP allow-lists for firewall teams: export, who, diff, withdraw',
   description: [
     'Which workload leaves from which static egress IP, now and in the past, in the formats firewall tools import. Reads the cluster API with a kubeconfig, like kubectl. See docs/egress-acl.md.',
   ],
   positionals: [],
   options: [KUBECONFIG],
-  subcommands: [ACL_EXPORT_SPEC, ACL_WHO_SPEC, ACL_DIFF_SPEC],
+  subcommands: [ACL_EXPORT_SPEC, ACL_WHO_SPEC, ACL_DIFF_SPEC, ACL_WITHDRAW_SPEC],
 };
