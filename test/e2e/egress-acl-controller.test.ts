@@ -207,14 +207,16 @@ afterAll(async () => {
   await run?.cleanup();
 });
 
-/** Waits until the mapping holds exactly `pods` (names), and returns the slices. */
+/** Waits until the mapping holds exactly `pods` (names), each with its egress IP and node, and
+ * returns the slices. Pods of the real Deployment/StatefulSet/Job controllers are mapped as soon
+ * as they exist and bound by the test kubelet a moment later: until then an entry has no node. */
 async function mappingOf(pods: number, what: string): Promise<Slice[]> {
   return waitFor(
     what,
     async () => {
       const s = await slices();
       const entries = s.flatMap((x) => x.entries);
-      return entries.length === pods && entries.every((e) => e.egressIP) ? s : undefined;
+      return entries.length === pods && entries.every((e) => e.egressIP && e.node) ? s : undefined;
     },
     { process: controller, timeoutMs: 90_000, intervalMs: 250 },
   );
