@@ -27,6 +27,8 @@ import { bridgeToNamespace } from './harness/unix-bridge.ts';
 const CLUSTER_ID = 'demo';
 const DNS = { address: '127.0.0.1', port: 5353 };
 const EGRESS_MAP_PORT = 8480;
+/** The controller's Prometheus metrics (--metrics-address). */
+const METRICS_PORT = 9478;
 const READER_ROLE = join(import.meta.dirname, '..', 'k8s', 'egress', 'egress-map-reader.yaml');
 
 // fw's server: logs the address each connection comes from and tells the client.
@@ -62,6 +64,8 @@ export async function egressDemo(run: TestRun): Promise<void> {
     // Plain HTTP: loopback only (the controller refuses it anywhere else).
     '--egress-map-listen',
     `127.0.0.1:${EGRESS_MAP_PORT}`,
+    '--metrics-address',
+    `127.0.0.1:${METRICS_PORT}`,
   ]);
   stack.startGateway('gw1');
   stack.startGateway('gw2');
@@ -192,6 +196,14 @@ async function servedMapping(
       `${map.status}, ETag ${etag}: ${body.length > 240 ? `${body.slice(0, 240)}…` : body}\n` +
       `again with If-None-Match: ${etag}: ${(await get({ token, etag })).status}; ` +
       `with a wrong token: ${wrong.status} (WWW-Authenticate: ${wrong.headers['www-authenticate']})\n`,
+  );
+  const metricsPort = (await bridgeToNamespace(run, api, '127.0.0.1', METRICS_PORT)).port;
+  const metrics = await egressMapGet({ port: metricsPort, tls: false }, '/metrics');
+  const shown = metrics.body
+    .split('\n')
+    .filter((l) => /^moor_(egress_map_requests_total\{|egress_map_stale |ha_leader )/.test(l));
+  console.log(
+    `$ curl http://127.0.0.1:${METRICS_PORT}/metrics | grep -E '^moor_(egress_map_requests_total\\{|egress_map_stale |ha_leader )'\n${shown.join('\n')}\n`,
   );
   return async () => {
     const now = await get({ token, etag });
