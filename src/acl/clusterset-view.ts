@@ -50,7 +50,9 @@ export function readClustersetView(objects: readonly unknown[], members: Cluster
     const namespace = (o as { metadata?: { namespace?: unknown } }).metadata?.namespace;
     const ns = typeof namespace === 'string' ? namespace : undefined;
     if (!members.ids.has(r.summary.clusterID)) {
-      outsiders.set(r.summary.clusterID, [...(outsiders.get(r.summary.clusterID) ?? []), ns]);
+      const seen = outsiders.get(r.summary.clusterID);
+      if (seen) seen.push(ns);
+      else outsiders.set(r.summary.clusterID, [ns]);
       continue;
     }
     if (r.skippedRules > 0)

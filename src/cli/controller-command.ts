@@ -50,7 +50,8 @@ export async function runController(args: string[]): Promise<number> {
   const mapping = new MappingView({ client, onError: (e) => log(`mapping view: ${e.message}`) });
   const clusterset = clustersetPublisher(p, mapping, log);
   // First to listen, so a refused address leaves nothing running; 503 until the parts exist.
-  const parts: { member?: HaMember; egressMap?: EgressMapEndpoint; dns?: EgressDns } = {};
+  const parts: { member?: HaMember; egressMap?: EgressMapEndpoint | undefined; dns?: EgressDns | undefined } =
+    {};
   const metrics = await startControllerMetrics(p, () =>
     parts.member
       ? renderControllerMetrics({
@@ -64,10 +65,8 @@ export async function runController(args: string[]): Promise<number> {
         })
       : undefined,
   );
-  let egressMap: EgressMapEndpoint | undefined;
-  let dns: EgressDns | undefined;
   try {
-    egressMap = await startEgressMapEndpoint({
+    parts.egressMap = await startEgressMapEndpoint({
       listen: stringOption(p, 'egress-map-listen'),
       tlsCert: stringOption(p, 'egress-map-tls-cert'),
       tlsKey: stringOption(p, 'egress-map-tls-key'),
@@ -76,18 +75,17 @@ export async function runController(args: string[]): Promise<number> {
       mapping,
       log,
     });
-    dns = await startEgressDns(p, client, mapping, log);
+    parts.dns = await startEgressDns(p, client, mapping, log);
   } catch (err) {
     // Nothing may keep a refused start alive (a watch or a socket would).
-    await egressMap?.stop();
+    await parts.egressMap?.stop();
     await mapping.stop();
     metrics?.close();
     clusterset?.broker.close();
     client.close();
     throw err;
   }
-  if (egressMap) parts.egressMap = egressMap;
-  if (dns) parts.dns = dns;
+  const { egressMap, dns } = parts;
   let exitCode = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => {
